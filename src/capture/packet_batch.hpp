@@ -1,0 +1,47 @@
+// A batch of captured packets: the unit every source delivers and every stage consumes.
+// Packet bytes live in the batch's own arena, so a batch stays valid after the source
+// moves on; the arena is allocated once and reused.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+namespace etcpipe {
+
+struct PacketRef {
+  uint64_t ts_ns;
+  uint32_t offset;   // into the arena
+  uint32_t caplen;
+  uint32_t wire_len;
+};
+
+class PacketBatch {
+ public:
+  static constexpr uint32_t kCapacity = 256;
+  static constexpr uint32_t kMaxPacket = 262144;         // libpcap's largest snap length
+  static constexpr uint32_t kArenaFill = 1u << 20;       // stop adding beyond this
+  static constexpr uint32_t kArenaBytes = kArenaFill + kMaxPacket;
+
+  PacketBatch() : arena_(new uint8_t[kArenaBytes]) {}
+
+  int dlt = 1;  // link type of every packet in the batch
+
+  uint32_t size() const { return count_; }
+  bool full() const { return count_ == kCapacity || used_ >= kArenaFill; }
+  void clear() { count_ = used_ = 0; }
+  const PacketRef& ref(uint32_t i) const { return refs_[i]; }
+  std::span<const uint8_t> bytes(uint32_t i) const {
+    return {arena_.get() + refs_[i].offset, refs_[i].caplen};
+  }
+  // Copies one packet in; the caller checks !full() first. caplen <= kMaxPacket.
+  void push(uint64_t ts_ns, const uint8_t* data, uint32_t caplen, uint32_t wire_len);
+
+ private:
+  std::unique_ptr<uint8_t[]> arena_;
+  PacketRef refs_[kCapacity];
+  uint32_t count_ = 0;
+  uint32_t used_ = 0;
+};
+
+}  // namespace etcpipe

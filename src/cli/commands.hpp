@@ -1,0 +1,20 @@
+// Subcommands of the etcpipe CLI. Each registers its options on the app and returns a
+// function that runs it once the command line is parsed.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <functional>
+
+namespace etcpipe::cli {
+
+using Runner = std::function<int()>;
+
+// Process-wide stop request set by SIGINT/SIGTERM.
+void install_stop_handlers();
+bool stop_requested();
+const std::atomic<bool>& stop_flag();
+
+Runner add_flows_command(CLI::App& app);
+
+}  // namespace etcpipe::cli

@@ -1,0 +1,140 @@
+// etcpipe flows: read captures, track bidirectional flows, write one record per flow.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "capture/pcap_source.hpp"
+#include "cli/commands.hpp"
+#include "export/jsonl_writer.hpp"
+#include "flow/flow_table.hpp"
+#include "pipeline/run.hpp"
+
+namespace etcpipe::cli {
+namespace {
+
+struct FlowsOptions {
+  std::vector<std::string> inputs;
+  std::vector<std::string> filter_words;
+  std::string output = "-";
+  std::string stats_json;
+  bool no_decap = false;
+  bool quiet = false;
+  uint32_t max_flows = 0;
+  double tcp_idle = 300, udp_idle = 60, other_idle = 60, active = 1800, tcp_close = 10;
+  uint32_t frag_slots = 4096;
+  double frag_timeout = 30;
+};
+
+// A quarter of physical memory, in flows.
+uint32_t default_max_flows() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGE_SIZE);
+  const uint64_t mem = pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : (1ULL << 32);
+  return static_cast<uint32_t>(
+      std::min<uint64_t>(mem / 4 / FlowTable::bytes_per_flow(), uint64_t{1} << 31));
+}
+
+uint64_t to_ns(double seconds) { return static_cast<uint64_t>(seconds * 1e9); }
+
+std::string join(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
+  return s;
+}
+
+int run(const FlowsOptions& o) {
+  install_stop_handlers();
+  FlowPipelineConfig cfg;
+  cfg.decoder.decapsulate = !o.no_decap;
+  cfg.table.max_flows = o.max_flows != 0 ? o.max_flows : default_max_flows();
+  cfg.table.timeouts = {to_ns(o.tcp_idle), to_ns(o.udp_idle), to_ns(o.other_idle),
+                        to_ns(o.active), to_ns(o.tcp_close)};
+  cfg.frag_slots = o.frag_slots;
+  cfg.frag_timeout_ns = to_ns(o.frag_timeout);
+
+  try {
+    auto warn = [](const std::string& msg) { std::cerr << "etcpipe: " << msg << '\n'; };
+    PcapFileSource source(expand_capture_paths(o.inputs), join(o.filter_words), warn);
+    FlowPipeline pipeline(cfg);
+    JsonlWriter sink(o.output);
+    RunOptions ro;
+    ro.stop = &stop_flag();
+    const RunStats stats = run_flows(source, pipeline, sink, ro);
+    if (!o.quiet) std::cerr << format_summary(stats);
+    if (!o.stats_json.empty()) {
+      std::ofstream f(o.stats_json);
+      f << format_stats_json(stats) << '\n';
+      if (!f) throw std::runtime_error(o.stats_json + ": cannot write statistics");
+    }
+    if (source.open_failures() != 0) {
+      std::cerr << "etcpipe: " << source.open_failures() << " input(s) could not be read\n";
+      return 1;
+    }
+    return stats.accounting_balanced() ? 0 : 3;
+  } catch (const std::exception& e) {
+    std::cerr << "etcpipe: " << e.what() << '\n';
+    return 2;
+  }
+}
+
+}  // namespace
+
+Runner add_flows_command(CLI::App& app) {
+  auto opts = std::make_shared<FlowsOptions>();
+  FlowsOptions& o = *opts;
+  CLI::App* cmd = app.add_subcommand(
+      "flows", "Track bidirectional flows in captures and write one JSON line per flow");
+
+  cmd->footer(
+      "Usage: etcpipe flows -r FILE [-r FILE...] [options] [BPF expression]\n\n"
+      "Examples:\n"
+      "  etcpipe flows -r trace.pcap\n"
+      "  etcpipe flows -r captures/ -o flows.jsonl tcp port 443\n"
+      "  etcpipe flows -r a.pcapng -r b.pcap --stats-json stats.json 'vlan and udp'\n"
+      "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
+  cmd->add_option("-r,--read", o.inputs,
+                  "Capture file (pcap or pcapng) or directory of captures; repeatable")
+      ->required()
+      ->allow_extra_args(false);
+  cmd->add_option("filter", o.filter_words,
+                  "BPF filter expression (tcpdump syntax), applied to each packet as captured");
+  cmd->add_option("-o,--output", o.output, "Write flow records (JSON Lines) here; - = stdout")
+      ->capture_default_str();
+  cmd->add_option("--stats-json", o.stats_json, "Also write the end-of-run statistics as JSON");
+  cmd->add_flag("-q,--quiet", o.quiet, "Do not print the summary on stderr");
+  cmd->add_flag("--no-decap", o.no_decap,
+                "Do not decapsulate tunnels (IP-in-IP, GRE, VXLAN, GTP-U): track the outer flow");
+  cmd->add_option("--max-flows", o.max_flows,
+                  "Flow table capacity; when full the least recently seen flow is evicted "
+                  "(default: a quarter of physical memory, " +
+                      std::to_string(FlowTable::bytes_per_flow()) + " bytes per flow)");
+  cmd->add_option_group("Timeouts", "Seconds of packet time; 0 disables a timeout");
+  cmd->add_option("--tcp-idle", o.tcp_idle, "TCP idle timeout, seconds")->capture_default_str();
+  cmd->add_option("--udp-idle", o.udp_idle, "UDP idle timeout, seconds")->capture_default_str();
+  cmd->add_option("--other-idle", o.other_idle, "Idle timeout of other protocols, seconds")
+      ->capture_default_str();
+  cmd->add_option("--active-timeout", o.active,
+                  "Active timeout, seconds: a longer flow is split into records")
+      ->capture_default_str();
+  cmd->add_option("--tcp-close-timeout", o.tcp_close,
+                  "Seconds a TCP flow lingers after FIN both ways or RST, to absorb its last "
+                  "packets; a new SYN on the same 5-tuple starts a new flow at once")
+      ->capture_default_str();
+  cmd->add_option("--frag-table", o.frag_slots,
+                  "Entries of the IP fragment table (64 bytes each)")
+      ->capture_default_str();
+  cmd->add_option("--frag-timeout", o.frag_timeout,
+                  "Seconds a datagram's fragments are awaited after the last one")
+      ->capture_default_str();
+  for (auto* opt : {"--tcp-idle", "--udp-idle", "--other-idle", "--active-timeout",
+                    "--tcp-close-timeout", "--frag-timeout"}) {
+    cmd->get_option(opt)->check(CLI::NonNegativeNumber);
+  }
+  return [opts] { return run(*opts); };
+}
+
+}  // namespace etcpipe::cli

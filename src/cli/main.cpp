@@ -1,0 +1,35 @@
+// etcpipe: a thin command line over the pipeline libraries.
+#include <csignal>
+#include <cstdio>
+
+#include "cli/commands.hpp"
+
+namespace etcpipe::cli {
+namespace {
+// The one piece of global state: a signal handler can reach nothing else.
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop.store(true); }
+}  // namespace
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+bool stop_requested() { return g_stop.load(); }
+const std::atomic<bool>& stop_flag() { return g_stop; }
+
+}  // namespace etcpipe::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"etcpipe: real-time encrypted-traffic classification engine"};
+  app.set_version_flag("--version", ETCPIPE_VERSION);
+  app.require_subcommand(1);
+  app.footer("Run 'etcpipe COMMAND --help' for the options of a command.");
+  const auto run_flows = etcpipe::cli::add_flows_command(app);
+  CLI11_PARSE(app, argc, argv);
+  if (app.got_subcommand("flows")) return run_flows();
+  return 2;
+}

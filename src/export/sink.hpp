@@ -1,0 +1,18 @@
+// Where finished flow records go. One virtual call per batch of records.
+#pragma once
+
+#include <span>
+
+#include "flow/flow_record.hpp"
+
+namespace etcpipe {
+
+class FlowSink {
+ public:
+  virtual ~FlowSink() = default;
+  virtual void write(std::span<const FlowRecord> records) = 0;
+  // Flushes buffered output; throws std::runtime_error if it could not be written.
+  virtual void close() = 0;
+};
+
+}  // namespace etcpipe

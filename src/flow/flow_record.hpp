@@ -1,0 +1,36 @@
+// A finished flow as written by the sinks, oriented client -> server ("fwd").
+#pragma once
+
+#include <cstdint>
+
+#include "packet/packet.hpp"
+
+namespace etcpipe {
+
+enum class EndReason : uint8_t { Idle, Active, Fin, Rst, Evicted, EndOfInput };
+inline constexpr std::size_t kEndReasonCount = 6;
+const char* end_reason_name(EndReason r);
+
+struct FlowRecord {
+  IpAddr src;  // client: sender of the first packet (of the SYN for TCP)
+  IpAddr dst;
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+  uint8_t proto = 0;
+  uint8_t ip_version = 0;
+  uint16_t vlan = 0;
+  uint16_t vlan_outer = 0;
+  TunnelType tunnel = TunnelType::None;
+  uint32_t tunnel_id = 0;
+  uint64_t first_ns = 0;
+  uint64_t last_ns = 0;
+  uint64_t pkts_fwd = 0;
+  uint64_t pkts_rev = 0;
+  uint64_t bytes_fwd = 0;  // IP bytes (header + payload), as IPFIX octetDeltaCount
+  uint64_t bytes_rev = 0;
+  uint8_t tcp_flags_fwd = 0;
+  uint8_t tcp_flags_rev = 0;
+  EndReason end_reason = EndReason::Idle;
+};
+
+}  // namespace etcpipe

@@ -1,0 +1,275 @@
+#include "flow/flow_table.hpp"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <bit>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+namespace etcpipe {
+
+const char* end_reason_name(EndReason r) {
+  switch (r) {
+    case EndReason::Idle: return "idle";
+    case EndReason::Active: return "active";
+    case EndReason::Fin: return "fin";
+    case EndReason::Rst: return "rst";
+    case EndReason::Evicted: return "evicted";
+    case EndReason::EndOfInput: return "end-of-input";
+  }
+  return "idle";
+}
+
+// Two cache lines: the key and the timestamps (everything a lookup and a timeout check
+// read) in the first, counters and links in the second.
+struct alignas(64) FlowTable::Entry {
+  FlowKey key;
+  uint64_t first_ns;
+  uint64_t last_ns;
+  uint64_t pkts[2];  // [0] lo -> hi, [1] hi -> lo
+  uint64_t bytes[2];
+  uint32_t hash;
+  uint32_t chain_next;  // next entry in the bucket chain (index + 1), or the free list
+  uint32_t prev;        // timer list links (index + 1)
+  uint32_t next;
+  uint32_t tunnel_id;    // of the first packet (the key holds only symmetric ids)
+  uint8_t tcp_flags[2];
+  uint8_t client_is_lo;
+  uint8_t fin_seen;      // bit 0: FIN from lo, bit 1: FIN from hi
+  Timer timer;
+  EndReason close_reason;  // Fin or Rst once the flow is in the closing list
+};
+
+namespace {
+template <class T>
+T* map_array(std::size_t n) {
+  // Reserved, not committed: pages are backed on first touch, so a table sized for
+  // millions of flows costs nothing until they arrive. Zero pages are empty slots.
+  void* p = mmap(nullptr, n * sizeof(T), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    throw std::runtime_error("cannot reserve " + std::to_string(n * sizeof(T) >> 20) +
+                             " MiB for the flow table: lower --max-flows");
+  }
+  return static_cast<T*>(p);
+}
+}  // namespace
+
+FlowTable::Entry& FlowTable::at(uint32_t ref) { return entries_[ref - 1]; }
+
+std::size_t FlowTable::bytes_per_flow() { return sizeof(Entry) + sizeof(uint32_t); }
+
+FlowTable::FlowTable(const FlowTableConfig& cfg) : cfg_(cfg) {
+  static_assert(sizeof(Entry) == 128, "a flow entry is two cache lines");
+  cfg_.max_flows = std::clamp<uint32_t>(cfg_.max_flows, 1, 1u << 31);
+  const uint32_t nbuckets = std::bit_ceil(cfg_.max_flows);
+  entries_ = map_array<Entry>(cfg_.max_flows);
+  buckets_ = map_array<uint32_t>(nbuckets);
+  bucket_mask_ = nbuckets - 1;
+  finished_.reserve(1024);
+}
+
+FlowTable::~FlowTable() {
+  munmap(entries_, std::size_t{cfg_.max_flows} * sizeof(Entry));
+  munmap(buckets_, (std::size_t{bucket_mask_} + 1) * sizeof(uint32_t));
+}
+
+uint64_t FlowTable::idle_timeout(Timer t) const {
+  switch (t) {
+    case kTcp: return cfg_.timeouts.tcp_idle_ns;
+    case kUdp: return cfg_.timeouts.udp_idle_ns;
+    case kOther: return cfg_.timeouts.other_idle_ns;
+    default: return cfg_.timeouts.tcp_close_ns;
+  }
+}
+
+// Whether the flow is over at packet time `now_ns`, and why. Timestamps may go backwards
+// in a capture: a packet older than the flow's last one never ends it.
+bool FlowTable::due(const Entry& e, uint64_t now_ns, EndReason& reason) const {
+  if (now_ns <= e.last_ns) return false;
+  constexpr uint64_t kNever = ~uint64_t{0};
+  const uint64_t idle = idle_timeout(e.timer);
+  const uint64_t idle_deadline = idle != 0 ? e.last_ns + idle : kNever;
+  if (e.timer == kClosing) {
+    reason = e.close_reason;
+    return now_ns > idle_deadline;
+  }
+  const uint64_t active = cfg_.timeouts.active_ns;
+  const uint64_t active_deadline = active != 0 ? e.first_ns + active : kNever;
+  if (now_ns > idle_deadline && idle_deadline <= active_deadline) {
+    reason = EndReason::Idle;
+    return true;
+  }
+  reason = EndReason::Active;
+  return now_ns >= active_deadline;
+}
+
+uint32_t FlowTable::find(const FlowKey& key, uint32_t hash) {
+  for (uint32_t ref = buckets_[hash & bucket_mask_]; ref != 0; ref = at(ref).chain_next) {
+    const Entry& e = at(ref);
+    if (e.hash == hash && e.key == key) return ref;
+  }
+  return 0;
+}
+
+void FlowTable::list_push_back(uint32_t ref) {
+  Entry& e = at(ref);
+  List& l = lists_[e.timer];
+  e.prev = l.tail;
+  e.next = 0;
+  if (l.tail != 0) {
+    at(l.tail).next = ref;
+  } else {
+    l.head = ref;
+  }
+  l.tail = ref;
+}
+
+void FlowTable::list_unlink(uint32_t ref) {
+  Entry& e = at(ref);
+  List& l = lists_[e.timer];
+  if (e.prev != 0) {
+    at(e.prev).next = e.next;
+  } else {
+    l.head = e.next;
+  }
+  if (e.next != 0) {
+    at(e.next).prev = e.prev;
+  } else {
+    l.tail = e.prev;
+  }
+}
+
+// The least recently seen flow over all timer lists (each list is in last-seen order).
+uint32_t FlowTable::oldest() {
+  uint32_t best = 0;
+  for (const List& l : lists_) {
+    if (l.head != 0 && (best == 0 || at(l.head).last_ns < at(best).last_ns)) best = l.head;
+  }
+  return best;
+}
+
+uint32_t FlowTable::create(const FlowKey& key, uint32_t hash, bool from_lo,
+                           const DecodedPacket& p) {
+  uint32_t ref;
+  if (free_ != 0) {
+    ref = free_;
+    free_ = at(ref).chain_next;
+  } else if (used_ < cfg_.max_flows) {
+    ref = ++used_;
+  } else {
+    end(oldest(), EndReason::Evicted);
+    ref = free_;
+    free_ = at(ref).chain_next;
+  }
+  Entry& e = at(ref);
+  e = Entry{};
+  e.key = key;
+  e.hash = hash;
+  e.first_ns = e.last_ns = p.ts_ns;
+  e.tunnel_id = p.tuple.tunnel_id;
+  // The client sent the first packet, unless that packet answers a SYN we did not see.
+  const bool syn_ack = (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) ==
+                       (tcp_flag::kSyn | tcp_flag::kAck);
+  e.client_is_lo = (key.proto == ipproto::kTcp && syn_ack) ? !from_lo : from_lo;
+  e.timer = key.proto == ipproto::kTcp ? kTcp : key.proto == ipproto::kUdp ? kUdp : kOther;
+  uint32_t& bucket = buckets_[hash & bucket_mask_];
+  e.chain_next = bucket;
+  bucket = ref;
+  list_push_back(ref);
+  ++stats_.created;
+  stats_.peak_active = std::max(++stats_.active, stats_.peak_active);
+  return ref;
+}
+
+void FlowTable::end(uint32_t ref, EndReason reason) {
+  Entry& e = at(ref);
+  const int fwd = e.client_is_lo ? 0 : 1;  // index of the client -> server direction
+  const bool client_lo = e.client_is_lo != 0;
+  FlowRecord& r = finished_.emplace_back();
+  r.src = client_lo ? e.key.lo_addr : e.key.hi_addr;
+  r.dst = client_lo ? e.key.hi_addr : e.key.lo_addr;
+  r.src_port = client_lo ? e.key.lo_port : e.key.hi_port;
+  r.dst_port = client_lo ? e.key.hi_port : e.key.lo_port;
+  r.proto = e.key.proto;
+  r.ip_version = e.key.ip_version;
+  r.vlan = e.key.vlan;
+  r.vlan_outer = e.key.vlan_outer;
+  r.tunnel = e.key.tunnel;
+  r.tunnel_id = e.tunnel_id;
+  r.first_ns = e.first_ns;
+  r.last_ns = e.last_ns;
+  r.pkts_fwd = e.pkts[fwd];
+  r.pkts_rev = e.pkts[1 - fwd];
+  r.bytes_fwd = e.bytes[fwd];
+  r.bytes_rev = e.bytes[1 - fwd];
+  r.tcp_flags_fwd = e.tcp_flags[fwd];
+  r.tcp_flags_rev = e.tcp_flags[1 - fwd];
+  r.end_reason = reason;
+  ++stats_.ended[static_cast<std::size_t>(reason)];
+  --stats_.active;
+
+  list_unlink(ref);
+  uint32_t* link = &buckets_[e.hash & bucket_mask_];
+  while (*link != ref) link = &at(*link).chain_next;
+  *link = e.chain_next;
+  e.chain_next = free_;
+  free_ = ref;
+}
+
+void FlowTable::add(const DecodedPacket& p) {
+  FlowKey key;
+  const bool from_lo = make_flow_key(p.tuple, key);
+  const auto hash = static_cast<uint32_t>(hash_flow_key(key));
+  uint32_t ref = find(key, hash);
+  if (ref != 0) {
+    EndReason reason;
+    const Entry& e = at(ref);
+    const bool new_syn = e.timer == kClosing &&
+                         (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn;
+    if (due(e, p.ts_ns, reason)) {
+      end(ref, reason);
+      ref = 0;
+    } else if (new_syn) {  // the 5-tuple is reused by a new connection
+      end(ref, e.close_reason);
+      ref = 0;
+    }
+  }
+  if (ref == 0) ref = create(key, hash, from_lo, p);
+
+  Entry& e = at(ref);
+  const int dir = from_lo ? 0 : 1;
+  ++e.pkts[dir];
+  e.bytes[dir] += p.ip_len;
+  e.tcp_flags[dir] |= p.tcp_flags;
+  e.last_ns = std::max(e.last_ns, p.ts_ns);
+  list_unlink(ref);
+  if (e.key.proto == ipproto::kTcp && e.timer != kClosing) {
+    if (p.tcp_flags & tcp_flag::kFin) e.fin_seen |= static_cast<uint8_t>(1u << dir);
+    if (p.tcp_flags & tcp_flag::kRst) {
+      e.timer = kClosing;
+      e.close_reason = EndReason::Rst;
+    } else if (e.fin_seen == 0x3) {
+      e.timer = kClosing;
+      e.close_reason = EndReason::Fin;
+    }
+  }
+  list_push_back(ref);
+}
+
+void FlowTable::expire(uint64_t now_ns) {
+  for (List& l : lists_) {
+    EndReason reason;
+    while (l.head != 0 && due(at(l.head), now_ns, reason)) end(l.head, reason);
+  }
+}
+
+void FlowTable::flush() {
+  for (List& l : lists_) {
+    while (l.head != 0) end(l.head, EndReason::EndOfInput);
+  }
+}
+
+}  // namespace etcpipe

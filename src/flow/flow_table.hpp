@@ -1,0 +1,92 @@
+// One worker's flow table: bidirectional flows keyed by FlowKey, bounded capacity,
+// idle/active/TCP-close timeouts on packet time, eviction of the least recently seen flow
+// when full. Entries live in one memory-mapped array reserved at construction (pages are
+// touched only as flows arrive) and are addressed by 32-bit indices; there is no
+// allocation after construction.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "flow/flow_key.hpp"
+#include "flow/flow_record.hpp"
+#include "packet/packet.hpp"
+
+namespace etcpipe {
+
+inline constexpr uint64_t kNsPerSec = 1'000'000'000ULL;
+
+// A timeout of 0 is disabled (a flow never ends for that reason).
+struct FlowTimeouts {
+  uint64_t tcp_idle_ns = 300 * kNsPerSec;
+  uint64_t udp_idle_ns = 60 * kNsPerSec;
+  uint64_t other_idle_ns = 60 * kNsPerSec;
+  uint64_t active_ns = 1800 * kNsPerSec;
+  // After FIN in both directions or a RST the flow has ended; it lingers this long to
+  // absorb the last ACKs and retransmissions before its record is written.
+  uint64_t tcp_close_ns = 10 * kNsPerSec;
+};
+
+struct FlowTableConfig {
+  uint32_t max_flows = 1 << 20;
+  FlowTimeouts timeouts;
+};
+
+struct FlowTableStats {
+  uint64_t created = 0;
+  std::array<uint64_t, kEndReasonCount> ended{};  // indexed by EndReason
+  uint64_t active = 0;
+  uint64_t peak_active = 0;
+};
+
+class FlowTable {
+ public:
+  explicit FlowTable(const FlowTableConfig& cfg);
+  ~FlowTable();
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  // Accounts one decoded packet to its flow, creating the flow (and evicting the least
+  // recently seen one when full) as needed. Flows that end go to finished().
+  void add(const DecodedPacket& p);
+  // Ends every flow whose idle or close timeout elapsed at packet time `now_ns`.
+  void expire(uint64_t now_ns);
+  // Ends every remaining flow (end of input).
+  void flush();
+
+  std::vector<FlowRecord>& finished() { return finished_; }
+  const FlowTableStats& stats() const { return stats_; }
+  // Bytes one flow occupies in the table (entry + hash bucket).
+  static std::size_t bytes_per_flow();
+
+ private:
+  enum Timer : uint8_t { kTcp, kUdp, kOther, kClosing, kTimerCount };
+  struct Entry;
+  struct List {
+    uint32_t head = 0;  // entry index + 1; 0 = empty
+    uint32_t tail = 0;
+  };
+
+  Entry& at(uint32_t ref);
+  uint32_t find(const FlowKey& key, uint32_t hash);
+  uint32_t create(const FlowKey& key, uint32_t hash, bool from_lo, const DecodedPacket& p);
+  void end(uint32_t ref, EndReason reason);
+  bool due(const Entry& e, uint64_t now_ns, EndReason& reason) const;
+  uint64_t idle_timeout(Timer t) const;
+  void list_push_back(uint32_t ref);
+  void list_unlink(uint32_t ref);
+  uint32_t oldest();
+
+  FlowTableConfig cfg_;
+  Entry* entries_ = nullptr;
+  uint32_t* buckets_ = nullptr;  // chain heads, entry index + 1
+  uint32_t bucket_mask_ = 0;
+  uint32_t used_ = 0;            // high-water mark of entries_
+  uint32_t free_ = 0;            // free list through chain_next
+  std::array<List, kTimerCount> lists_{};
+  std::vector<FlowRecord> finished_;
+  FlowTableStats stats_;
+};
+
+}  // namespace etcpipe

@@ -1,0 +1,45 @@
+#include "packet/decoder.hpp"
+
+#include <algorithm>
+
+#include "packet/decode_context.hpp"
+
+namespace etcpipe {
+namespace {
+constexpr int kSupportedLinktypes[] = {
+    linktype::kNull,      linktype::kEthernet,   linktype::kPpp,        linktype::kRaw,
+    linktype::kRawAlt,    linktype::kPppSerial,  linktype::kLinktypeRaw, linktype::kCiscoHdlc,
+    linktype::kLoop,      linktype::kLinuxSll,   linktype::kIpv4,       linktype::kIpv6,
+    linktype::kLinuxSll2};
+}  // namespace
+
+const char* tunnel_name(TunnelType t) {
+  switch (t) {
+    case TunnelType::None: return "none";
+    case TunnelType::IpInIp: return "ipip";
+    case TunnelType::Gre: return "gre";
+    case TunnelType::Vxlan: return "vxlan";
+    case TunnelType::GtpU: return "gtpu";
+  }
+  return "none";
+}
+
+bool linktype_supported(int dlt) {
+  return std::find(std::begin(kSupportedLinktypes), std::end(kSupportedLinktypes), dlt) !=
+         std::end(kSupportedLinktypes);
+}
+
+Outcome decode_packet(int dlt, std::span<const uint8_t> data, uint32_t wire_len,
+                      const DecoderOptions& opts, DecodedPacket& out) {
+  const uint64_t ts = out.ts_ns;
+  out = DecodedPacket{};
+  out.ts_ns = ts;
+  out.cap_len = static_cast<uint32_t>(data.size());
+  // A record claiming fewer bytes on the wire than captured is hostile or broken: trust
+  // what we hold.
+  out.wire_len = std::max(wire_len, out.cap_len);
+  detail::Context c{detail::Bytes{data}, out.wire_len, opts, out};
+  return detail::decode_link(c, dlt);
+}
+
+}  // namespace etcpipe

@@ -1,0 +1,32 @@
+// Everything a run counted, for the end summary, --stats-json and the tests' invariant:
+// source.packets == sum(outcomes).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "capture/source.hpp"
+#include "flow/flow_table.hpp"
+#include "flow/fragment_tracker.hpp"
+#include "packet/outcome.hpp"
+
+namespace etcpipe {
+
+struct RunStats {
+  SourceStats source;
+  OutcomeCounts outcomes{};  // exactly one per packet read; Ok = accounted to a flow
+  FlowTableStats flows;
+  FragmentStats fragments;
+  uint64_t decapsulated = 0;  // packets accounted to the inner flow of a tunnel
+  double elapsed_s = 0;
+
+  uint64_t outcome_total() const;
+  bool accounting_balanced() const { return outcome_total() == source.packets; }
+};
+
+// Human-readable summary (several lines, for stderr).
+std::string format_summary(const RunStats& s);
+// One JSON object on one line.
+std::string format_stats_json(const RunStats& s);
+
+}  // namespace etcpipe

@@ -1,0 +1,79 @@
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "pipeline/run_stats.hpp"
+
+namespace etcpipe {
+
+uint64_t RunStats::outcome_total() const {
+  return std::accumulate(outcomes.begin(), outcomes.end(), uint64_t{0});
+}
+
+namespace {
+double rate(uint64_t n, double seconds) { return seconds > 0 ? static_cast<double>(n) / seconds : 0; }
+}  // namespace
+
+std::string format_summary(const RunStats& s) {
+  std::string out;
+  auto it = std::back_inserter(out);
+  fmt::format_to(it, "{} packets read ({} bytes) in {:.3f} s, {:.0f} packets/s\n",
+                 s.source.packets, s.source.bytes, s.elapsed_s,
+                 rate(s.source.packets, s.elapsed_s));
+  fmt::format_to(it, "  {:<34}{:>12}\n", "in flows", s.outcomes[0]);
+  for (std::size_t i = 1; i < kOutcomeCount; ++i) {
+    if (s.outcomes[i] != 0) {
+      fmt::format_to(it, "  {:<34}{:>12}\n", outcome_name(static_cast<Outcome>(i)), s.outcomes[i]);
+    }
+  }
+  if (s.decapsulated != 0) fmt::format_to(it, "  {:<34}{:>12}\n", "(of which decapsulated)", s.decapsulated);
+  if (s.source.read_errors != 0) {
+    fmt::format_to(it, "  {:<34}{:>12}\n", "inputs ended by a read error", s.source.read_errors);
+  }
+  fmt::format_to(it, "{} flows, peak {} active; ended:", s.flows.created, s.flows.peak_active);
+  for (std::size_t r = 0; r < kEndReasonCount; ++r) {
+    fmt::format_to(it, " {} {}", end_reason_name(static_cast<EndReason>(r)), s.flows.ended[r]);
+  }
+  fmt::format_to(it, "\n");
+  const auto& f = s.fragments;
+  if (f.tracked + f.matched + f.unmatched != 0) {
+    fmt::format_to(it, "fragments: {} first, {} later matched, {} without first, {} overwritten\n",
+                   f.tracked, f.matched, f.unmatched, f.overwritten);
+  }
+  if (!s.accounting_balanced()) {
+    fmt::format_to(it, "ACCOUNTING ERROR: {} packets read but {} outcomes\n", s.source.packets,
+                   s.outcome_total());
+  }
+  return out;
+}
+
+std::string format_stats_json(const RunStats& s) {
+  nlohmann::ordered_json j;
+  j["packets_read"] = s.source.packets;
+  j["bytes_read"] = s.source.bytes;
+  j["packets_in_flows"] = s.outcomes[0];
+  auto& outcomes = j["outcomes"] = nlohmann::ordered_json::object();
+  for (std::size_t i = 0; i < kOutcomeCount; ++i) {
+    outcomes[std::string(outcome_name(static_cast<Outcome>(i)))] = s.outcomes[i];
+  }
+  j["decapsulated"] = s.decapsulated;
+  j["read_errors"] = s.source.read_errors;
+  j["flows_created"] = s.flows.created;
+  j["flows_peak_active"] = s.flows.peak_active;
+  auto& ended = j["flows_ended"] = nlohmann::ordered_json::object();
+  for (std::size_t r = 0; r < kEndReasonCount; ++r) {
+    ended[end_reason_name(static_cast<EndReason>(r))] = s.flows.ended[r];
+  }
+  j["flows_evicted"] = s.flows.ended[static_cast<std::size_t>(EndReason::Evicted)];
+  j["fragments"] = {{"first", s.fragments.tracked},
+                    {"later_matched", s.fragments.matched},
+                    {"without_first", s.fragments.unmatched},
+                    {"overwritten", s.fragments.overwritten}};
+  j["elapsed_s"] = s.elapsed_s;
+  j["packets_per_second"] = rate(s.source.packets, s.elapsed_s);
+  j["accounting_balanced"] = s.accounting_balanced();
+  return j.dump();
+}
+
+}  // namespace etcpipe

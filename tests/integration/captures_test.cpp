@@ -1,0 +1,155 @@
+// Captures -> flows: every shared capture is read with balanced accounting, flow counts
+// agree with nDPI's independent output, and the bundled samples match their golden files.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "capture/pcap_source.hpp"
+#include "export/jsonl_writer.hpp"
+#include "pipeline/run.hpp"
+
+namespace etcpipe {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kShared = ETCPIPE_SHARED_DATA;
+const fs::path kSamples = ETCPIPE_SAMPLES;
+const fs::path kGolden = fs::path(__FILE__).parent_path().parent_path() / "golden";
+
+class CollectingSink final : public FlowSink {
+ public:
+  std::vector<FlowRecord> records;
+  void write(std::span<const FlowRecord> r) override { records.insert(records.end(), r.begin(), r.end()); }
+  void close() override {}
+};
+
+struct Result {
+  RunStats stats;
+  std::vector<FlowRecord> records;
+  uint64_t open_failures = 0;
+};
+
+Result run_capture(const fs::path& file, const FlowPipelineConfig& cfg = {}) {
+  PcapFileSource source({file.string()}, "", [](const std::string&) {});
+  FlowPipeline pipeline(cfg);
+  CollectingSink sink;
+  Result r;
+  r.stats = run_flows(source, pipeline, sink, {});
+  r.records = std::move(sink.records);
+  r.open_failures = source.open_failures();
+  return r;
+}
+
+std::vector<fs::path> shared_captures() {
+  std::vector<fs::path> files;
+  const auto dir = kShared / "ndpi" / "pcap";
+  if (!fs::is_directory(dir)) return files;
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(SharedCaptures, EveryCaptureIsReadWithBalancedAccounting) {
+  const auto files = shared_captures();
+  if (files.empty()) GTEST_SKIP() << "no shared captures at " << kShared;
+  uint64_t packets = 0, flows = 0;
+  for (const auto& f : files) {
+    const Result r = run_capture(f);
+    EXPECT_EQ(r.open_failures, 0u) << f;
+    EXPECT_TRUE(r.stats.accounting_balanced()) << f << ": " << format_summary(r.stats);
+    EXPECT_EQ(r.records.size(), r.stats.flows.created) << f;
+    EXPECT_EQ(r.stats.flows.active, 0u) << f;
+    packets += r.stats.source.packets;
+    flows += r.records.size();
+  }
+  std::cout << files.size() << " captures, " << packets << " packets, " << flows << " flows\n";
+}
+
+// TCP and UDP flow lines of nDPI's result file (ndpiReader's regression output).
+int ndpi_flow_count(const fs::path& out_file) {
+  std::ifstream in(out_file);
+  static const std::regex flow_line(R"(^\t\d+\t(TCP|UDP) )");
+  int n = 0;
+  for (std::string line; std::getline(in, line);) n += std::regex_search(line, flow_line);
+  return n;
+}
+
+double agreement(const FlowPipelineConfig& cfg, std::vector<std::string>& differing) {
+  int total = 0, equal = 0;
+  for (const auto& f : shared_captures()) {
+    const auto expected = kShared / "ndpi" / "result" / (f.filename().string() + ".out");
+    if (!fs::exists(expected)) continue;
+    const Result r = run_capture(f, cfg);
+    const auto ours = std::count_if(r.records.begin(), r.records.end(), [](const FlowRecord& x) {
+      return x.proto == ipproto::kTcp || x.proto == ipproto::kUdp;
+    });
+    const int theirs = ndpi_flow_count(expected);
+    ++total;
+    if (ours == theirs) {
+      ++equal;
+    } else {
+      differing.push_back(f.filename().string() + " ndpi=" + std::to_string(theirs) +
+                          " etcpipe=" + std::to_string(ours));
+    }
+  }
+  return total ? double(equal) / total : 0;
+}
+
+// docs/NDPI_COMPARISON.md explains the differences. nDPI's reader never splits a flow on
+// idle or active time, so the like-for-like comparison disables those timeouts.
+TEST(SharedCaptures, FlowCountsAgreeWithNdpi) {
+  if (shared_captures().empty()) GTEST_SKIP() << "no shared captures at " << kShared;
+  FlowPipelineConfig cfg;
+  cfg.table.timeouts.tcp_idle_ns = cfg.table.timeouts.udp_idle_ns = 0;
+  cfg.table.timeouts.other_idle_ns = cfg.table.timeouts.active_ns = 0;
+  std::vector<std::string> differing;
+  const double like_for_like = agreement(cfg, differing);
+  for (const auto& d : differing) std::cout << "  differs: " << d << '\n';
+  std::vector<std::string> ignored;
+  const double with_defaults = agreement({}, ignored);
+  std::cout << "equal flow counts: " << like_for_like * 100 << "% with idle/active timeouts off, "
+            << with_defaults * 100 << "% with default timeouts\n";
+  EXPECT_GE(like_for_like, 0.95);
+  EXPECT_GE(with_defaults, 0.85);
+}
+
+std::vector<std::string> sorted_lines(std::string text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+// Golden files: `etcpipe flows -q -r data/samples/NAME -o tests/golden/NAME.jsonl`.
+// Set ETCPIPE_UPDATE_GOLDEN=1 to rewrite them after an intended change, and review the diff.
+TEST(Samples, MatchGoldenFlowRecords) {
+  ASSERT_TRUE(fs::is_directory(kSamples)) << kSamples;
+  int checked = 0;
+  for (const auto& e : fs::directory_iterator(kSamples)) {
+    if (e.path().extension() != ".pcap" && e.path().extension() != ".pcapng") continue;
+    const Result r = run_capture(e.path());
+    fmt::memory_buffer buf;
+    for (const auto& rec : r.records) {
+      JsonlWriter::format(rec, buf);
+      buf.push_back('\n');
+    }
+    const std::string ours(buf.data(), buf.size());
+    const auto golden = kGolden / (e.path().filename().string() + ".jsonl");
+    if (std::getenv("ETCPIPE_UPDATE_GOLDEN")) std::ofstream(golden) << ours;
+    std::ifstream in(golden);
+    ASSERT_TRUE(in) << "missing golden file " << golden;
+    std::stringstream expected;
+    expected << in.rdbuf();
+    EXPECT_EQ(sorted_lines(ours), sorted_lines(expected.str())) << e.path();
+    ++checked;
+  }
+  EXPECT_GE(checked, 5);
+}
+
+}  // namespace
+}  // namespace etcpipe

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""The etcpipe command line as a user runs it. Usage: cli_test.py ETCPIPE_BINARY SOURCE_DIR"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ETCPIPE = sys.argv[1] if len(sys.argv) > 1 else "etcpipe"
+SOURCE = sys.argv[2] if len(sys.argv) > 2 else "."
+SAMPLES = os.path.join(SOURCE, "data", "samples")
+SAMPLE = os.path.join(SAMPLES, "android.pcap")
+REQUIRED_FIELDS = ["src_ip", "dst_ip", "src_port", "dst_port", "proto", "vlan", "first_ts",
+                   "last_ts", "pkts_fwd", "pkts_rev", "bytes_fwd", "bytes_rev", "tcp_flags_fwd",
+                   "tcp_flags_rev", "end_reason"]
+FLOWS_OPTIONS = ["-r,--read", "-o,--output", "--stats-json", "-q,--quiet", "--no-decap",
+                 "--max-flows", "--tcp-idle", "--udp-idle", "--other-idle", "--active-timeout",
+                 "--tcp-close-timeout", "--frag-table", "--frag-timeout"]
+
+
+def run(*args):
+    return subprocess.run([ETCPIPE, *args], capture_output=True, text=True, timeout=120)
+
+
+def records(stdout):
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+class Help(unittest.TestCase):
+    def test_every_option_is_documented(self):
+        out = run("flows", "--help")
+        self.assertEqual(out.returncode, 0)
+        lines = out.stdout.splitlines()
+        for opt in FLOWS_OPTIONS:
+            idx = [i for i, l in enumerate(lines) if l.strip().startswith(opt)]
+            self.assertTrue(idx, f"{opt} missing from flows --help")
+            line = lines[idx[0]]
+            rest = line.strip()[len(opt):].strip()
+            # Description on the same line after the type, or on the next line.
+            described = len(rest.split(None, 1)) > 1 or lines[idx[0] + 1].startswith(" " * 20)
+            self.assertTrue(described, f"{opt} has no description: {line!r}")
+        self.assertIn("BPF", out.stdout)
+
+    def test_top_level_help_and_version(self):
+        self.assertIn("flows", run("--help").stdout)
+        self.assertEqual(run("--version").returncode, 0)
+        self.assertNotEqual(run().returncode, 0)
+
+
+class Flows(unittest.TestCase):
+    def test_sample_gives_flow_records_and_a_summary(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            stats_path = os.path.join(tmp, "stats.json")
+            out = run("flows", "-r", SAMPLE, "--stats-json", stats_path)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            recs = records(out.stdout)
+            self.assertGreater(len(recs), 10)
+            for r in recs:
+                for field in REQUIRED_FIELDS:
+                    self.assertIn(field, r)
+                self.assertLessEqual(r["first_ts"], r["last_ts"])
+            self.assertIn("packets read", out.stderr)
+            self.assertIn("flows", out.stderr)
+            with open(stats_path) as f:
+                stats = json.load(f)
+            self.assertTrue(stats["accounting_balanced"])
+            self.assertEqual(stats["packets_read"], sum(stats["outcomes"].values()))
+            self.assertEqual(stats["flows_created"], len(recs))
+            self.assertEqual(sum(r["pkts_fwd"] + r["pkts_rev"] for r in recs),
+                             stats["packets_in_flows"])
+
+    def test_output_file_and_quiet(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "flows.jsonl")
+            out = run("flows", "-q", "-r", SAMPLE, "-o", path)
+            self.assertEqual(out.returncode, 0)
+            self.assertEqual(out.stdout, "")
+            self.assertEqual(out.stderr, "")
+            with open(path) as f:
+                self.assertGreater(len(records(f.read())), 10)
+
+    def test_bpf_expression_filters_like_tcpdump(self):
+        out = run("flows", "-r", SAMPLE, "--stats-json", "/dev/stderr", "-q", "tcp", "port", "443")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        recs = records(out.stdout)
+        self.assertTrue(recs)
+        for r in recs:
+            self.assertEqual(r["proto"], "TCP")
+            self.assertIn(443, (r["src_port"], r["dst_port"]))
+        stats = json.loads(out.stderr)
+        self.assertGreater(stats["outcomes"]["filtered_bpf"], 0)
+
+    def test_directory_and_repeated_inputs(self):
+        whole = records(run("flows", "-q", "-r", SAMPLES).stdout)
+        files = sorted(os.path.join(SAMPLES, f) for f in os.listdir(SAMPLES) if ".pcap" in f)
+        args = [a for f in files for a in ("-r", f)]
+        self.assertEqual(len(records(run("flows", "-q", *args).stdout)), len(whole))
+
+    def test_no_decap_tracks_the_outer_flow(self):
+        vx = os.path.join(SAMPLES, "vxlan.pcap")
+        inner = records(run("flows", "-q", "-r", vx).stdout)
+        outer = records(run("flows", "-q", "--no-decap", "-r", vx).stdout)
+        self.assertTrue(all(r["tunnel"] == "vxlan" for r in inner))
+        self.assertTrue(all(r["tunnel"] == "none" and 4789 in (r["src_port"], r["dst_port"])
+                            for r in outer))
+
+    def test_errors_are_clear(self):
+        missing = run("flows", "-r", "/nonexistent.pcap")
+        self.assertEqual(missing.returncode, 2)
+        self.assertIn("/nonexistent.pcap", missing.stderr)
+        bad = run("flows", "-r", SAMPLE, "tcp", "and", "and")
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("bad filter expression", bad.stderr)
+        with tempfile.NamedTemporaryFile(suffix=".pcap") as junk:
+            junk.write(b"this is not a capture" * 10)
+            junk.flush()
+            out = run("flows", "-r", junk.name, "-r", SAMPLE)
+            self.assertEqual(out.returncode, 1)
+            self.assertIn(junk.name, out.stderr)
+            self.assertGreater(len(records(out.stdout)), 10)  # the good input is still read
+        self.assertNotEqual(run("flows", "-r", SAMPLE, "--udp-idle", "-5").returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0]], verbosity=2)

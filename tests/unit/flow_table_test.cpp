@@ -1,0 +1,222 @@
+#include "flow/flow_table.hpp"
+
+#include <gtest/gtest.h>
+
+#include "flow/fragment_tracker.hpp"
+#include "packet/decoder.hpp"
+#include "packet_builder.hpp"
+
+namespace etcpipe {
+namespace {
+
+using namespace test;
+constexpr uint64_t kSec = kNsPerSec;
+
+DecodedPacket pkt(const Bytes& frame, uint64_t ts_ns) {
+  DecodedPacket p;
+  p.ts_ns = ts_ns;
+  EXPECT_EQ(decode_packet(linktype::kEthernet, frame, uint32_t(frame.size()), {}, p), Outcome::Ok);
+  return p;
+}
+DecodedPacket tcp4(V4 s, V4 d, uint16_t sp, uint16_t dp, uint8_t flags, uint64_t ts,
+                   std::size_t payload = 0) {
+  return pkt(eth(0x0800, ipv4(s, d, 6, tcp(sp, dp, flags, Bytes(payload, 0)))), ts);
+}
+DecodedPacket udp4(V4 s, V4 d, uint16_t sp, uint16_t dp, uint64_t ts) {
+  return pkt(eth(0x0800, ipv4(s, d, 17, udp(sp, dp))), ts);
+}
+
+constexpr uint8_t kSyn = tcp_flag::kSyn, kAck = tcp_flag::kAck, kFin = tcp_flag::kFin,
+                  kRst = tcp_flag::kRst;
+
+class FlowTableTest : public ::testing::Test {
+ protected:
+  FlowTableConfig cfg;
+  std::vector<FlowRecord>& done(FlowTable& t) { return t.finished(); }
+};
+
+TEST_F(FlowTableTest, BothDirectionsFormOneFlowOrientedBySynSender) {
+  FlowTable t(cfg);
+  t.add(tcp4(kA, kB, 40000, 443, kSyn, 1 * kSec));
+  t.add(tcp4(kB, kA, 443, 40000, kSyn | kAck, 2 * kSec));
+  t.add(tcp4(kA, kB, 40000, 443, kAck, 3 * kSec, 100));
+  t.flush();
+  ASSERT_EQ(t.finished().size(), 1u);
+  const FlowRecord& r = t.finished()[0];
+  EXPECT_EQ(r.src_port, 40000);
+  EXPECT_EQ(r.dst_port, 443);
+  EXPECT_EQ(r.pkts_fwd, 2u);
+  EXPECT_EQ(r.pkts_rev, 1u);
+  EXPECT_EQ(r.bytes_fwd, 40u + 140u);
+  EXPECT_EQ(r.tcp_flags_fwd, kSyn | kAck);
+  EXPECT_EQ(r.tcp_flags_rev, kSyn | kAck);
+  EXPECT_EQ(r.first_ns, 1 * kSec);
+  EXPECT_EQ(r.last_ns, 3 * kSec);
+  EXPECT_EQ(r.end_reason, EndReason::EndOfInput);
+}
+
+TEST_F(FlowTableTest, SynAckFirstMakesItsReceiverTheClient) {
+  FlowTable t(cfg);
+  t.add(tcp4(kB, kA, 443, 40000, kSyn | kAck, 1 * kSec));
+  t.flush();
+  EXPECT_EQ(t.finished()[0].src_port, 40000);
+  EXPECT_EQ(t.finished()[0].pkts_rev, 1u);
+}
+
+TEST_F(FlowTableTest, IdleTimeoutPerProtocol) {
+  FlowTable t(cfg);  // UDP 60 s, TCP 300 s
+  t.add(udp4(kA, kB, 1000, 53, 0));
+  t.add(tcp4(kA, kB, 1000, 80, kAck, 0));
+  t.expire(61 * kSec);
+  ASSERT_EQ(t.finished().size(), 1u);
+  EXPECT_EQ(t.finished()[0].proto, 17);
+  EXPECT_EQ(t.finished()[0].end_reason, EndReason::Idle);
+  t.add(udp4(kA, kB, 1000, 53, 62 * kSec));  // a new flow on the same 5-tuple
+  EXPECT_EQ(t.stats().created, 3u);
+  t.expire(301 * kSec);
+  EXPECT_EQ(t.finished().size(), 3u);
+}
+
+TEST_F(FlowTableTest, IdleTimeoutCheckedOnLookupToo) {
+  FlowTable t(cfg);
+  t.add(udp4(kA, kB, 1, 2, 0));
+  t.add(udp4(kA, kB, 1, 2, 100 * kSec));  // no expire() in between: same result
+  t.flush();
+  ASSERT_EQ(t.finished().size(), 2u);
+  EXPECT_EQ(t.finished()[0].end_reason, EndReason::Idle);
+  EXPECT_EQ(t.finished()[0].last_ns, 0u);
+}
+
+TEST_F(FlowTableTest, ActiveTimeoutSplitsLongFlows) {
+  cfg.timeouts.active_ns = 100 * kSec;
+  FlowTable t(cfg);
+  for (uint64_t s = 0; s <= 250; s += 10) t.add(udp4(kA, kB, 1, 2, s * kSec));
+  t.flush();
+  ASSERT_EQ(t.finished().size(), 3u);
+  EXPECT_EQ(t.finished()[0].end_reason, EndReason::Active);
+  EXPECT_EQ(t.finished()[0].pkts_fwd, 10u);  // 0..90 s
+  EXPECT_EQ(t.finished()[1].first_ns, 100 * kSec);
+}
+
+TEST_F(FlowTableTest, ZeroDisablesTimeouts) {
+  cfg.timeouts = {0, 0, 0, 0, 10 * kSec};
+  FlowTable t(cfg);
+  t.add(udp4(kA, kB, 1, 2, 0));
+  t.add(udp4(kA, kB, 1, 2, 100000 * kSec));
+  t.expire(200000 * kSec);
+  EXPECT_TRUE(t.finished().empty());
+}
+
+TEST_F(FlowTableTest, FinBothWaysEndsAfterLinger) {
+  FlowTable t(cfg);
+  t.add(tcp4(kA, kB, 5, 80, kSyn, 0));
+  t.add(tcp4(kA, kB, 5, 80, kFin | kAck, 1 * kSec));
+  t.add(tcp4(kB, kA, 80, 5, kFin | kAck, 1 * kSec + 1));
+  t.add(tcp4(kA, kB, 5, 80, kAck, 1 * kSec + 2));  // last ACK joins the flow
+  t.expire(5 * kSec);
+  EXPECT_TRUE(t.finished().empty());
+  t.expire(12 * kSec);
+  ASSERT_EQ(t.finished().size(), 1u);
+  EXPECT_EQ(t.finished()[0].end_reason, EndReason::Fin);
+  EXPECT_EQ(t.finished()[0].pkts_fwd, 3u);
+}
+
+TEST_F(FlowTableTest, NewSynReusingTupleStartsNewFlowAtOnce) {
+  FlowTable t(cfg);
+  t.add(tcp4(kA, kB, 5, 80, kSyn, 0));
+  t.add(tcp4(kB, kA, 80, 5, kRst | kAck, 1));
+  t.add(tcp4(kA, kB, 5, 80, kSyn, 2));
+  ASSERT_EQ(t.finished().size(), 1u);
+  EXPECT_EQ(t.finished()[0].end_reason, EndReason::Rst);
+  EXPECT_EQ(t.stats().active, 1u);
+}
+
+TEST_F(FlowTableTest, FullTableEvictsLeastRecentlySeen) {
+  cfg.max_flows = 2;
+  FlowTable t(cfg);
+  t.add(udp4(kA, kB, 1, 1, 1));
+  t.add(udp4(kA, kB, 2, 2, 2));
+  t.add(udp4(kA, kB, 1, 1, 3));  // flow 1 is now the most recent
+  t.add(udp4(kA, kB, 3, 3, 4));  // evicts flow 2
+  ASSERT_EQ(t.finished().size(), 1u);
+  EXPECT_EQ(t.finished()[0].src_port, 2);
+  EXPECT_EQ(t.finished()[0].end_reason, EndReason::Evicted);
+  EXPECT_EQ(t.stats().peak_active, 2u);
+  t.flush();
+  EXPECT_EQ(t.stats().ended[size_t(EndReason::EndOfInput)], 2u);
+  EXPECT_EQ(t.stats().active, 0u);
+}
+
+TEST_F(FlowTableTest, VlanAndSymmetricTunnelIdsSeparateFlows) {
+  FlowTable t(cfg);
+  const Bytes ip = ipv4(kA, kB, 17, udp(1, 2));
+  t.add(pkt(eth(0x8100, vlan_tag(10, 0x0800, ip)), 0));
+  t.add(pkt(eth(0x8100, vlan_tag(11, 0x0800, ip)), 0));
+  t.add(pkt(eth(0x0800, ipv4(kC, kD, 17, udp(9, 4789, vxlan(1, eth(0x0800, ip))))), 0));
+  t.add(pkt(eth(0x0800, ipv4(kC, kD, 17, udp(9, 4789, vxlan(2, eth(0x0800, ip))))), 0));
+  EXPECT_EQ(t.stats().created, 4u);
+}
+
+TEST_F(FlowTableTest, GtpTeidPerDirectionKeepsOneFlow) {
+  FlowTable t(cfg);
+  t.add(pkt(eth(0x0800, ipv4(kC, kD, 17, udp(2152, 2152, gtpu(100, ipv4(kA, kB, 6, tcp(1, 2, kSyn)))))), 0));
+  t.add(pkt(eth(0x0800, ipv4(kD, kC, 17, udp(2152, 2152, gtpu(200, ipv4(kB, kA, 6, tcp(2, 1, kSyn | kAck)))))), 1));
+  t.flush();
+  ASSERT_EQ(t.finished().size(), 1u);
+  EXPECT_EQ(t.finished()[0].tunnel, TunnelType::GtpU);
+  EXPECT_EQ(t.finished()[0].tunnel_id, 100u);
+  EXPECT_EQ(t.finished()[0].pkts_rev, 1u);
+}
+
+TEST_F(FlowTableTest, TimeGoingBackwardsNeverEndsAFlow) {
+  FlowTable t(cfg);
+  t.add(udp4(kA, kB, 1, 2, 100 * kSec));
+  t.add(udp4(kA, kB, 1, 2, 10 * kSec));
+  t.expire(50 * kSec);
+  t.flush();
+  ASSERT_EQ(t.finished().size(), 1u);
+  EXPECT_EQ(t.finished()[0].last_ns, 100 * kSec);
+}
+
+TEST_F(FlowTableTest, ManyFlowsChurn) {
+  cfg.max_flows = 1000;
+  FlowTable t(cfg);
+  uint64_t ts = 0;
+  for (int round = 0; round < 5; ++round) {
+    for (uint16_t i = 0; i < 3000; ++i) t.add(udp4(kA, kB, i, 53, ts += 1000));
+  }
+  t.flush();
+  EXPECT_EQ(t.stats().created, t.finished().size());
+  EXPECT_EQ(t.stats().peak_active, 1000u);
+  EXPECT_EQ(t.stats().created, 15000u);  // LRU eviction thrashes at 3x capacity
+}
+
+TEST(FragmentTracker, LaterFragmentsGetThePortsOfTheFirst) {
+  FragmentTracker f(16, 30 * kSec);
+  auto first = pkt(eth(0x0800, ipv4(kA, kB, 17, udp(1000, 53, Bytes(40, 0)), {.id = 5, .more_fragments = true})), 0);
+  auto later = pkt(eth(0x0800, ipv4(kA, kB, 17, Bytes(16, 0), {.id = 5, .frag_offset = 48})), 1);
+  auto other = pkt(eth(0x0800, ipv4(kA, kB, 17, Bytes(16, 0), {.id = 6, .frag_offset = 48})), 1);
+  EXPECT_FALSE(f.on_later(later));
+  f.on_first(first);
+  EXPECT_TRUE(f.on_later(later));
+  EXPECT_EQ(later.tuple.sport, 1000);
+  EXPECT_EQ(later.tuple.dport, 53);
+  EXPECT_FALSE(f.on_later(other));
+  auto late = later;
+  late.ts_ns = 100 * kSec;
+  EXPECT_FALSE(f.on_later(late));  // expired
+  EXPECT_EQ(f.stats().matched, 1u);
+  EXPECT_EQ(f.stats().unmatched, 3u);
+}
+
+TEST(FragmentTracker, MemoryIsBoundedAndOverwritesAreCounted) {
+  FragmentTracker f(4, 30 * kSec);
+  EXPECT_EQ(f.memory_bytes(), 4 * 64u);
+  for (uint16_t id = 0; id < 100; ++id) {
+    f.on_first(pkt(eth(0x0800, ipv4(kA, kB, 17, udp(1, 2), {.id = id, .more_fragments = true})), 0));
+  }
+  EXPECT_GE(f.stats().overwritten, 96u);
+}
+
+}  // namespace
+}  // namespace etcpipe

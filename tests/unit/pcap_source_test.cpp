@@ -1,0 +1,227 @@
+#include "capture/pcap_source.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "packet_builder.hpp"
+#include "pipeline/flow_pipeline.hpp"
+
+namespace etcpipe {
+namespace {
+
+using namespace test;
+namespace fs = std::filesystem;
+
+struct Pkt {
+  uint32_t sec, frac;
+  Bytes data;
+};
+
+void put(Bytes& b, uint32_t v, bool big) {
+  for (int i = 0; i < 4; ++i) b.push_back(uint8_t(v >> (big ? 24 - 8 * i : 8 * i)));
+}
+void put_16(Bytes& b, uint16_t v, bool big) {
+  b.push_back(uint8_t(big ? v >> 8 : v));
+  b.push_back(uint8_t(big ? v : v >> 8));
+}
+
+// A classic pcap file in either byte order, micro- or nanosecond resolution.
+Bytes pcap_file(const std::vector<Pkt>& pkts, bool big, bool nano, uint32_t dlt = 1) {
+  Bytes b;
+  put(b, nano ? 0xa1b23c4d : 0xa1b2c3d4, big);
+  put_16(b, 2, big);
+  put_16(b, 4, big);
+  put(b, 0, big);
+  put(b, 0, big);
+  put(b, 65535, big);
+  put(b, dlt, big);
+  for (const auto& p : pkts) {
+    put(b, p.sec, big);
+    put(b, p.frac, big);
+    put(b, uint32_t(p.data.size()), big);
+    put(b, uint32_t(p.data.size()), big);
+    b.insert(b.end(), p.data.begin(), p.data.end());
+  }
+  return b;
+}
+
+// A minimal pcapng file: section header, one Ethernet interface with nanosecond
+// resolution, enhanced packet blocks.
+Bytes pcapng_file(const std::vector<Pkt>& pkts) {
+  Bytes b;
+  auto block = [&](uint32_t type, const Bytes& body) {
+    const uint32_t len = uint32_t(12 + body.size());
+    put(b, type, false);
+    put(b, len, false);
+    b.insert(b.end(), body.begin(), body.end());
+    put(b, len, false);
+  };
+  Bytes shb;
+  put(shb, 0x1A2B3C4D, false);
+  put_16(shb, 1, false);
+  put_16(shb, 0, false);
+  put(shb, 0xFFFFFFFF, false);
+  put(shb, 0xFFFFFFFF, false);
+  block(0x0A0D0D0A, shb);
+  Bytes idb;
+  put_16(idb, 1, false);  // Ethernet
+  put_16(idb, 0, false);
+  put(idb, 65535, false);
+  put_16(idb, 9, false);  // if_tsresol
+  put_16(idb, 1, false);
+  idb.insert(idb.end(), {9, 0, 0, 0});  // 10^-9, padded
+  put(idb, 0, false);                   // opt_endofopt
+  block(0x00000001, idb);
+  for (const auto& p : pkts) {
+    const uint64_t ts = uint64_t(p.sec) * 1000000000ULL + p.frac;
+    Bytes epb;
+    put(epb, 0, false);
+    put(epb, uint32_t(ts >> 32), false);
+    put(epb, uint32_t(ts), false);
+    put(epb, uint32_t(p.data.size()), false);
+    put(epb, uint32_t(p.data.size()), false);
+    epb.insert(epb.end(), p.data.begin(), p.data.end());
+    while (epb.size() % 4) epb.push_back(0);
+    block(0x00000006, epb);
+  }
+  return b;
+}
+
+class PcapSourceTest : public ::testing::Test {
+ protected:
+  fs::path dir = fs::temp_directory_path() / ("etcpipe_pcap_test_" + std::to_string(getpid()));
+  std::vector<std::string> warnings;
+  void SetUp() override { fs::create_directories(dir); }
+  void TearDown() override { fs::remove_all(dir); }
+  std::string write(const std::string& name, const Bytes& b) {
+    const auto path = (dir / name).string();
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), long(b.size()));
+    return path;
+  }
+  PcapFileSource source(std::vector<std::string> files, std::string bpf = "") {
+    return PcapFileSource(std::move(files), std::move(bpf),
+                          [this](const std::string& m) { warnings.push_back(m); });
+  }
+  // Reads everything; returns (timestamps, total packets delivered).
+  std::vector<uint64_t> read_all(PacketSource& s) {
+    std::vector<uint64_t> ts;
+    PacketBatch batch;
+    while (s.next_batch(batch)) {
+      for (uint32_t i = 0; i < batch.size(); ++i) ts.push_back(batch.ref(i).ts_ns);
+    }
+    return ts;
+  }
+  const std::vector<Pkt> pkts = {
+      {100, 5, eth(0x0800, ipv4(kA, kB, 6, tcp(1, 80, 0x02)))},
+      {101, 999999, eth(0x0800, ipv4(kB, kA, 6, tcp(80, 1, 0x12)))},
+      {102, 0, eth(0x0800, ipv4(kA, kB, 17, udp(5, 53)))}};
+};
+
+TEST_F(PcapSourceTest, BothByteOrdersAndResolutions) {
+  for (bool big : {false, true}) {
+    for (bool nano : {false, true}) {
+      auto s = source({write("f.pcap", pcap_file(pkts, big, nano))});
+      const auto ts = read_all(s);
+      ASSERT_EQ(ts.size(), 3u) << big << nano;
+      EXPECT_EQ(ts[0], 100 * 1000000000ULL + (nano ? 5 : 5000));
+      EXPECT_EQ(ts[1], 101 * 1000000000ULL + (nano ? 999999 : 999999000));
+      EXPECT_EQ(s.stats().packets, 3u);
+    }
+  }
+  EXPECT_TRUE(warnings.empty());
+}
+
+TEST_F(PcapSourceTest, Pcapng) {
+  auto s = source({write("f.pcapng", pcapng_file(pkts))});
+  const auto ts = read_all(s);
+  ASSERT_EQ(ts.size(), 3u);
+  EXPECT_EQ(ts[1], 101 * 1000000000ULL + 999999);
+}
+
+TEST_F(PcapSourceTest, TruncatedFileKeepsWhatWasReadAndWarns) {
+  Bytes b = pcap_file(pkts, false, false);
+  b.resize(b.size() - 10);
+  auto s = source({write("t.pcap", b)});
+  EXPECT_EQ(read_all(s).size(), 2u);
+  EXPECT_EQ(s.stats().read_errors, 1u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("t.pcap"), std::string::npos);
+}
+
+TEST_F(PcapSourceTest, UnreadableFilesAreReportedAndSkipped) {
+  const auto good = write("good.pcap", pcap_file(pkts, false, false));
+  auto s = source({write("junk.pcap", Bytes(100, 0x42)), good});
+  EXPECT_EQ(read_all(s).size(), 3u);
+  EXPECT_EQ(s.open_failures(), 1u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("junk.pcap"), std::string::npos);
+}
+
+TEST_F(PcapSourceTest, BpfFilterCountsWhatItRejects) {
+  auto s = source({write("f.pcap", pcap_file(pkts, false, false))}, "udp");
+  EXPECT_EQ(read_all(s).size(), 1u);
+  EXPECT_EQ(s.stats().packets, 3u);
+  EXPECT_EQ(s.stats().filtered, 2u);
+  EXPECT_THROW(source({}, "tcp and and"), std::runtime_error);
+}
+
+TEST_F(PcapSourceTest, BatchesNeverMixLinkTypes) {
+  Bytes raw_pkt = ipv4(kA, kB, 17, udp(1, 2));
+  const auto a = write("a.pcap", pcap_file(pkts, false, false));
+  const auto b = write("b.pcap", pcap_file({{1, 0, raw_pkt}}, false, false, 101));
+  auto s = source({a, b});
+  PacketBatch batch;
+  std::vector<std::pair<int, uint32_t>> seen;
+  while (s.next_batch(batch)) {
+    if (batch.size()) seen.emplace_back(batch.dlt, batch.size());
+  }
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], std::make_pair(1, 3u));
+  EXPECT_EQ(seen[1].second, 1u);
+  EXPECT_NE(seen[1].first, 1);
+}
+
+TEST_F(PcapSourceTest, DirectoriesExpandToTheirFilesInOrder) {
+  write("b.pcap", pcap_file(pkts, false, false));
+  write("a.pcap", pcap_file(pkts, false, false));
+  const auto files = expand_capture_paths({dir.string()});
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_TRUE(files[0].ends_with("a.pcap"));
+  EXPECT_THROW(expand_capture_paths({(dir / "missing").string()}), std::runtime_error);
+}
+
+TEST_F(PcapSourceTest, UnknownLinkTypeIsNamedAndCounted) {
+  auto s = source({write("w.pcap", pcap_file(pkts, false, false, 105))});
+  FlowPipeline pipe({});
+  PacketBatch batch;
+  while (s.next_batch(batch)) pipe.process(batch);
+  EXPECT_EQ(pipe.outcomes()[size_t(Outcome::UnknownLinktype)], 3u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("IEEE802_11"), std::string::npos) << warnings[0];
+}
+
+TEST_F(PcapSourceTest, EveryPacketHasExactlyOneOutcome) {
+  std::vector<Pkt> mix = pkts;
+  mix.push_back({103, 0, eth(0x0806, Bytes(28, 0))});                                  // ARP
+  mix.push_back({104, 0, Bytes(10, 0)});                                               // runt
+  mix.push_back({105, 0, eth(0x0800, ipv4(kA, kB, 17, Bytes(8, 0), {.frag_offset = 8}))});  // orphan
+  auto s = source({write("m.pcap", pcap_file(mix, false, false))});
+  FlowPipeline pipe({});
+  PacketBatch batch;
+  while (s.next_batch(batch)) pipe.process(batch);
+  pipe.flush();
+  const auto& o = pipe.outcomes();
+  uint64_t sum = s.stats().filtered;
+  for (std::size_t i = 0; i < kOutcomeCount; ++i) sum += o[i];
+  EXPECT_EQ(sum, s.stats().packets);
+  EXPECT_EQ(o[size_t(Outcome::Ok)], 3u);
+  EXPECT_EQ(o[size_t(Outcome::NonIp)], 1u);
+  EXPECT_EQ(o[size_t(Outcome::TruncatedLink)], 1u);
+  EXPECT_EQ(o[size_t(Outcome::FragmentWithoutFirst)], 1u);
+  EXPECT_EQ(pipe.finished().size(), 2u);
+}
+
+}  // namespace
+}  // namespace etcpipe

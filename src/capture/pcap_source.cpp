@@ -12,6 +12,11 @@ namespace etcpipe {
 
 namespace fs = std::filesystem;
 
+namespace {
+// 2^33 s, the year 2242: packet times in ns stay far from uint64 overflow.
+constexpr int64_t kMaxSeconds = int64_t{1} << 33;
+}  // namespace
+
 void PacketBatch::push(uint64_t ts_ns, const uint8_t* data, uint32_t caplen, uint32_t wire_len) {
   std::memcpy(arena_.get() + used_, data, caplen);
   refs_[count_++] = PacketRef{ts_ns, used_, caplen, wire_len};
@@ -139,11 +144,11 @@ bool PcapFileSource::next_batch(PacketBatch& batch) {
       continue;
     }
     const uint32_t caplen = std::min<uint32_t>(hdr->caplen, PacketBatch::kMaxPacket);
-    // Opened with nanosecond precision: tv_usec holds nanoseconds. A negative time in a
-    // hostile header reads as the epoch.
-    const uint64_t ts = hdr->ts.tv_sec < 0 ? 0
-                                            : static_cast<uint64_t>(hdr->ts.tv_sec) * 1'000'000'000ULL +
-                                                  static_cast<uint64_t>(hdr->ts.tv_usec);
+    // Opened with nanosecond precision: tv_usec holds nanoseconds. Times outside
+    // [epoch, kMaxSeconds] (hostile headers, pcapng with a coarse resolution) are clamped.
+    const auto sec = std::clamp<int64_t>(hdr->ts.tv_sec, 0, kMaxSeconds);
+    const uint64_t ts = static_cast<uint64_t>(sec) * 1'000'000'000ULL +
+                        std::min<uint64_t>(static_cast<uint64_t>(hdr->ts.tv_usec), 999'999'999);
     batch.push(ts, data, caplen, hdr->len);
   }
   return true;

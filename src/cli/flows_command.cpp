@@ -38,6 +38,8 @@ uint32_t default_max_flows() {
       std::min<uint64_t>(mem / 4 / FlowTable::bytes_per_flow(), uint64_t{1} << 31));
 }
 
+constexpr double kMaxTimeoutSeconds = 1e9;  // ~31 years; keeps ns arithmetic in range
+
 uint64_t to_ns(double seconds) { return static_cast<uint64_t>(seconds * 1e9); }
 
 std::string join(const std::vector<std::string>& words) {
@@ -132,7 +134,7 @@ Runner add_flows_command(CLI::App& app) {
       ->capture_default_str();
   for (auto* opt : {"--tcp-idle", "--udp-idle", "--other-idle", "--active-timeout",
                     "--tcp-close-timeout", "--frag-timeout"}) {
-    cmd->get_option(opt)->check(CLI::NonNegativeNumber);
+    cmd->get_option(opt)->check(CLI::Range(0.0, kMaxTimeoutSeconds));
   }
   return [opts] { return run(*opts); };
 }

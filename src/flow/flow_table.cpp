@@ -28,9 +28,9 @@ struct alignas(64) FlowTable::Entry {
   FlowKey key;
   uint64_t first_ns;
   uint64_t last_ns;
+  uint64_t queued_ns;  // last_ns when the entry was (re)appended to its timer list
   uint64_t pkts[2];  // [0] lo -> hi, [1] hi -> lo
   uint64_t bytes[2];
-  uint32_t hash;
   uint32_t chain_next;  // next entry in the bucket chain (index + 1), or the free list
   uint32_t prev;        // timer list links (index + 1)
   uint32_t next;
@@ -85,19 +85,24 @@ uint64_t FlowTable::idle_timeout(Timer t) const {
   }
 }
 
+namespace {
+constexpr uint64_t kNever = ~uint64_t{0};
+// Deadline `after` ns past `t`; 0 means no deadline.
+uint64_t deadline(uint64_t t, uint64_t after) {
+  return after == 0 || t > kNever - after ? kNever : t + after;
+}
+}  // namespace
+
 // Whether the flow is over at packet time `now_ns`, and why. Timestamps may go backwards
 // in a capture: a packet older than the flow's last one never ends it.
 bool FlowTable::due(const Entry& e, uint64_t now_ns, EndReason& reason) const {
   if (now_ns <= e.last_ns) return false;
-  constexpr uint64_t kNever = ~uint64_t{0};
-  const uint64_t idle = idle_timeout(e.timer);
-  const uint64_t idle_deadline = idle != 0 ? e.last_ns + idle : kNever;
+  const uint64_t idle_deadline = deadline(e.last_ns, idle_timeout(e.timer));
   if (e.timer == kClosing) {
     reason = e.close_reason;
     return now_ns > idle_deadline;
   }
-  const uint64_t active = cfg_.timeouts.active_ns;
-  const uint64_t active_deadline = active != 0 ? e.first_ns + active : kNever;
+  const uint64_t active_deadline = deadline(e.first_ns, cfg_.timeouts.active_ns);
   if (now_ns > idle_deadline && idle_deadline <= active_deadline) {
     reason = EndReason::Idle;
     return true;
@@ -108,14 +113,14 @@ bool FlowTable::due(const Entry& e, uint64_t now_ns, EndReason& reason) const {
 
 uint32_t FlowTable::find(const FlowKey& key, uint32_t hash) {
   for (uint32_t ref = buckets_[hash & bucket_mask_]; ref != 0; ref = at(ref).chain_next) {
-    const Entry& e = at(ref);
-    if (e.hash == hash && e.key == key) return ref;
+    if (at(ref).key == key) return ref;
   }
   return 0;
 }
 
 void FlowTable::list_push_back(uint32_t ref) {
   Entry& e = at(ref);
+  e.queued_ns = e.last_ns;
   List& l = lists_[e.timer];
   e.prev = l.tail;
   e.next = 0;
@@ -142,11 +147,24 @@ void FlowTable::list_unlink(uint32_t ref) {
   }
 }
 
-// The least recently seen flow over all timer lists (each list is in last-seen order).
+// Lists are kept in queued_ns order, not touched per packet: a flow seen since it was
+// queued is moved to the tail only when it reaches the head (as CLOCK does).
+uint32_t FlowTable::settled_head(Timer t) {
+  const List& l = lists_[t];
+  while (l.head != 0 && at(l.head).last_ns > at(l.head).queued_ns) {
+    const uint32_t ref = l.head;
+    list_unlink(ref);
+    list_push_back(ref);
+  }
+  return l.head;
+}
+
+// The least recently seen flow over all timer lists.
 uint32_t FlowTable::oldest() {
   uint32_t best = 0;
-  for (const List& l : lists_) {
-    if (l.head != 0 && (best == 0 || at(l.head).last_ns < at(best).last_ns)) best = l.head;
+  for (int t = 0; t < kTimerCount; ++t) {
+    const uint32_t head = settled_head(static_cast<Timer>(t));
+    if (head != 0 && (best == 0 || at(head).last_ns < at(best).last_ns)) best = head;
   }
   return best;
 }
@@ -167,7 +185,6 @@ uint32_t FlowTable::create(const FlowKey& key, uint32_t hash, bool from_lo,
   Entry& e = at(ref);
   e = Entry{};
   e.key = key;
-  e.hash = hash;
   e.first_ns = e.last_ns = p.ts_ns;
   e.tunnel_id = p.tuple.tunnel_id;
   // The client sent the first packet, unless that packet answers a SYN we did not see.
@@ -212,7 +229,7 @@ void FlowTable::end(uint32_t ref, EndReason reason) {
   --stats_.active;
 
   list_unlink(ref);
-  uint32_t* link = &buckets_[e.hash & bucket_mask_];
+  uint32_t* link = &buckets_[hash_flow_key(e.key) & bucket_mask_];
   while (*link != ref) link = &at(*link).chain_next;
   *link = e.chain_next;
   e.chain_next = free_;
@@ -245,24 +262,34 @@ void FlowTable::add(const DecodedPacket& p) {
   e.bytes[dir] += p.ip_len;
   e.tcp_flags[dir] |= p.tcp_flags;
   e.last_ns = std::max(e.last_ns, p.ts_ns);
-  list_unlink(ref);
   if (e.key.proto == ipproto::kTcp && e.timer != kClosing) {
     if (p.tcp_flags & tcp_flag::kFin) e.fin_seen |= static_cast<uint8_t>(1u << dir);
-    if (p.tcp_flags & tcp_flag::kRst) {
+    const bool rst = (p.tcp_flags & tcp_flag::kRst) != 0;
+    if (rst || e.fin_seen == 0x3) {
+      list_unlink(ref);
       e.timer = kClosing;
-      e.close_reason = EndReason::Rst;
-    } else if (e.fin_seen == 0x3) {
-      e.timer = kClosing;
-      e.close_reason = EndReason::Fin;
+      e.close_reason = rst ? EndReason::Rst : EndReason::Fin;
+      list_push_back(ref);
     }
   }
-  list_push_back(ref);
 }
 
 void FlowTable::expire(uint64_t now_ns) {
-  for (List& l : lists_) {
+  for (int t = 0; t < kTimerCount; ++t) {
+    const List& l = lists_[t];
+    const uint64_t idle = idle_timeout(static_cast<Timer>(t));
     EndReason reason;
-    while (l.head != 0 && due(at(l.head), now_ns, reason)) end(l.head, reason);
+    // Every flow behind the head was queued later, and none is idle before its queue time.
+    while (l.head != 0 && now_ns > deadline(at(l.head).queued_ns, idle)) {
+      const uint32_t head = l.head;
+      if (at(head).last_ns > at(head).queued_ns) {  // seen since it was queued: to the back
+        list_unlink(head);
+        list_push_back(head);
+        continue;
+      }
+      if (!due(at(head), now_ns, reason)) break;
+      end(head, reason);
+    }
   }
 }
 

@@ -76,6 +76,7 @@ class FlowTable {
   uint64_t idle_timeout(Timer t) const;
   void list_push_back(uint32_t ref);
   void list_unlink(uint32_t ref);
+  uint32_t settled_head(Timer t);
   uint32_t oldest();
 
   FlowTableConfig cfg_;

@@ -178,6 +178,19 @@ TEST_F(FlowTableTest, TimeGoingBackwardsNeverEndsAFlow) {
   EXPECT_EQ(t.finished()[0].last_ns, 100 * kSec);
 }
 
+// Found by fuzz_pcap: deadlines near the top of the clock must not wrap around.
+TEST_F(FlowTableTest, TimesNearTheEndOfTheClockTerminate) {
+  FlowTable t(cfg);
+  const uint64_t top = ~uint64_t{0} - 5 * kSec;
+  t.add(udp4(kA, kB, 1, 2, top));
+  t.add(tcp4(kA, kB, 1, 2, kAck, top + 1));
+  t.expire(~uint64_t{0});
+  t.add(udp4(kA, kB, 1, 2, 0));
+  t.expire(~uint64_t{0});
+  t.flush();
+  EXPECT_EQ(t.stats().created, t.finished().size());
+}
+
 TEST_F(FlowTableTest, ManyFlowsChurn) {
   cfg.max_flows = 1000;
   FlowTable t(cfg);

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Builds everything and runs every test:
+#   1. release build: unit, capture, golden and CLI tests (ctest)
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the same tests, with leak checks
+#   3. clang libFuzzer build: each fuzz target for $ETCPIPE_FUZZ_SECONDS (default 60) from a
+#      seed corpus made of the shared captures plus fuzz/regressions/ (inputs that once
+#      crashed or hung)
+# Ends with one line "tests: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh || exit 1
+
+FUZZ_SECONDS=${ETCPIPE_FUZZ_SECONDS:-60}
+JOBS=$(nproc)
+passed=0
+failed=0
+
+run_ctest() {  # build dir
+  local log
+  log=$(mktemp)
+  ctest --test-dir "$1" --output-on-failure -j "$JOBS" 2>&1 | tee "$log"
+  local line
+  line=$(grep -E '^[0-9]+% tests passed' "$log" | tail -1)
+  if [[ -z "$line" ]]; then
+    failed=$((failed + 1))
+  else
+    local total fails
+    total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<< "$line")
+    fails=$(sed -E 's/.*, ([0-9]+) tests failed.*/\1/' <<< "$line")
+    passed=$((passed + total - fails))
+    failed=$((failed + fails))
+  fi
+  rm -f "$log"
+}
+
+build() {  # dir, cmake args...
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -G Ninja "$@" > /dev/null && cmake --build "$dir" -j "$JOBS"
+}
+
+echo "== release build"
+if build build -DCMAKE_BUILD_TYPE=Release; then run_ctest build; else failed=$((failed + 1)); fi
+
+echo "== ASan + UBSan build"
+if build build-asan -DCMAKE_BUILD_TYPE=Debug -DETCPIPE_SANITIZE=ON -DETCPIPE_BENCH=OFF; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest build-asan
+else
+  failed=$((failed + 1))
+fi
+
+echo "== fuzzing, ${FUZZ_SECONDS} s per target"
+if CC=clang CXX=clang++ build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DETCPIPE_FUZZ=ON \
+    -DETCPIPE_TESTS=OFF; then
+  corpus=build-fuzz/corpus
+  seeds=build-fuzz/seeds
+  rm -rf "$seeds"
+  shared=../shared/data/ndpi/pcap
+  if [[ -d $shared ]]; then
+    python3 scripts/make_fuzz_corpus.py "$shared" "$seeds"
+  else
+    mkdir -p "$seeds/decoder" "$seeds/pcap"
+    cp data/samples/*.pcap* "$seeds/pcap/"
+  fi
+  for target in decoder pcap; do
+    mkdir -p "$corpus/$target"
+    regressions=()
+    [[ -d fuzz/regressions/$target ]] && regressions=("fuzz/regressions/$target")
+    # -timeout: an input that runs for 10 s is a hang, reported with its artifact.
+    if build-fuzz/fuzz/fuzz_$target -max_total_time="$FUZZ_SECONDS" -timeout=10 \
+        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="build-fuzz/crash-$target-" \
+        "$corpus/$target" "$seeds/$target" "${regressions[@]}" \
+        > "build-fuzz/fuzz_$target.log" 2>&1; then
+      echo "fuzz_$target: $(grep -E '^stat::number_of_executed_units' build-fuzz/fuzz_$target.log | awk '{print $2}') runs, no crash"
+      passed=$((passed + 1))
+    else
+      echo "fuzz_$target FAILED:"
+      tail -40 "build-fuzz/fuzz_$target.log"
+      failed=$((failed + 1))
+    fi
+  done
+else
+  failed=$((failed + 1))
+fi
+
+echo "tests: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -147,24 +147,11 @@ void FlowTable::list_unlink(uint32_t ref) {
   }
 }
 
-// Lists are kept in queued_ns order, not touched per packet: a flow seen since it was
-// queued is moved to the tail only when it reaches the head (as CLOCK does).
-uint32_t FlowTable::settled_head(Timer t) {
-  const List& l = lists_[t];
-  while (l.head != 0 && at(l.head).last_ns > at(l.head).queued_ns) {
-    const uint32_t ref = l.head;
-    list_unlink(ref);
-    list_push_back(ref);
-  }
-  return l.head;
-}
-
-// The least recently seen flow over all timer lists.
+// The least recently seen flow over all timer lists (to within kRequeueNs).
 uint32_t FlowTable::oldest() {
   uint32_t best = 0;
-  for (int t = 0; t < kTimerCount; ++t) {
-    const uint32_t head = settled_head(static_cast<Timer>(t));
-    if (head != 0 && (best == 0 || at(head).last_ns < at(best).last_ns)) best = head;
+  for (const List& l : lists_) {
+    if (l.head != 0 && (best == 0 || at(l.head).queued_ns < at(best).queued_ns)) best = l.head;
   }
   return best;
 }
@@ -262,6 +249,7 @@ void FlowTable::add(const DecodedPacket& p) {
   e.bytes[dir] += p.ip_len;
   e.tcp_flags[dir] |= p.tcp_flags;
   e.last_ns = std::max(e.last_ns, p.ts_ns);
+  bool requeue = e.last_ns > e.queued_ns + kRequeueNs;
   if (e.key.proto == ipproto::kTcp && e.timer != kClosing) {
     if (p.tcp_flags & tcp_flag::kFin) e.fin_seen |= static_cast<uint8_t>(1u << dir);
     const bool rst = (p.tcp_flags & tcp_flag::kRst) != 0;
@@ -270,32 +258,40 @@ void FlowTable::add(const DecodedPacket& p) {
       e.timer = kClosing;
       e.close_reason = rst ? EndReason::Rst : EndReason::Fin;
       list_push_back(ref);
+      requeue = false;
     }
+  }
+  if (requeue) {
+    list_unlink(ref);
+    list_push_back(ref);
   }
 }
 
 void FlowTable::expire(uint64_t now_ns) {
+  now_ns_ = std::max(now_ns_, now_ns);
   for (int t = 0; t < kTimerCount; ++t) {
     const List& l = lists_[t];
     const uint64_t idle = idle_timeout(static_cast<Timer>(t));
     EndReason reason;
-    // Every flow behind the head was queued later, and none is idle before its queue time.
+    // Flows behind the head were queued later; none is idle before its queue time.
     while (l.head != 0 && now_ns > deadline(at(l.head).queued_ns, idle)) {
       const uint32_t head = l.head;
-      if (at(head).last_ns > at(head).queued_ns) {  // seen since it was queued: to the back
+      if (due(at(head), now_ns, reason)) {
+        end(head, reason);
+      } else {  // seen less than kRequeueNs after it was queued: not idle yet
         list_unlink(head);
         list_push_back(head);
-        continue;
       }
-      if (!due(at(head), now_ns, reason)) break;
-      end(head, reason);
     }
   }
 }
 
 void FlowTable::flush() {
   for (List& l : lists_) {
-    while (l.head != 0) end(l.head, EndReason::EndOfInput);
+    EndReason reason;
+    while (l.head != 0) {  // a flow whose timeout passed but was not yet swept ends by it
+      end(l.head, due(at(l.head), now_ns_, reason) ? reason : EndReason::EndOfInput);
+    }
   }
 }
 

@@ -62,6 +62,10 @@ class FlowTable {
 
  private:
   enum Timer : uint8_t { kTcp, kUdp, kOther, kClosing, kTimerCount };
+  // A flow is moved to the back of its timer list only when seen more than this long after
+  // it was queued, not on every packet: lists stay in queue-time order, and a flow ends at
+  // most this late after its idle timeout, never early.
+  static constexpr uint64_t kRequeueNs = kNsPerSec;
   struct Entry;
   struct List {
     uint32_t head = 0;  // entry index + 1; 0 = empty
@@ -76,7 +80,6 @@ class FlowTable {
   uint64_t idle_timeout(Timer t) const;
   void list_push_back(uint32_t ref);
   void list_unlink(uint32_t ref);
-  uint32_t settled_head(Timer t);
   uint32_t oldest();
 
   FlowTableConfig cfg_;
@@ -86,6 +89,7 @@ class FlowTable {
   uint32_t used_ = 0;            // high-water mark of entries_
   uint32_t free_ = 0;            // free list through chain_next
   std::array<List, kTimerCount> lists_{};
+  uint64_t now_ns_ = 0;  // latest time passed to expire()
   std::vector<FlowRecord> finished_;
   FlowTableStats stats_;
 };

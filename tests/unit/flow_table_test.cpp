@@ -87,6 +87,33 @@ TEST_F(FlowTableTest, IdleTimeoutCheckedOnLookupToo) {
   EXPECT_EQ(t.finished()[0].last_ns, 0u);
 }
 
+// Flows are requeued on their timer list at most once a second: an idle flow ends at most
+// 1 s after its timeout, never before, whatever order the sweep finds it in.
+TEST_F(FlowTableTest, IdleEndIsAtMostOneSecondLate) {
+  FlowTable t(cfg);
+  t.add(udp4(kA, kB, 1, 2, 0));
+  t.add(udp4(kA, kB, 1, 2, kSec / 2));           // seen again, not requeued
+  t.add(udp4(kA, kB, 3, 4, kSec / 4));           // queued after flow 1
+  t.expire(60 * kSec + kSec / 4 + 1);           // flow 2 is due, flow 1 is not
+  ASSERT_EQ(t.finished().size(), 1u);
+  EXPECT_EQ(t.finished()[0].src_port, 3);
+  t.expire(60 * kSec + kSec / 2);
+  EXPECT_EQ(t.finished().size(), 1u);            // never early
+  t.expire(61 * kSec + kSec / 2);
+  ASSERT_EQ(t.finished().size(), 2u);            // at most a second late
+  EXPECT_EQ(t.finished()[1].end_reason, EndReason::Idle);
+}
+
+TEST_F(FlowTableTest, FlushEndsOverdueFlowsByTheirTimeout) {
+  FlowTable t(cfg);
+  t.add(udp4(kA, kB, 1, 2, 0));
+  t.add(udp4(kA, kB, 1, 2, kSec / 2));
+  t.expire(60 * kSec + kSec / 2 + 1);  // due, but behind its queue time by < 1 s
+  t.flush();
+  ASSERT_EQ(t.finished().size(), 1u);
+  EXPECT_EQ(t.finished()[0].end_reason, EndReason::Idle);
+}
+
 TEST_F(FlowTableTest, ActiveTimeoutSplitsLongFlows) {
   cfg.timeouts.active_ns = 100 * kSec;
   FlowTable t(cfg);
@@ -134,10 +161,10 @@ TEST_F(FlowTableTest, NewSynReusingTupleStartsNewFlowAtOnce) {
 TEST_F(FlowTableTest, FullTableEvictsLeastRecentlySeen) {
   cfg.max_flows = 2;
   FlowTable t(cfg);
-  t.add(udp4(kA, kB, 1, 1, 1));
-  t.add(udp4(kA, kB, 2, 2, 2));
-  t.add(udp4(kA, kB, 1, 1, 3));  // flow 1 is now the most recent
-  t.add(udp4(kA, kB, 3, 3, 4));  // evicts flow 2
+  t.add(udp4(kA, kB, 1, 1, 1 * kSec));
+  t.add(udp4(kA, kB, 2, 2, 2 * kSec));
+  t.add(udp4(kA, kB, 1, 1, 4 * kSec));  // flow 1 is now the most recent (by more than 1 s)
+  t.add(udp4(kA, kB, 3, 3, 5 * kSec));  // evicts flow 2
   ASSERT_EQ(t.finished().size(), 1u);
   EXPECT_EQ(t.finished()[0].src_port, 2);
   EXPECT_EQ(t.finished()[0].end_reason, EndReason::Evicted);

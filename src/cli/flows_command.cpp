@@ -59,13 +59,22 @@ int run(const FlowsOptions& o) {
   cfg.frag_timeout_ns = to_ns(o.frag_timeout);
 
   try {
-    auto warn = [](const std::string& msg) { std::cerr << "etcpipe: " << msg << '\n'; };
+    const bool progress = !o.quiet && isatty(STDERR_FILENO);
+    auto warn = [progress](const std::string& msg) {
+      std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
+    };
     PcapFileSource source(expand_capture_paths(o.inputs), join(o.filter_words), warn);
     FlowPipeline pipeline(cfg);
     JsonlWriter sink(o.output);
     RunOptions ro;
     ro.stop = &stop_flag();
+    if (progress) {  // a line rewritten in place about once a second
+      ro.on_tick = [&source](const RunStats& s) {
+        std::cerr << '\r' << format_progress(s, source.progress()) << "\x1b[K" << std::flush;
+      };
+    }
     const RunStats stats = run_flows(source, pipeline, sink, ro);
+    if (progress) std::cerr << "\r\x1b[K";
     if (!o.quiet) std::cerr << format_summary(stats);
     if (!o.stats_json.empty()) {
       std::ofstream f(o.stats_json);

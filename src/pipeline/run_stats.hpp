@@ -21,11 +21,19 @@ struct RunStats {
   double elapsed_s = 0;
 
   uint64_t outcome_total() const;
+  // Packets whose headers decoded: accounted to a flow, or a later fragment whose first
+  // fragment was not seen.
+  uint64_t decoded() const {
+    return outcomes[static_cast<std::size_t>(Outcome::Ok)] +
+           outcomes[static_cast<std::size_t>(Outcome::FragmentWithoutFirst)];
+  }
   bool accounting_balanced() const { return outcome_total() == source.packets; }
 };
 
 // Human-readable summary (several lines, for stderr).
 std::string format_summary(const RunStats& s);
+// One line of progress: share of the input read (if known), packets, rate, active flows.
+std::string format_progress(const RunStats& s, double fraction);
 // One JSON object on one line.
 std::string format_stats_json(const RunStats& s);
 

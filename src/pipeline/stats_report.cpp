@@ -21,6 +21,7 @@ std::string format_summary(const RunStats& s) {
   fmt::format_to(it, "{} packets read ({} bytes) in {:.3f} s, {:.0f} packets/s\n",
                  s.source.packets, s.source.bytes, s.elapsed_s,
                  rate(s.source.packets, s.elapsed_s));
+  fmt::format_to(it, "  {:<34}{:>12}\n", "decoded", s.decoded());
   fmt::format_to(it, "  {:<34}{:>12}\n", "in flows", s.outcomes[0]);
   for (std::size_t i = 1; i < kOutcomeCount; ++i) {
     if (s.outcomes[i] != 0) {
@@ -48,10 +49,20 @@ std::string format_summary(const RunStats& s) {
   return out;
 }
 
+std::string format_progress(const RunStats& s, double fraction) {
+  std::string out;
+  auto it = std::back_inserter(out);
+  if (fraction >= 0) fmt::format_to(it, "{:5.1f}%  ", fraction * 100);
+  fmt::format_to(it, "{} packets  {:.0f} packets/s  {} flows active", s.source.packets,
+                 rate(s.source.packets, s.elapsed_s), s.flows.active);
+  return out;
+}
+
 std::string format_stats_json(const RunStats& s) {
   nlohmann::ordered_json j;
   j["packets_read"] = s.source.packets;
   j["bytes_read"] = s.source.bytes;
+  j["packets_decoded"] = s.decoded();
   j["packets_in_flows"] = s.outcomes[0];
   auto& outcomes = j["outcomes"] = nlohmann::ordered_json::object();
   for (std::size_t i = 0; i < kOutcomeCount; ++i) {

@@ -24,7 +24,8 @@ const Replay& replay() {
   static const Replay r = [] {
     const char* env = std::getenv("ETCPIPE_BENCH_CAPTURE");
     const std::string path = env ? env : ETCPIPE_DEFAULT_BENCH_CAPTURE;
-    PcapFileSource source(expand_capture_paths({path}), "", [](const std::string& m) { std::cerr << m << '\n'; });
+    PcapFileSource source(expand_capture_paths({path}), "",
+                          [](const std::string& m) { std::cerr << m << '\n'; });
     Replay out;
     for (;;) {
       PacketBatch b;

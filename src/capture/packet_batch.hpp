@@ -11,7 +11,7 @@ namespace etcpipe {
 
 struct PacketRef {
   uint64_t ts_ns;
-  uint32_t offset;   // into the arena
+  uint32_t offset;  // into the arena
   uint32_t caplen;
   uint32_t wire_len;
 };
@@ -19,8 +19,8 @@ struct PacketRef {
 class PacketBatch {
  public:
   static constexpr uint32_t kCapacity = 256;
-  static constexpr uint32_t kMaxPacket = 262144;         // libpcap's largest snap length
-  static constexpr uint32_t kArenaFill = 1u << 20;       // stop adding beyond this
+  static constexpr uint32_t kMaxPacket = 262144;    // libpcap's largest snap length
+  static constexpr uint32_t kArenaFill = 1u << 20;  // stop adding beyond this
   static constexpr uint32_t kArenaBytes = kArenaFill + kMaxPacket;
 
   PacketBatch() : arena_(new uint8_t[kArenaBytes]) {}

@@ -62,7 +62,9 @@ PcapFileSource::PcapFileSource(std::vector<std::string> files, std::string bpf, 
   }
 }
 
-PcapFileSource::~PcapFileSource() { close_current(); }
+PcapFileSource::~PcapFileSource() {
+  close_current();
+}
 
 void PcapFileSource::close_current() {
   if (have_prog_) pcap_freecode(&prog_);
@@ -76,8 +78,7 @@ bool PcapFileSource::open_next() {
   while (next_file_ < files_.size()) {
     const std::string& name = files_[next_file_++];
     char err[PCAP_ERRBUF_SIZE] = {};
-    pcap_ = pcap_open_offline_with_tstamp_precision(name.c_str(), PCAP_TSTAMP_PRECISION_NANO,
-                                                    err);
+    pcap_ = pcap_open_offline_with_tstamp_precision(name.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
     if (pcap_ == nullptr) {
       ++open_failures_;
       warn_(name + ": " + err);

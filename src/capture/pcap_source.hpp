@@ -46,8 +46,8 @@ class PcapFileSource final : public PacketSource {
   bpf_program prog_{};
   bool have_prog_ = false;
   int dlt_ = 0;
-  uint64_t total_bytes_ = 0;   // sum of file sizes
-  uint64_t done_bytes_ = 0;    // sizes of the files finished
+  uint64_t total_bytes_ = 0;  // sum of file sizes
+  uint64_t done_bytes_ = 0;   // sizes of the files finished
   FILE* current_file_ = nullptr;
   SourceStats stats_;
   uint64_t open_failures_ = 0;

@@ -11,10 +11,10 @@
 namespace etcpipe {
 
 struct SourceStats {
-  uint64_t packets = 0;       // every packet read from the source, filtered or not
-  uint64_t bytes = 0;         // their wire lengths
-  uint64_t filtered = 0;      // rejected by the BPF expression
-  uint64_t read_errors = 0;   // inputs that ended early (truncated file, I/O error)
+  uint64_t packets = 0;      // every packet read from the source, filtered or not
+  uint64_t bytes = 0;        // their wire lengths
+  uint64_t filtered = 0;     // rejected by the BPF expression
+  uint64_t read_errors = 0;  // inputs that ended early (truncated file, I/O error)
 };
 
 class PacketSource {

@@ -40,7 +40,9 @@ uint32_t default_max_flows() {
 
 constexpr double kMaxTimeoutSeconds = 1e9;  // ~31 years; keeps ns arithmetic in range
 
-uint64_t to_ns(double seconds) { return static_cast<uint64_t>(seconds * 1e9); }
+uint64_t to_ns(double seconds) {
+  return static_cast<uint64_t>(seconds * 1e9);
+}
 
 std::string join(const std::vector<std::string>& words) {
   std::string s;
@@ -53,8 +55,8 @@ int run(const FlowsOptions& o) {
   FlowPipelineConfig cfg;
   cfg.decoder.decapsulate = !o.no_decap;
   cfg.table.max_flows = o.max_flows != 0 ? o.max_flows : default_max_flows();
-  cfg.table.timeouts = {to_ns(o.tcp_idle), to_ns(o.udp_idle), to_ns(o.other_idle),
-                        to_ns(o.active), to_ns(o.tcp_close)};
+  cfg.table.timeouts = {to_ns(o.tcp_idle), to_ns(o.udp_idle), to_ns(o.other_idle), to_ns(o.active),
+                        to_ns(o.tcp_close)};
   cfg.frag_slots = o.frag_slots;
   cfg.frag_timeout_ns = to_ns(o.frag_timeout);
 
@@ -135,8 +137,7 @@ Runner add_flows_command(CLI::App& app) {
                   "Seconds a TCP flow lingers after FIN both ways or RST, to absorb its last "
                   "packets; a new SYN on the same 5-tuple starts a new flow at once")
       ->capture_default_str();
-  cmd->add_option("--frag-table", o.frag_slots,
-                  "Entries of the IP fragment table (64 bytes each)")
+  cmd->add_option("--frag-table", o.frag_slots, "Entries of the IP fragment table (64 bytes each)")
       ->capture_default_str();
   cmd->add_option("--frag-timeout", o.frag_timeout,
                   "Seconds a datagram's fragments are awaited after the last one")

@@ -8,7 +8,9 @@ namespace etcpipe::cli {
 namespace {
 // The one piece of global state: a signal handler can reach nothing else.
 std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop.store(true); }
+extern "C" void on_signal(int) {
+  g_stop.store(true);
+}
 }  // namespace
 
 void install_stop_handlers() {
@@ -18,8 +20,12 @@ void install_stop_handlers() {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 }
-bool stop_requested() { return g_stop.load(); }
-const std::atomic<bool>& stop_flag() { return g_stop; }
+bool stop_requested() {
+  return g_stop.load();
+}
+const std::atomic<bool>& stop_flag() {
+  return g_stop;
+}
 
 }  // namespace etcpipe::cli
 

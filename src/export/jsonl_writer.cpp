@@ -11,8 +11,7 @@ namespace {
 constexpr std::size_t kFlushBytes = 1 << 16;
 
 void append_ts(fmt::memory_buffer& out, uint64_t ns) {
-  fmt::format_to(std::back_inserter(out), "{}.{:09}", ns / 1'000'000'000ULL,
-                 ns % 1'000'000'000ULL);
+  fmt::format_to(std::back_inserter(out), "{}.{:09}", ns / 1'000'000'000ULL, ns % 1'000'000'000ULL);
 }
 }  // namespace
 
@@ -45,8 +44,8 @@ void JsonlWriter::format(const FlowRecord& r, fmt::memory_buffer& out) {
   fmt::format_to(it,
                  R"(,"pkts_fwd":{},"pkts_rev":{},"bytes_fwd":{},"bytes_rev":{},)"
                  R"("tcp_flags_fwd":{},"tcp_flags_rev":{},"end_reason":"{}"}})",
-                 r.pkts_fwd, r.pkts_rev, r.bytes_fwd, r.bytes_rev, r.tcp_flags_fwd,
-                 r.tcp_flags_rev, end_reason_name(r.end_reason));
+                 r.pkts_fwd, r.pkts_rev, r.bytes_fwd, r.bytes_rev, r.tcp_flags_fwd, r.tcp_flags_rev,
+                 end_reason_name(r.end_reason));
 }
 
 void JsonlWriter::write(std::span<const FlowRecord> records) {

@@ -1,10 +1,10 @@
 // JSON Lines: one object per flow, fields in a fixed order (see docs/OUTPUT.md).
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "export/sink.hpp"
 

@@ -29,15 +29,15 @@ struct alignas(64) FlowTable::Entry {
   uint64_t first_ns;
   uint64_t last_ns;
   uint64_t queued_ns;  // last_ns when the entry was (re)appended to its timer list
-  uint64_t pkts[2];  // [0] lo -> hi, [1] hi -> lo
+  uint64_t pkts[2];    // [0] lo -> hi, [1] hi -> lo
   uint64_t bytes[2];
   uint32_t chain_next;  // next entry in the bucket chain (index + 1), or the free list
   uint32_t prev;        // timer list links (index + 1)
   uint32_t next;
-  uint32_t tunnel_id;    // of the first packet (the key holds only symmetric ids)
+  uint32_t tunnel_id;  // of the first packet (the key holds only symmetric ids)
   uint8_t tcp_flags[2];
   uint8_t client_is_lo;
-  uint8_t fin_seen;      // bit 0: FIN from lo, bit 1: FIN from hi
+  uint8_t fin_seen;  // bit 0: FIN from lo, bit 1: FIN from hi
   Timer timer;
   EndReason close_reason;  // Fin or Rst once the flow is in the closing list
 };
@@ -57,9 +57,13 @@ T* map_array(std::size_t n) {
 }
 }  // namespace
 
-FlowTable::Entry& FlowTable::at(uint32_t ref) { return entries_[ref - 1]; }
+FlowTable::Entry& FlowTable::at(uint32_t ref) {
+  return entries_[ref - 1];
+}
 
-std::size_t FlowTable::bytes_per_flow() { return sizeof(Entry) + sizeof(uint32_t); }
+std::size_t FlowTable::bytes_per_flow() {
+  return sizeof(Entry) + sizeof(uint32_t);
+}
 
 FlowTable::FlowTable(const FlowTableConfig& cfg) : cfg_(cfg) {
   static_assert(sizeof(Entry) == 128, "a flow entry is two cache lines");
@@ -175,8 +179,8 @@ uint32_t FlowTable::create(const FlowKey& key, uint32_t hash, bool from_lo,
   e.first_ns = e.last_ns = p.ts_ns;
   e.tunnel_id = p.tuple.tunnel_id;
   // The client sent the first packet, unless that packet answers a SYN we did not see.
-  const bool syn_ack = (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) ==
-                       (tcp_flag::kSyn | tcp_flag::kAck);
+  const bool syn_ack =
+      (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) == (tcp_flag::kSyn | tcp_flag::kAck);
   e.client_is_lo = (key.proto == ipproto::kTcp && syn_ack) ? !from_lo : from_lo;
   e.timer = key.proto == ipproto::kTcp ? kTcp : key.proto == ipproto::kUdp ? kUdp : kOther;
   uint32_t& bucket = buckets_[hash & bucket_mask_];
@@ -231,8 +235,8 @@ void FlowTable::add(const DecodedPacket& p) {
   if (ref != 0) {
     EndReason reason;
     const Entry& e = at(ref);
-    const bool new_syn = e.timer == kClosing &&
-                         (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn;
+    const bool new_syn =
+        e.timer == kClosing && (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn;
     if (due(e, p.ts_ns, reason)) {
       end(ref, reason);
       ref = 0;

@@ -86,8 +86,8 @@ class FlowTable {
   Entry* entries_ = nullptr;
   uint32_t* buckets_ = nullptr;  // chain heads, entry index + 1
   uint32_t bucket_mask_ = 0;
-  uint32_t used_ = 0;            // high-water mark of entries_
-  uint32_t free_ = 0;            // free list through chain_next
+  uint32_t used_ = 0;  // high-water mark of entries_
+  uint32_t free_ = 0;  // free list through chain_next
   std::array<List, kTimerCount> lists_{};
   uint64_t now_ns_ = 0;  // latest time passed to expire()
   std::vector<FlowRecord> finished_;

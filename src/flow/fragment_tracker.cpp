@@ -35,8 +35,8 @@ void FragmentTracker::on_first(const DecodedPacket& p) {
   Slot& s = slot_for(p);
   if (s.ip_version != 0 && s.expires_ns >= p.ts_ns && !same_datagram(s, p)) ++stats_.overwritten;
   const auto& t = p.tuple;
-  s = Slot{t.src,   t.dst,   p.frag_id, t.tunnel_id, t.vlan, t.vlan_outer, t.sport,
-           t.dport, t.proto, t.ip_version, t.tunnel,   p.ts_ns + timeout_ns_};
+  s = Slot{t.src,   t.dst,   p.frag_id, t.tunnel_id,  t.vlan,   t.vlan_outer,
+           t.sport, t.dport, t.proto,   t.ip_version, t.tunnel, p.ts_ns + timeout_ns_};
   ++stats_.tracked;
 }
 

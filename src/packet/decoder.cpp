@@ -7,9 +7,9 @@
 namespace etcpipe {
 namespace {
 constexpr int kSupportedLinktypes[] = {
-    linktype::kNull,      linktype::kEthernet,   linktype::kPpp,        linktype::kRaw,
-    linktype::kRawAlt,    linktype::kPppSerial,  linktype::kLinktypeRaw, linktype::kCiscoHdlc,
-    linktype::kLoop,      linktype::kLinuxSll,   linktype::kIpv4,       linktype::kIpv6,
+    linktype::kNull,     linktype::kEthernet,  linktype::kPpp,         linktype::kRaw,
+    linktype::kRawAlt,   linktype::kPppSerial, linktype::kLinktypeRaw, linktype::kCiscoHdlc,
+    linktype::kLoop,     linktype::kLinuxSll,  linktype::kIpv4,        linktype::kIpv6,
     linktype::kLinuxSll2};
 }  // namespace
 

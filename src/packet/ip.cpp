@@ -144,8 +144,7 @@ Outcome decode_ipv6(Context& c, uint32_t off) {
         if (n + 1 >= kMaxIpv6Extensions) return Outcome::Ipv6ExtensionChainTooLong;
         continue;
       }
-      default:
-        return decode_ip_payload(c, next, cur, end - cur);
+      default: return decode_ip_payload(c, next, cur, end - cur);
     }
     if (n + 1 >= kMaxIpv6Extensions) return Outcome::Ipv6ExtensionChainTooLong;
     if (len > end - cur) return Outcome::TruncatedIpv6Extension;

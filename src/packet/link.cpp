@@ -71,8 +71,11 @@ Outcome decode_null(Context& c, bool network_order) {
   uint32_t af = c.pkt.u32(0);
   if (!network_order && (af & 0xFFFF) == 0) af = __builtin_bswap32(af);  // written little-endian
   switch (af) {
-    case 2: return decode_ipv4(c, 4);                                   // AF_INET everywhere
-    case 10: case 24: case 28: case 30: return decode_ipv6(c, 4);       // Linux, BSDs, Darwin
+    case 2: return decode_ipv4(c, 4);  // AF_INET everywhere
+    case 10:
+    case 24:
+    case 28:
+    case 30: return decode_ipv6(c, 4);  // Linux, BSDs, Darwin
     default: return Outcome::NonIp;
   }
 }

@@ -10,6 +10,8 @@ constexpr std::array<std::string_view, kOutcomeCount> kNames = {
 };
 }  // namespace
 
-std::string_view outcome_name(Outcome o) { return kNames[static_cast<std::size_t>(o)]; }
+std::string_view outcome_name(Outcome o) {
+  return kNames[static_cast<std::size_t>(o)];
+}
 
 }  // namespace etcpipe

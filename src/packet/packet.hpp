@@ -11,15 +11,15 @@ namespace etcpipe {
 // Link-layer types we decode (values are libpcap's DLT_* numbers as returned by
 // pcap_datalink(); they equal the LINKTYPE_* numbers except for RAW).
 namespace linktype {
-inline constexpr int kNull = 0;        // BSD loopback, host-order AF
+inline constexpr int kNull = 0;  // BSD loopback, host-order AF
 inline constexpr int kEthernet = 1;
 inline constexpr int kPpp = 9;
-inline constexpr int kRaw = 12;        // DLT_RAW on Linux (LINKTYPE_RAW 101 maps to it)
-inline constexpr int kRawAlt = 14;     // DLT_RAW on OpenBSD
+inline constexpr int kRaw = 12;     // DLT_RAW on Linux (LINKTYPE_RAW 101 maps to it)
+inline constexpr int kRawAlt = 14;  // DLT_RAW on OpenBSD
 inline constexpr int kPppSerial = 50;
 inline constexpr int kLinktypeRaw = 101;
 inline constexpr int kCiscoHdlc = 104;
-inline constexpr int kLoop = 108;      // OpenBSD loopback, network-order AF
+inline constexpr int kLoop = 108;  // OpenBSD loopback, network-order AF
 inline constexpr int kLinuxSll = 113;
 inline constexpr int kIpv4 = 228;
 inline constexpr int kIpv6 = 229;
@@ -29,7 +29,9 @@ inline constexpr int kLinuxSll2 = 276;
 // An IPv4 address occupies the first 4 bytes, the rest zero.
 struct IpAddr {
   uint8_t b[16];
-  friend bool operator==(const IpAddr& a, const IpAddr& c) { return std::memcmp(a.b, c.b, 16) == 0; }
+  friend bool operator==(const IpAddr& a, const IpAddr& c) {
+    return std::memcmp(a.b, c.b, 16) == 0;
+  }
 };
 
 enum class TunnelType : uint8_t { None = 0, IpInIp, Gre, Vxlan, GtpU };
@@ -41,7 +43,7 @@ struct PacketTuple {
   IpAddr dst;
   uint16_t sport = 0;  // host byte order; 0 for protocols without ports
   uint16_t dport = 0;
-  uint8_t proto = 0;   // IP protocol number of the innermost L4 header
+  uint8_t proto = 0;  // IP protocol number of the innermost L4 header
   uint8_t ip_version = 0;
   uint16_t vlan = 0;        // innermost 802.1Q VLAN id, 0 if untagged
   uint16_t vlan_outer = 0;  // outer (S-tag) id for QinQ, 0 otherwise
@@ -61,15 +63,15 @@ struct DecodedPacket {
   uint32_t wire_len = 0;
   uint32_t cap_len = 0;
   PacketTuple tuple;
-  uint32_t l3_off = 0;       // innermost IP header
-  uint32_t l4_off = 0;       // L4 header (== payload_off for later fragments)
-  uint32_t payload_off = 0;  // first byte after the L4 header
-  uint32_t ip_len = 0;       // innermost IP datagram length on the wire (header + payload)
-  uint32_t payload_len = 0;  // L4 payload length on the wire
+  uint32_t l3_off = 0;          // innermost IP header
+  uint32_t l4_off = 0;          // L4 header (== payload_off for later fragments)
+  uint32_t payload_off = 0;     // first byte after the L4 header
+  uint32_t ip_len = 0;          // innermost IP datagram length on the wire (header + payload)
+  uint32_t payload_len = 0;     // L4 payload length on the wire
   uint32_t payload_caplen = 0;  // of which captured
   uint8_t tcp_flags = 0;
   FragKind frag = FragKind::None;
-  uint32_t frag_id = 0;      // IPv4 identification or IPv6 fragment identification
+  uint32_t frag_id = 0;  // IPv4 identification or IPv6 fragment identification
   // Outermost IP addresses when the flow tuple comes from a decapsulated tunnel.
   IpAddr outer_src;
   IpAddr outer_dst;

@@ -1,6 +1,6 @@
 // Tunnel decapsulation: IP-in-IP (4in4, 6in4, 4in6, 6in6), GRE (RFC 2784/2890, with
-// Ethernet and ERSPAN II payloads; PPTP's enhanced GRE with PPP), VXLAN (RFC 7348) and GTP-U (3GPP TS 29.281).
-// A tunnel whose payload does not decode leaves the packet in its outer flow.
+// Ethernet and ERSPAN II payloads; PPTP's enhanced GRE with PPP), VXLAN (RFC 7348) and GTP-U (3GPP
+// TS 29.281). A tunnel whose payload does not decode leaves the packet in its outer flow.
 #include "packet/decode_context.hpp"
 
 namespace etcpipe::detail {
@@ -95,7 +95,8 @@ bool try_decap_vxlan(Context& c, uint32_t off, uint32_t wire_len) {
   const Bytes& p = c.pkt;
   if (!p.has(off, 8) || wire_len < 8 || (p.u8(off) & 0x08) == 0) return false;  // I flag
   const uint32_t vni = p.u32(off + 4) >> 8;
-  return decapsulate(c, TunnelType::Vxlan, {vni, true}, [&] { return decode_ethernet(c, off + 8); });
+  return decapsulate(c, TunnelType::Vxlan, {vni, true},
+                     [&] { return decode_ethernet(c, off + 8); });
 }
 
 bool try_decap_gtpu(Context& c, uint32_t off, uint32_t wire_len) {

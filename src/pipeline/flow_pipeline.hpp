@@ -17,8 +17,8 @@ namespace etcpipe {
 struct FlowPipelineConfig {
   DecoderOptions decoder;
   FlowTableConfig table;
-  uint32_t frag_slots = 4096;                     // fragment table entries (64 B each)
-  uint64_t frag_timeout_ns = 30 * kNsPerSec;      // as Linux's ipfrag_time
+  uint32_t frag_slots = 4096;                 // fragment table entries (64 B each)
+  uint64_t frag_timeout_ns = 30 * kNsPerSec;  // as Linux's ipfrag_time
 };
 
 class FlowPipeline {

@@ -4,8 +4,7 @@
 
 namespace etcpipe {
 
-RunStats collect_stats(const PacketSource& source, const FlowPipeline& pipeline,
-                       double elapsed_s) {
+RunStats collect_stats(const PacketSource& source, const FlowPipeline& pipeline, double elapsed_s) {
   RunStats s;
   s.source = source.stats();
   s.outcomes = pipeline.outcomes();

@@ -13,7 +13,7 @@
 namespace etcpipe {
 
 struct RunOptions {
-  const std::atomic<bool>* stop = nullptr;  // set asynchronously (SIGINT): stop reading
+  const std::atomic<bool>* stop = nullptr;       // set asynchronously (SIGINT): stop reading
   std::function<void(const RunStats&)> on_tick;  // called about every `tick_seconds`
   double tick_seconds = 1.0;
 };
@@ -24,7 +24,6 @@ RunStats run_flows(PacketSource& source, FlowPipeline& pipeline, FlowSink& sink,
                    const RunOptions& opts);
 
 // Snapshot of the counters so far.
-RunStats collect_stats(const PacketSource& source, const FlowPipeline& pipeline,
-                       double elapsed_s);
+RunStats collect_stats(const PacketSource& source, const FlowPipeline& pipeline, double elapsed_s);
 
 }  // namespace etcpipe

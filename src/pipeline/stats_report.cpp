@@ -12,15 +12,16 @@ uint64_t RunStats::outcome_total() const {
 }
 
 namespace {
-double rate(uint64_t n, double seconds) { return seconds > 0 ? static_cast<double>(n) / seconds : 0; }
+double rate(uint64_t n, double seconds) {
+  return seconds > 0 ? static_cast<double>(n) / seconds : 0;
+}
 }  // namespace
 
 std::string format_summary(const RunStats& s) {
   std::string out;
   auto it = std::back_inserter(out);
-  fmt::format_to(it, "{} packets read ({} bytes) in {:.3f} s, {:.0f} packets/s\n",
-                 s.source.packets, s.source.bytes, s.elapsed_s,
-                 rate(s.source.packets, s.elapsed_s));
+  fmt::format_to(it, "{} packets read ({} bytes) in {:.3f} s, {:.0f} packets/s\n", s.source.packets,
+                 s.source.bytes, s.elapsed_s, rate(s.source.packets, s.elapsed_s));
   fmt::format_to(it, "  {:<34}{:>12}\n", "decoded", s.decoded());
   fmt::format_to(it, "  {:<34}{:>12}\n", "in flows", s.outcomes[0]);
   for (std::size_t i = 1; i < kOutcomeCount; ++i) {
@@ -28,7 +29,8 @@ std::string format_summary(const RunStats& s) {
       fmt::format_to(it, "  {:<34}{:>12}\n", outcome_name(static_cast<Outcome>(i)), s.outcomes[i]);
     }
   }
-  if (s.decapsulated != 0) fmt::format_to(it, "  {:<34}{:>12}\n", "(of which decapsulated)", s.decapsulated);
+  if (s.decapsulated != 0)
+    fmt::format_to(it, "  {:<34}{:>12}\n", "(of which decapsulated)", s.decapsulated);
   if (s.source.read_errors != 0) {
     fmt::format_to(it, "  {:<34}{:>12}\n", "inputs ended by a read error", s.source.read_errors);
   }

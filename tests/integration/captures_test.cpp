@@ -23,7 +23,9 @@ const fs::path kGolden = fs::path(__FILE__).parent_path().parent_path() / "golde
 class CollectingSink final : public FlowSink {
  public:
   std::vector<FlowRecord> records;
-  void write(std::span<const FlowRecord> r) override { records.insert(records.end(), r.begin(), r.end()); }
+  void write(std::span<const FlowRecord> r) override {
+    records.insert(records.end(), r.begin(), r.end());
+  }
   void close() override {}
 };
 

@@ -76,8 +76,8 @@ TEST(Decoder, SnapLengthTruncationKeepsWireLengths) {
 }
 
 TEST(Decoder, QinQKeepsBothVlanIds) {
-  const auto d = decode(eth(0x88A8, vlan_tag(100, 0x8100, vlan_tag(200, 0x0800,
-                                                                   ipv4(kA, kB, 17, udp(1, 2)))))) ;
+  const auto d = decode(
+      eth(0x88A8, vlan_tag(100, 0x8100, vlan_tag(200, 0x0800, ipv4(kA, kB, 17, udp(1, 2))))));
   ASSERT_EQ(d.outcome, Outcome::Ok);
   EXPECT_EQ(d.pkt.tuple.vlan, 200);
   EXPECT_EQ(d.pkt.tuple.vlan_outer, 100);
@@ -124,8 +124,8 @@ TEST(Decoder, Ipv6ExtensionChainIsBounded) {
 }
 
 TEST(Decoder, Ipv4Fragments) {
-  const auto first = decode(eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, Bytes(40, 0)),
-                                             {.id = 77, .more_fragments = true})));
+  const auto first = decode(
+      eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, Bytes(40, 0)), {.id = 77, .more_fragments = true})));
   ASSERT_EQ(first.outcome, Outcome::Ok);
   EXPECT_EQ(first.pkt.frag, FragKind::First);
   EXPECT_EQ(first.pkt.frag_id, 77u);
@@ -174,11 +174,11 @@ TEST(Decoder, MalformedHeadersHaveNamedReasons) {
 // (ASan checks the reads).
 TEST(Decoder, EveryPrefixIsSafe) {
   const std::vector<Bytes> frames = {
-      eth(0x8100, vlan_tag(5, 0x0800, ipv4(kA, kB, 6, tcp(1, 2, 0x02, Bytes(10, 1), 2),
-                                           {.option_words = 1}))),
+      eth(0x8100, vlan_tag(5, 0x0800,
+                           ipv4(kA, kB, 6, tcp(1, 2, 0x02, Bytes(10, 1), 2), {.option_words = 1}))),
       eth(0x86DD, ipv6(kA6, kB6, 0, ipv6_ext8(44, ipv6_frag(17, 0, true, 3, udp(1, 2))))),
-      eth(0x0800, ipv4(kC, kD, 17, udp(5, 4789, vxlan(7, eth(0x0800, ipv4(kA, kB, 132,
-                                                                        Bytes(16, 0)))))))};
+      eth(0x0800,
+          ipv4(kC, kD, 17, udp(5, 4789, vxlan(7, eth(0x0800, ipv4(kA, kB, 132, Bytes(16, 0)))))))};
   for (const Bytes& frame : frames) {
     for (std::size_t len = 0; len < frame.size(); ++len) {
       const Bytes prefix(frame.begin(), frame.begin() + long(len));
@@ -228,14 +228,16 @@ TEST(Decoder, GreVxlanGtpTunnels) {
   ASSERT_EQ(teb.outcome, Outcome::Ok);
   EXPECT_EQ(teb.pkt.tuple.dport, 443);
 
-  const auto vx = decode(eth(0x0800, ipv4(kC, kD, 17, udp(5555, 4789, vxlan(0xABCDE, eth(0x0800, inner))))));
+  const auto vx =
+      decode(eth(0x0800, ipv4(kC, kD, 17, udp(5555, 4789, vxlan(0xABCDE, eth(0x0800, inner))))));
   ASSERT_EQ(vx.outcome, Outcome::Ok);
   EXPECT_EQ(vx.pkt.tuple.tunnel, TunnelType::Vxlan);
   EXPECT_EQ(vx.pkt.tuple.tunnel_id, 0xABCDEu);
   EXPECT_TRUE(addr_is(vx.pkt.tuple.src, kA));
 
   for (bool ext : {false, true}) {
-    const auto gt = decode(eth(0x0800, ipv4(kC, kD, 17, udp(2152, 2152, gtpu(0x1234, inner, ext)))));
+    const auto gt =
+        decode(eth(0x0800, ipv4(kC, kD, 17, udp(2152, 2152, gtpu(0x1234, inner, ext)))));
     ASSERT_EQ(gt.outcome, Outcome::Ok);
     EXPECT_EQ(gt.pkt.tuple.tunnel, TunnelType::GtpU);
     EXPECT_EQ(gt.pkt.tuple.tunnel_id, 0x1234u);
@@ -243,7 +245,8 @@ TEST(Decoder, GreVxlanGtpTunnels) {
     EXPECT_EQ(gt.pkt.tuple.sport, 1234);
   }
   // A GTP-U port carrying something that is not IP stays a plain UDP flow.
-  const auto junk = decode(eth(0x0800, ipv4(kC, kD, 17, udp(2152, 2152, gtpu(1, Bytes(30, 0xEE))))));
+  const auto junk =
+      decode(eth(0x0800, ipv4(kC, kD, 17, udp(2152, 2152, gtpu(1, Bytes(30, 0xEE))))));
   ASSERT_EQ(junk.outcome, Outcome::Ok);
   EXPECT_EQ(junk.pkt.tuple.tunnel, TunnelType::None);
   EXPECT_EQ(junk.pkt.tuple.dport, 2152);
@@ -273,7 +276,8 @@ TEST(Decoder, LinkTypes) {
   EXPECT_EQ(decode(cat(sll, ip), linktype::kLinuxSll).outcome, Outcome::Ok);
   EXPECT_EQ(decode(cat(sll2, ip), linktype::kLinuxSll2).outcome, Outcome::Ok);
   EXPECT_EQ(decode(cat(null_le, ip), linktype::kNull).outcome, Outcome::Ok);
-  EXPECT_EQ(decode(cat(null_v6, ipv6(kA6, kB6, 17, udp(1, 2))), linktype::kNull).outcome, Outcome::Ok);
+  EXPECT_EQ(decode(cat(null_v6, ipv6(kA6, kB6, 17, udp(1, 2))), linktype::kNull).outcome,
+            Outcome::Ok);
   EXPECT_EQ(decode(cat(loop, ip), linktype::kLoop).outcome, Outcome::Ok);
   EXPECT_EQ(decode(cat(ppp, ip), linktype::kPpp).outcome, Outcome::Ok);
   EXPECT_EQ(decode(cat(hdlc, ip), linktype::kPpp).outcome, Outcome::Ok);

@@ -92,15 +92,15 @@ TEST_F(FlowTableTest, IdleTimeoutCheckedOnLookupToo) {
 TEST_F(FlowTableTest, IdleEndIsAtMostOneSecondLate) {
   FlowTable t(cfg);
   t.add(udp4(kA, kB, 1, 2, 0));
-  t.add(udp4(kA, kB, 1, 2, kSec / 2));           // seen again, not requeued
-  t.add(udp4(kA, kB, 3, 4, kSec / 4));           // queued after flow 1
-  t.expire(60 * kSec + kSec / 4 + 1);           // flow 2 is due, flow 1 is not
+  t.add(udp4(kA, kB, 1, 2, kSec / 2));  // seen again, not requeued
+  t.add(udp4(kA, kB, 3, 4, kSec / 4));  // queued after flow 1
+  t.expire(60 * kSec + kSec / 4 + 1);   // flow 2 is due, flow 1 is not
   ASSERT_EQ(t.finished().size(), 1u);
   EXPECT_EQ(t.finished()[0].src_port, 3);
   t.expire(60 * kSec + kSec / 2);
-  EXPECT_EQ(t.finished().size(), 1u);            // never early
+  EXPECT_EQ(t.finished().size(), 1u);  // never early
   t.expire(61 * kSec + kSec / 2);
-  ASSERT_EQ(t.finished().size(), 2u);            // at most a second late
+  ASSERT_EQ(t.finished().size(), 2u);  // at most a second late
   EXPECT_EQ(t.finished()[1].end_reason, EndReason::Idle);
 }
 
@@ -186,8 +186,12 @@ TEST_F(FlowTableTest, VlanAndSymmetricTunnelIdsSeparateFlows) {
 
 TEST_F(FlowTableTest, GtpTeidPerDirectionKeepsOneFlow) {
   FlowTable t(cfg);
-  t.add(pkt(eth(0x0800, ipv4(kC, kD, 17, udp(2152, 2152, gtpu(100, ipv4(kA, kB, 6, tcp(1, 2, kSyn)))))), 0));
-  t.add(pkt(eth(0x0800, ipv4(kD, kC, 17, udp(2152, 2152, gtpu(200, ipv4(kB, kA, 6, tcp(2, 1, kSyn | kAck)))))), 1));
+  t.add(pkt(
+      eth(0x0800, ipv4(kC, kD, 17, udp(2152, 2152, gtpu(100, ipv4(kA, kB, 6, tcp(1, 2, kSyn)))))),
+      0));
+  t.add(pkt(eth(0x0800, ipv4(kD, kC, 17,
+                             udp(2152, 2152, gtpu(200, ipv4(kB, kA, 6, tcp(2, 1, kSyn | kAck)))))),
+            1));
   t.flush();
   ASSERT_EQ(t.finished().size(), 1u);
   EXPECT_EQ(t.finished()[0].tunnel, TunnelType::GtpU);
@@ -233,7 +237,9 @@ TEST_F(FlowTableTest, ManyFlowsChurn) {
 
 TEST(FragmentTracker, LaterFragmentsGetThePortsOfTheFirst) {
   FragmentTracker f(16, 30 * kSec);
-  auto first = pkt(eth(0x0800, ipv4(kA, kB, 17, udp(1000, 53, Bytes(40, 0)), {.id = 5, .more_fragments = true})), 0);
+  auto first = pkt(
+      eth(0x0800, ipv4(kA, kB, 17, udp(1000, 53, Bytes(40, 0)), {.id = 5, .more_fragments = true})),
+      0);
   auto later = pkt(eth(0x0800, ipv4(kA, kB, 17, Bytes(16, 0), {.id = 5, .frag_offset = 48})), 1);
   auto other = pkt(eth(0x0800, ipv4(kA, kB, 17, Bytes(16, 0), {.id = 6, .frag_offset = 48})), 1);
   EXPECT_FALSE(f.on_later(later));
@@ -253,7 +259,8 @@ TEST(FragmentTracker, MemoryIsBoundedAndOverwritesAreCounted) {
   FragmentTracker f(4, 30 * kSec);
   EXPECT_EQ(f.memory_bytes(), 4 * 64u);
   for (uint16_t id = 0; id < 100; ++id) {
-    f.on_first(pkt(eth(0x0800, ipv4(kA, kB, 17, udp(1, 2), {.id = id, .more_fragments = true})), 0));
+    f.on_first(
+        pkt(eth(0x0800, ipv4(kA, kB, 17, udp(1, 2), {.id = id, .more_fragments = true})), 0));
   }
   EXPECT_GE(f.stats().overwritten, 96u);
 }

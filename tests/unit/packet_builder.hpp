@@ -37,7 +37,7 @@ inline Bytes tcp(uint16_t sport, uint16_t dport, uint8_t flags, const Bytes& pay
   b.push_back(static_cast<uint8_t>((5 + option_words) << 4));
   b.push_back(flags);
   put16(b, 65535);
-  put32(b, 0);  // checksum, urgent
+  put32(b, 0);                                                  // checksum, urgent
   for (int i = 0; i < option_words; ++i) put32(b, 0x01010101);  // NOPs
   return cat(b, payload);
 }
@@ -56,8 +56,8 @@ struct V4Opts {
   uint16_t frag_offset = 0;  // bytes, multiple of 8
   bool more_fragments = false;
   int option_words = 0;
-  int total_length = -1;     // override
-  uint8_t ihl = 0;           // override (in words)
+  int total_length = -1;  // override
+  uint8_t ihl = 0;        // override (in words)
 };
 
 inline Bytes ipv4(V4 src, V4 dst, uint8_t proto, const Bytes& payload, V4Opts o = {}) {
@@ -65,7 +65,8 @@ inline Bytes ipv4(V4 src, V4 dst, uint8_t proto, const Bytes& payload, V4Opts o 
   const int hl = 5 + o.option_words;
   b.push_back(static_cast<uint8_t>(0x40 | (o.ihl ? o.ihl : hl)));
   b.push_back(0);
-  put16(b, static_cast<uint16_t>(o.total_length >= 0 ? o.total_length : hl * 4 + int(payload.size())));
+  put16(b,
+        static_cast<uint16_t>(o.total_length >= 0 ? o.total_length : hl * 4 + int(payload.size())));
   put16(b, o.id);
   put16(b, static_cast<uint16_t>((o.more_fragments ? 0x2000 : 0) | (o.frag_offset / 8)));
   b.push_back(64);
@@ -137,7 +138,7 @@ inline Bytes gtpu(uint32_t teid, const Bytes& inner_ip, bool with_extension = fa
   put16(b, static_cast<uint16_t>(inner_ip.size() + ext_len));
   put32(b, teid);
   if (with_extension) {
-    put32(b, 0x00000085);          // seq, N-PDU, next extension: PDU session container
+    put32(b, 0x00000085);               // seq, N-PDU, next extension: PDU session container
     Bytes ext{0x01, 0x00, 0x01, 0x00};  // length 1 (4 bytes), content, next = 0
     b.insert(b.end(), ext.begin(), ext.end());
   }

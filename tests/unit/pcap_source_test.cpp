@@ -97,7 +97,8 @@ class PcapSourceTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir); }
   std::string write(const std::string& name, const Bytes& b) {
     const auto path = (dir / name).string();
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), long(b.size()));
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(b.data()), long(b.size()));
     return path;
   }
   PcapFileSource source(std::vector<std::string> files, std::string bpf = "") {
@@ -113,10 +114,9 @@ class PcapSourceTest : public ::testing::Test {
     }
     return ts;
   }
-  const std::vector<Pkt> pkts = {
-      {100, 5, eth(0x0800, ipv4(kA, kB, 6, tcp(1, 80, 0x02)))},
-      {101, 999999, eth(0x0800, ipv4(kB, kA, 6, tcp(80, 1, 0x12)))},
-      {102, 0, eth(0x0800, ipv4(kA, kB, 17, udp(5, 53)))}};
+  const std::vector<Pkt> pkts = {{100, 5, eth(0x0800, ipv4(kA, kB, 6, tcp(1, 80, 0x02)))},
+                                 {101, 999999, eth(0x0800, ipv4(kB, kA, 6, tcp(80, 1, 0x12)))},
+                                 {102, 0, eth(0x0800, ipv4(kA, kB, 17, udp(5, 53)))}};
 };
 
 TEST_F(PcapSourceTest, BothByteOrdersAndResolutions) {
@@ -204,9 +204,10 @@ TEST_F(PcapSourceTest, UnknownLinkTypeIsNamedAndCounted) {
 
 TEST_F(PcapSourceTest, EveryPacketHasExactlyOneOutcome) {
   std::vector<Pkt> mix = pkts;
-  mix.push_back({103, 0, eth(0x0806, Bytes(28, 0))});                                  // ARP
-  mix.push_back({104, 0, Bytes(10, 0)});                                               // runt
-  mix.push_back({105, 0, eth(0x0800, ipv4(kA, kB, 17, Bytes(8, 0), {.frag_offset = 8}))});  // orphan
+  mix.push_back({103, 0, eth(0x0806, Bytes(28, 0))});  // ARP
+  mix.push_back({104, 0, Bytes(10, 0)});               // runt
+  mix.push_back(
+      {105, 0, eth(0x0800, ipv4(kA, kB, 17, Bytes(8, 0), {.frag_offset = 8}))});  // orphan
   auto s = source({write("m.pcap", pcap_file(mix, false, false))});
   FlowPipeline pipe({});
   PacketBatch batch;

@@ -5,17 +5,6 @@
 namespace etcpipe::detail {
 namespace {
 
-namespace ethertype {
-constexpr uint16_t kIpv4 = 0x0800;
-constexpr uint16_t kIpv6 = 0x86DD;
-constexpr uint16_t kVlan = 0x8100;
-constexpr uint16_t kQinQ = 0x88A8;
-constexpr uint16_t kQinQOld = 0x9100;
-constexpr uint16_t kMplsUnicast = 0x8847;
-constexpr uint16_t kMplsMulticast = 0x8848;
-constexpr uint16_t kPppoeSession = 0x8864;
-}  // namespace ethertype
-
 constexpr uint16_t kPppIpv4 = 0x0021;
 constexpr uint16_t kPppIpv6 = 0x0057;
 

@@ -78,6 +78,21 @@ struct DecodedPacket {
   uint8_t outer_ip_version = 0;
 };
 
+// EtherType values, also used as GRE payload types.
+namespace ethertype {
+inline constexpr uint16_t kIpv4 = 0x0800;
+inline constexpr uint16_t kIpv6 = 0x86DD;
+inline constexpr uint16_t kVlan = 0x8100;
+inline constexpr uint16_t kQinQ = 0x88A8;
+inline constexpr uint16_t kQinQOld = 0x9100;
+inline constexpr uint16_t kMplsUnicast = 0x8847;
+inline constexpr uint16_t kMplsMulticast = 0x8848;
+inline constexpr uint16_t kPppoeSession = 0x8864;
+inline constexpr uint16_t kTransparentEthernet = 0x6558;  // GRE payload type
+inline constexpr uint16_t kErspan2 = 0x88BE;
+inline constexpr uint16_t kPptpPpp = 0x880B;  // GRE v1 payload type
+}  // namespace ethertype
+
 namespace tcp_flag {
 inline constexpr uint8_t kFin = 0x01;
 inline constexpr uint8_t kSyn = 0x02;

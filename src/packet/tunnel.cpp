@@ -6,11 +6,6 @@
 namespace etcpipe::detail {
 namespace {
 
-constexpr uint16_t kEtherIpv4 = 0x0800;
-constexpr uint16_t kEtherIpv6 = 0x86DD;
-constexpr uint16_t kTransparentEthernet = 0x6558;
-constexpr uint16_t kErspan2 = 0x88BE;
-constexpr uint16_t kGrePpp = 0x880B;
 constexpr uint32_t kErspan2Header = 8;
 constexpr uint8_t kGtpGpdu = 0xFF;
 constexpr int kMaxGtpExtensions = 8;
@@ -62,7 +57,8 @@ bool try_decap_gre(Context& c, uint32_t off, uint32_t wire_len) {
   if (version == 1) {
     // PPTP enhanced GRE (RFC 2637): key = payload length + call id, optional sequence and
     // acknowledgement numbers, then a PPP frame. Each side has its own call id.
-    if (payload_type != kGrePpp || (flags & 0x2000u) == 0 || !p.has(off, 8)) return false;
+    if (payload_type != ethertype::kPptpPpp || (flags & 0x2000u) == 0 || !p.has(off, 8))
+      return false;
     id.value = p.u16(off + 6);
     len = 8 + ((flags & 0x1000u) ? 4 : 0) + ((flags & 0x0080u) ? 4 : 0);
     if (len > wire_len) return false;
@@ -82,10 +78,10 @@ bool try_decap_gre(Context& c, uint32_t off, uint32_t wire_len) {
   const uint32_t inner = off + len;
   return decapsulate(c, TunnelType::Gre, id, [&] {
     switch (payload_type) {
-      case kEtherIpv4: return decode_ipv4(c, inner);
-      case kEtherIpv6: return decode_ipv6(c, inner);
-      case kTransparentEthernet: return decode_ethernet(c, inner);
-      case kErspan2: return decode_ethernet(c, inner + kErspan2Header);
+      case ethertype::kIpv4: return decode_ipv4(c, inner);
+      case ethertype::kIpv6: return decode_ipv6(c, inner);
+      case ethertype::kTransparentEthernet: return decode_ethernet(c, inner);
+      case ethertype::kErspan2: return decode_ethernet(c, inner + kErspan2Header);
       default: return Outcome::NonIp;
     }
   });

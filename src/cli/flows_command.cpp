@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "capture/pcap_source.hpp"
 #include "cli/commands.hpp"
@@ -27,6 +28,7 @@ struct FlowsOptions {
   double tcp_idle = 300, udp_idle = 60, other_idle = 60, active = 1800, tcp_close = 10;
   uint32_t frag_slots = 4096;
   double frag_timeout = 30;
+  unsigned workers = std::max(1u, std::thread::hardware_concurrency());
 };
 
 // A quarter of physical memory, in flows.
@@ -66,16 +68,16 @@ int run(const FlowsOptions& o) {
       std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
     };
     PcapFileSource source(expand_capture_paths(o.inputs), join(o.filter_words), warn);
-    FlowPipeline pipeline(cfg);
     JsonlWriter sink(o.output);
     RunOptions ro;
+    ro.workers = o.workers;
     ro.stop = &stop_flag();
     if (progress) {  // a line rewritten in place about once a second
       ro.on_tick = [&source](const RunStats& s) {
         std::cerr << '\r' << format_progress(s, source.progress()) << "\x1b[K" << std::flush;
       };
     }
-    const RunStats stats = run_flows(source, pipeline, sink, ro);
+    const RunStats stats = run_flows(source, cfg, sink, ro);
     if (progress) std::cerr << "\r\x1b[K";
     if (!o.quiet) std::cerr << format_summary(stats);
     if (!o.stats_json.empty()) {
@@ -119,6 +121,11 @@ Runner add_flows_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--stats-json", o.stats_json, "Also write the end-of-run statistics as JSON");
   cmd->add_flag("-q,--quiet", o.quiet, "Do not print the summary on stderr");
+  cmd->add_option("--workers", o.workers,
+                  "Flow-tracking worker threads; packets reach them by symmetric Toeplitz "
+                  "hash (default: the number of cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 256u));
   cmd->add_flag("--no-decap", o.no_decap,
                 "Do not decapsulate tunnels (IP-in-IP, GRE, VXLAN, GTP-U): track the outer flow");
   cmd->add_option("--max-flows", o.max_flows,

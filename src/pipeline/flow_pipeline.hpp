@@ -1,6 +1,10 @@
-// The per-worker flow stage: decode every packet of a batch, attach later IP fragments to
-// their datagram's flow, account each packet to its flow, then expire idle flows. Every
-// packet gets exactly one Outcome.
+// The two halves of per-packet work, and the single-threaded pipeline that chains them.
+//  - PacketStage (near the source): decode every packet of a batch, attach later IP
+//    fragments to their datagram's ports, count each packet's Outcome, and hand each
+//    packet that belongs to a flow to the next stage. With several workers this runs in
+//    the reader thread, which then hashes the tuple to pick the worker.
+//  - FlowTable (per worker): account the packet to its flow, expire flows.
+// Every packet gets exactly one Outcome.
 #pragma once
 
 #include <array>
@@ -21,31 +25,76 @@ struct FlowPipelineConfig {
   uint64_t frag_timeout_ns = 30 * kNsPerSec;  // as Linux's ipfrag_time
 };
 
-class FlowPipeline {
+class PacketStage {
  public:
-  explicit FlowPipeline(const FlowPipelineConfig& cfg);
+  explicit PacketStage(const FlowPipelineConfig& cfg);
 
-  void process(const PacketBatch& batch);
-  // Ends every flow still open (end of input or shutdown).
-  void flush() { table_.flush(); }
-
-  // Records of the flows that ended since the caller last cleared it.
-  std::vector<FlowRecord>& finished() { return table_.finished(); }
+  // Decodes `batch` and calls emit(const DecodedPacket&) for each packet that belongs to a
+  // flow, in arrival order.
+  template <class Emit>
+  void process(const PacketBatch& batch, Emit&& emit);
 
   const OutcomeCounts& outcomes() const { return outcomes_; }
-  const FlowTableStats& flow_stats() const { return table_.stats(); }
   const FragmentStats& fragment_stats() const { return frags_.stats(); }
   uint64_t decapsulated() const { return decapsulated_; }
+  uint64_t now_ns() const { return now_ns_; }  // latest packet time seen
 
  private:
-  FlowPipelineConfig cfg_;
-  FlowTable table_;
+  DecoderOptions decoder_;
   FragmentTracker frags_;
   std::array<DecodedPacket, PacketBatch::kCapacity> decoded_;
   std::array<Outcome, PacketBatch::kCapacity> outcome_;
   OutcomeCounts outcomes_{};
   uint64_t decapsulated_ = 0;
-  uint64_t now_ns_ = 0;  // latest packet time seen
+  uint64_t now_ns_ = 0;
+};
+
+template <class Emit>
+void PacketStage::process(const PacketBatch& batch, Emit&& emit) {
+  const uint32_t n = batch.size();
+  for (uint32_t i = 0; i < n; ++i) {  // stage 1: decode the whole batch
+    const PacketRef& ref = batch.ref(i);
+    decoded_[i].ts_ns = ref.ts_ns;
+    outcome_[i] = decode_packet(batch.dlt, batch.bytes(i), ref.wire_len, decoder_, decoded_[i]);
+  }
+  for (uint32_t i = 0; i < n; ++i) {  // stage 2: fragments, then flows, in arrival order
+    DecodedPacket& p = decoded_[i];
+    Outcome o = outcome_[i];
+    if (o == Outcome::Ok) {
+      if (p.frag == FragKind::First) {
+        frags_.on_first(p);
+      } else if (p.frag == FragKind::Later && !frags_.on_later(p)) {
+        o = Outcome::FragmentWithoutFirst;
+      }
+    }
+    ++outcomes_[static_cast<std::size_t>(o)];
+    if (o != Outcome::Ok) continue;
+    if (p.tuple.tunnel != TunnelType::None) ++decapsulated_;
+    now_ns_ = std::max(now_ns_, p.ts_ns);
+    emit(p);
+  }
+}
+
+// Both stages in the calling thread: the one-worker pipeline.
+class FlowPipeline {
+ public:
+  explicit FlowPipeline(const FlowPipelineConfig& cfg) : stage_(cfg), table_(cfg.table) {}
+
+  void process(const PacketBatch& batch) {
+    stage_.process(batch, [this](const DecodedPacket& p) { table_.add(p); });
+    table_.expire(stage_.now_ns());
+  }
+  // Ends every flow still open (end of input or shutdown).
+  void flush() { table_.flush(); }
+
+  // Records of the flows that ended since the caller last cleared it.
+  std::vector<FlowRecord>& finished() { return table_.finished(); }
+  const PacketStage& packet_stage() const { return stage_; }
+  const FlowTableStats& flow_stats() const { return table_.stats(); }
+
+ private:
+  PacketStage stage_;
+  FlowTable table_;
 };
 
 }  // namespace etcpipe

@@ -1,5 +1,12 @@
-// Drives one source through one flow pipeline into one sink, with a stop flag for signals
-// and a periodic callback for progress. Single worker; multi-worker dispatch builds on it.
+// Drives one source through the flow pipeline into one sink.
+//  - workers == 1: source, packet stage and flow table in the calling thread.
+//  - workers > 1: the calling thread reads and runs the packet stage, picks each packet's
+//    worker by symmetric Toeplitz hash (through a 128-entry indirection table, as NICs do)
+//    and hands batches of decoded packets to the workers through lock-free single-producer
+//    single-consumer queues. Each worker owns a flow table, built in its own thread. Work
+//    items come back with the records of the flows that ended, which the calling thread
+//    writes to the sink. Packet time reaches every worker with each item, so results do not
+//    depend on the number of workers.
 #pragma once
 
 #include <atomic>
@@ -13,17 +20,15 @@
 namespace etcpipe {
 
 struct RunOptions {
+  unsigned workers = 1;
   const std::atomic<bool>* stop = nullptr;       // set asynchronously (SIGINT): stop reading
   std::function<void(const RunStats&)> on_tick;  // called about every `tick_seconds`
   double tick_seconds = 1.0;
 };
 
-// Reads the source to its end (or until *stop), flushes every flow into the sink and
-// returns the run's statistics.
-RunStats run_flows(PacketSource& source, FlowPipeline& pipeline, FlowSink& sink,
+// Reads the source to its end (or until *stop), flushes every flow into the sink (which it
+// closes) and returns the run's statistics.
+RunStats run_flows(PacketSource& source, const FlowPipelineConfig& cfg, FlowSink& sink,
                    const RunOptions& opts);
-
-// Snapshot of the counters so far.
-RunStats collect_stats(const PacketSource& source, const FlowPipeline& pipeline, double elapsed_s);
 
 }  // namespace etcpipe

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "capture/source.hpp"
 #include "flow/flow_table.hpp"
@@ -12,10 +13,17 @@
 
 namespace etcpipe {
 
+// What one worker did (its flow table's counters and the packets it was given).
+struct WorkerStats {
+  uint64_t packets = 0;
+  FlowTableStats flows;
+};
+
 struct RunStats {
   SourceStats source;
   OutcomeCounts outcomes{};  // exactly one per packet read; Ok = accounted to a flow
-  FlowTableStats flows;
+  FlowTableStats flows;      // all workers together; peak_active is the sum of worker peaks
+  std::vector<WorkerStats> workers;
   FragmentStats fragments;
   uint64_t decapsulated = 0;  // packets accounted to the inner flow of a tunnel
   double elapsed_s = 0;

@@ -35,12 +35,13 @@ struct Result {
   uint64_t open_failures = 0;
 };
 
-Result run_capture(const fs::path& file, const FlowPipelineConfig& cfg = {}) {
+Result run_capture(const fs::path& file, const FlowPipelineConfig& cfg = {}, unsigned workers = 1) {
   PcapFileSource source({file.string()}, "", [](const std::string&) {});
-  FlowPipeline pipeline(cfg);
   CollectingSink sink;
   Result r;
-  r.stats = run_flows(source, pipeline, sink, {});
+  RunOptions opts;
+  opts.workers = workers;
+  r.stats = run_flows(source, cfg, sink, opts);
   r.records = std::move(sink.records);
   r.open_failures = source.open_failures();
   return r;
@@ -69,6 +70,57 @@ TEST(SharedCaptures, EveryCaptureIsReadWithBalancedAccounting) {
     flows += r.records.size();
   }
   std::cout << files.size() << " captures, " << packets << " packets, " << flows << " flows\n";
+}
+
+std::vector<std::string> formatted(const std::vector<FlowRecord>& records) {
+  std::vector<std::string> lines;
+  for (const auto& rec : records) {
+    fmt::memory_buffer buf;
+    JsonlWriter::format(rec, buf);
+    lines.emplace_back(buf.data(), buf.size());
+  }
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+// Results do not depend on the number of workers: the same records, in another order.
+TEST(SharedCaptures, SameFlowsWhateverTheNumberOfWorkers) {
+  const auto files = shared_captures();
+  if (files.empty()) GTEST_SKIP() << "no shared captures at " << kShared;
+  for (const auto& f : files) {
+    const Result one = run_capture(f);
+    for (unsigned w : {2u, 3u}) {
+      const Result many = run_capture(f, {}, w);
+      ASSERT_EQ(many.stats.workers.size(), w);
+      EXPECT_TRUE(many.stats.accounting_balanced()) << f;
+      EXPECT_EQ(formatted(many.records), formatted(one.records))
+          << f << " with " << w << " workers";
+      uint64_t dispatched = 0;
+      for (const auto& ws : many.stats.workers) dispatched += ws.packets;
+      EXPECT_EQ(dispatched, many.stats.outcomes[0]) << f;
+      EXPECT_EQ(many.stats.flows.created, one.stats.flows.created) << f;
+    }
+  }
+}
+
+// Over all shared captures the symmetric hash spreads packets about evenly.
+TEST(SharedCaptures, WorkersGetFairSharesOfPackets) {
+  const auto files = shared_captures();
+  if (files.empty()) GTEST_SKIP() << "no shared captures at " << kShared;
+  for (unsigned w : {2u, 4u}) {
+    std::vector<uint64_t> per_worker(w);
+    uint64_t total = 0;
+    for (const auto& f : files) {
+      const Result r = run_capture(f, {}, w);
+      for (unsigned i = 0; i < w; ++i) per_worker[i] += r.stats.workers[i].packets;
+      total += r.stats.outcomes[0];
+    }
+    for (unsigned i = 0; i < w; ++i) {
+      const double share = double(per_worker[i]) / double(total);
+      std::cout << "W=" << w << " worker " << i << ": " << share * 100 << "% of packets\n";
+      EXPECT_NEAR(share, 1.0 / w, 0.25 / w) << "worker " << i;
+    }
+  }
 }
 
 // TCP and UDP flow lines of nDPI's result file (ndpiReader's regression output).
@@ -134,20 +186,17 @@ TEST(Samples, MatchGoldenFlowRecords) {
   int checked = 0;
   for (const auto& e : fs::directory_iterator(kSamples)) {
     if (e.path().extension() != ".pcap" && e.path().extension() != ".pcapng") continue;
-    const Result r = run_capture(e.path());
-    fmt::memory_buffer buf;
-    for (const auto& rec : r.records) {
-      JsonlWriter::format(rec, buf);
-      buf.push_back('\n');
-    }
-    const std::string ours(buf.data(), buf.size());
+    const auto ours = formatted(run_capture(e.path()).records);
     const auto golden = kGolden / (e.path().filename().string() + ".jsonl");
-    if (std::getenv("ETCPIPE_UPDATE_GOLDEN")) std::ofstream(golden) << ours;
+    if (std::getenv("ETCPIPE_UPDATE_GOLDEN")) {
+      std::ofstream out(golden);
+      for (const auto& line : ours) out << line << '\n';
+    }
     std::ifstream in(golden);
     ASSERT_TRUE(in) << "missing golden file " << golden;
     std::stringstream expected;
     expected << in.rdbuf();
-    EXPECT_EQ(sorted_lines(ours), sorted_lines(expected.str())) << e.path();
+    EXPECT_EQ(ours, sorted_lines(expected.str())) << e.path();
     ++checked;
   }
   EXPECT_GE(checked, 5);

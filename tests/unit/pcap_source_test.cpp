@@ -197,7 +197,7 @@ TEST_F(PcapSourceTest, UnknownLinkTypeIsNamedAndCounted) {
   FlowPipeline pipe({});
   PacketBatch batch;
   while (s.next_batch(batch)) pipe.process(batch);
-  EXPECT_EQ(pipe.outcomes()[size_t(Outcome::UnknownLinktype)], 3u);
+  EXPECT_EQ(pipe.packet_stage().outcomes()[size_t(Outcome::UnknownLinktype)], 3u);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("IEEE802_11"), std::string::npos) << warnings[0];
 }
@@ -213,7 +213,7 @@ TEST_F(PcapSourceTest, EveryPacketHasExactlyOneOutcome) {
   PacketBatch batch;
   while (s.next_batch(batch)) pipe.process(batch);
   pipe.flush();
-  const auto& o = pipe.outcomes();
+  const auto& o = pipe.packet_stage().outcomes();
   uint64_t sum = s.stats().filtered;
   for (std::size_t i = 0; i < kOutcomeCount; ++i) sum += o[i];
   EXPECT_EQ(sum, s.stats().packets);

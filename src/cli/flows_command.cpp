@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bitset>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -29,6 +30,15 @@ struct FlowsOptions {
   uint32_t frag_slots = 4096;
   double frag_timeout = 30;
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  double stats_interval = 0;
+  uint32_t select_packets = 10;
+  std::string select_proto = "both";
+  bool select_empty = false;
+  std::string select_direction = "both";
+  uint32_t select_min_payload = 0;
+  std::vector<uint16_t> select_ports;
+  std::string select_filter;
+  uint32_t select_snaplen = 1600;
 };
 
 // A quarter of physical memory, in flows.
@@ -52,6 +62,13 @@ std::string join(const std::vector<std::string>& words) {
   return s;
 }
 
+// Appends one line to a statistics file (created anew by the run, see run()).
+void append_line(const std::string& path, const std::string& line) {
+  std::ofstream f(path, std::ios::app);
+  f << line << '\n';
+  if (!f) throw std::runtime_error(path + ": cannot write statistics");
+}
+
 int run(const FlowsOptions& o) {
   install_stop_handlers();
   FlowPipelineConfig cfg;
@@ -61,8 +78,27 @@ int run(const FlowsOptions& o) {
                         to_ns(o.tcp_close)};
   cfg.frag_slots = o.frag_slots;
   cfg.frag_timeout_ns = to_ns(o.frag_timeout);
+  SelectionRules& sel = cfg.table.select;
+  sel.packets = o.select_packets;
+  sel.tcp = o.select_proto != "udp";
+  sel.udp = o.select_proto != "tcp";
+  sel.keep_empty = o.select_empty;
+  sel.direction = o.select_direction == "c2s"   ? Direction::ClientToServer
+                  : o.select_direction == "s2c" ? Direction::ServerToClient
+                                                : Direction::Both;
+  sel.min_payload = o.select_min_payload;
+  if (!o.select_ports.empty()) {
+    auto ports = std::make_shared<std::bitset<65536>>();
+    for (uint16_t p : o.select_ports) ports->set(p);
+    sel.ports = std::move(ports);
+  }
+  cfg.select_filter = o.select_filter;
+  cfg.select_snaplen = o.select_snaplen;
 
   try {
+    if (!o.stats_json.empty() && o.stats_json != "/dev/stdout" && o.stats_json != "/dev/stderr") {
+      std::ofstream(o.stats_json, std::ios::trunc);  // each run starts the file anew
+    }
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
     auto warn = [progress](const std::string& msg) {
       std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
@@ -72,7 +108,13 @@ int run(const FlowsOptions& o) {
     RunOptions ro;
     ro.workers = o.workers;
     ro.stop = &stop_flag();
-    if (progress) {  // a line rewritten in place about once a second
+    if (o.stats_interval > 0) {  // one line per interval
+      ro.tick_seconds = o.stats_interval;
+      ro.on_tick = [&source, &o](const RunStats& s) {
+        std::cerr << "etcpipe: " << format_progress(s, source.progress()) << '\n';
+        if (!o.stats_json.empty()) append_line(o.stats_json, format_stats_json(s));
+      };
+    } else if (progress) {  // a line rewritten in place about once a second
       ro.on_tick = [&source](const RunStats& s) {
         std::cerr << '\r' << format_progress(s, source.progress()) << "\x1b[K" << std::flush;
       };
@@ -80,11 +122,7 @@ int run(const FlowsOptions& o) {
     const RunStats stats = run_flows(source, cfg, sink, ro);
     if (progress) std::cerr << "\r\x1b[K";
     if (!o.quiet) std::cerr << format_summary(stats);
-    if (!o.stats_json.empty()) {
-      std::ofstream f(o.stats_json);
-      f << format_stats_json(stats) << '\n';
-      if (!f) throw std::runtime_error(o.stats_json + ": cannot write statistics");
-    }
+    if (!o.stats_json.empty()) append_line(o.stats_json, format_stats_json(stats));
     if (source.open_failures() != 0) {
       std::cerr << "etcpipe: " << source.open_failures() << " input(s) could not be read\n";
       return 1;
@@ -119,7 +157,13 @@ Runner add_flows_command(CLI::App& app) {
                   "BPF filter expression (tcpdump syntax), applied to each packet as captured");
   cmd->add_option("-o,--output", o.output, "Write flow records (JSON Lines) here; - = stdout")
       ->capture_default_str();
-  cmd->add_option("--stats-json", o.stats_json, "Also write the end-of-run statistics as JSON");
+  cmd->add_option("--stats-json", o.stats_json,
+                  "Also write the statistics as JSON lines: one per --stats-interval, and the "
+                  "end-of-run totals last");
+  cmd->add_option("--stats-interval", o.stats_interval,
+                  "Print a statistics line (rate, Gbit/s, active flows, drops) every this many "
+                  "seconds of run time")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", o.quiet, "Do not print the summary on stderr");
   cmd->add_option("--workers", o.workers,
                   "Flow-tracking worker threads; packets reach them by symmetric Toeplitz "
@@ -153,6 +197,33 @@ Runner add_flows_command(CLI::App& app) {
                     "--tcp-close-timeout", "--frag-timeout"}) {
     cmd->get_option(opt)->check(CLI::Range(0.0, kMaxTimeoutSeconds));
   }
+  auto* sel = cmd->add_option_group(
+      "Selection", "Which packets of each flow go to feature extraction (the first N that match)");
+  sel->add_option("--select-packets", o.select_packets, "N: packets selected per flow, 0-255")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 255u));
+  sel->add_option("--select-proto", o.select_proto, "Protocols whose packets are selected")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"tcp", "udp", "both"}));
+  sel->add_flag("--select-empty", o.select_empty,
+                "Also select packets without payload (pure ACK, bare SYN/FIN/RST)");
+  sel->add_option("--select-direction", o.select_direction,
+                  "both, c2s (client to server) or s2c (server to client)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"both", "c2s", "s2c"}));
+  sel->add_option("--select-min-payload", o.select_min_payload,
+                  "Minimum L4 payload bytes of a selected packet")
+      ->capture_default_str();
+  sel->add_option("--select-ports", o.select_ports,
+                  "Only flows with one of these L4 ports (comma-separated)")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  sel->add_option("--select-filter", o.select_filter,
+                  "BPF expression a packet must also match to be selected");
+  sel->add_option("--select-snaplen", o.select_snaplen,
+                  "Bytes copied of each selected packet (the extractor's input)")
+      ->capture_default_str()
+      ->check(CLI::Range(64u, 65535u));
   return [opts] { return run(*opts); };
 }
 

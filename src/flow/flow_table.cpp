@@ -40,6 +40,7 @@ struct alignas(64) FlowTable::Entry {
   uint8_t fin_seen;  // bit 0: FIN from lo, bit 1: FIN from hi
   Timer timer;
   EndReason close_reason;  // Fin or Rst once the flow is in the closing list
+  uint8_t selected;        // packets selected so far (first-N phase while < N)
 };
 
 namespace {
@@ -227,7 +228,37 @@ void FlowTable::end(uint32_t ref, EndReason reason) {
   free_ = ref;
 }
 
-void FlowTable::add(const DecodedPacket& p) {
+std::string_view selection_name(Selection s) {
+  constexpr std::array<std::string_view, kSelectionCount> kNames = {
+#define ETCPIPE_SELECTION_NAME(e, n) n,
+      ETCPIPE_SELECTIONS(ETCPIPE_SELECTION_NAME)
+#undef ETCPIPE_SELECTION_NAME
+  };
+  return kNames[static_cast<std::size_t>(s)];
+}
+
+// The first rule the packet fails, in a fixed order, or Selected.
+Selection FlowTable::select(const Entry& e, const DecodedPacket& p, bool from_client) const {
+  const SelectionRules& r = cfg_.select;
+  const uint8_t proto = e.key.proto;
+  if (!((proto == ipproto::kTcp && r.tcp) || (proto == ipproto::kUdp && r.udp))) {
+    return Selection::NotSelectable;
+  }
+  if (!p.select_match) return Selection::Filter;
+  if (r.ports && !r.ports->test(e.key.lo_port) && !r.ports->test(e.key.hi_port)) {
+    return Selection::Port;
+  }
+  if (p.payload_len == 0 && !r.keep_empty) return Selection::NoPayload;
+  if (p.payload_len < r.min_payload) return Selection::ShortPayload;
+  if ((r.direction == Direction::ClientToServer && !from_client) ||
+      (r.direction == Direction::ServerToClient && from_client)) {
+    return Selection::WrongDirection;
+  }
+  if (e.selected >= r.packets) return Selection::FlowHasEnough;
+  return Selection::Selected;
+}
+
+FlowUpdate FlowTable::add(const DecodedPacket& p) {
   FlowKey key;
   const bool from_lo = make_flow_key(p.tuple, key);
   const auto hash = static_cast<uint32_t>(hash_flow_key(key));
@@ -269,6 +300,12 @@ void FlowTable::add(const DecodedPacket& p) {
     list_unlink(ref);
     list_push_back(ref);
   }
+  const bool from_client = from_lo == (e.client_is_lo != 0);
+  const Selection sel = select(e, p, from_client);
+  ++stats_.selection[static_cast<std::size_t>(sel)];
+  const uint8_t rank = e.selected;
+  if (sel == Selection::Selected) ++e.selected;
+  return {ref, sel, rank, from_client};
 }
 
 void FlowTable::expire(uint64_t now_ns) {

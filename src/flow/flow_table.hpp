@@ -11,6 +11,7 @@
 
 #include "flow/flow_key.hpp"
 #include "flow/flow_record.hpp"
+#include "flow/selection.hpp"
 #include "packet/packet.hpp"
 
 namespace etcpipe {
@@ -31,6 +32,15 @@ struct FlowTimeouts {
 struct FlowTableConfig {
   uint32_t max_flows = 1 << 20;
   FlowTimeouts timeouts;
+  SelectionRules select;
+};
+
+// What became of one packet in the table.
+struct FlowUpdate {
+  uint32_t flow;        // the flow's slot in this table (stable while the flow lives)
+  Selection selection;  // whether it is one of the flow's first N selected packets
+  uint8_t rank;         // if selected: its index among the flow's selected packets
+  bool from_client;
 };
 
 struct FlowTableStats {
@@ -38,6 +48,7 @@ struct FlowTableStats {
   std::array<uint64_t, kEndReasonCount> ended{};  // indexed by EndReason
   uint64_t active = 0;
   uint64_t peak_active = 0;
+  SelectionCounts selection{};  // one per packet, indexed by Selection
 };
 
 class FlowTable {
@@ -48,8 +59,9 @@ class FlowTable {
   FlowTable& operator=(const FlowTable&) = delete;
 
   // Accounts one decoded packet to its flow, creating the flow (and evicting the least
-  // recently seen one when full) as needed. Flows that end go to finished().
-  void add(const DecodedPacket& p);
+  // recently seen one when full) as needed, and applies the selection rules. Flows that
+  // end go to finished().
+  FlowUpdate add(const DecodedPacket& p);
   // Ends every flow whose idle or close timeout elapsed at packet time `now_ns`.
   void expire(uint64_t now_ns);
   // Ends every remaining flow (end of input).
@@ -81,6 +93,7 @@ class FlowTable {
   void list_push_back(uint32_t ref);
   void list_unlink(uint32_t ref);
   uint32_t oldest();
+  Selection select(const Entry& e, const DecodedPacket& p, bool from_client) const;
 
   FlowTableConfig cfg_;
   Entry* entries_ = nullptr;

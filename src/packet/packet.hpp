@@ -70,6 +70,7 @@ struct DecodedPacket {
   uint32_t payload_len = 0;     // L4 payload length on the wire
   uint32_t payload_caplen = 0;  // of which captured
   uint8_t tcp_flags = 0;
+  bool select_match = true;  // passes the BPF selection filter, if any (set by the reader)
   FragKind frag = FragKind::None;
   uint32_t frag_id = 0;  // IPv4 identification or IPv6 fragment identification
   // Outermost IP addresses when the flow tuple comes from a decapsulated tunnel.

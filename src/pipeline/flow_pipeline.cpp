@@ -3,6 +3,8 @@
 namespace etcpipe {
 
 PacketStage::PacketStage(const FlowPipelineConfig& cfg)
-    : decoder_(cfg.decoder), frags_(cfg.frag_slots, cfg.frag_timeout_ns) {}
+    : decoder_(cfg.decoder),
+      frags_(cfg.frag_slots, cfg.frag_timeout_ns),
+      select_filter_(cfg.select_filter) {}
 
 }  // namespace etcpipe

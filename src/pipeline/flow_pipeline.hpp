@@ -9,18 +9,24 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "capture/bpf.hpp"
 #include "capture/packet_batch.hpp"
 #include "flow/flow_table.hpp"
 #include "flow/fragment_tracker.hpp"
 #include "packet/decoder.hpp"
+#include "pipeline/selected.hpp"
 
 namespace etcpipe {
 
 struct FlowPipelineConfig {
   DecoderOptions decoder;
   FlowTableConfig table;
+  std::string select_filter;                  // BPF expression selected packets must match
+  uint32_t select_snaplen = 1600;             // bytes copied of each selected packet
+  uint32_t selected_batches = 8;              // per worker, of 256 selected packets each
   uint32_t frag_slots = 4096;                 // fragment table entries (64 B each)
   uint64_t frag_timeout_ns = 30 * kNsPerSec;  // as Linux's ipfrag_time
 };
@@ -29,8 +35,8 @@ class PacketStage {
  public:
   explicit PacketStage(const FlowPipelineConfig& cfg);
 
-  // Decodes `batch` and calls emit(const DecodedPacket&) for each packet that belongs to a
-  // flow, in arrival order.
+  // Decodes `batch` and calls emit(const DecodedPacket&, uint32_t index) for each packet
+  // that belongs to a flow, in arrival order (index: the packet's place in the batch).
   template <class Emit>
   void process(const PacketBatch& batch, Emit&& emit);
 
@@ -42,6 +48,7 @@ class PacketStage {
  private:
   DecoderOptions decoder_;
   FragmentTracker frags_;
+  BpfMatcher select_filter_;
   std::array<DecodedPacket, PacketBatch::kCapacity> decoded_;
   std::array<Outcome, PacketBatch::kCapacity> outcome_;
   OutcomeCounts outcomes_{};
@@ -71,30 +78,59 @@ void PacketStage::process(const PacketBatch& batch, Emit&& emit) {
     if (o != Outcome::Ok) continue;
     if (p.tuple.tunnel != TunnelType::None) ++decapsulated_;
     now_ns_ = std::max(now_ns_, p.ts_ns);
-    emit(p);
+    if (select_filter_.active()) p.select_match = select_filter_.match(batch, i);
+    emit(p, i);
   }
 }
+
+// A worker's half: the flow table and the copies of selected packets.
+class FlowStage {
+ public:
+  FlowStage(const FlowPipelineConfig& cfg, uint16_t worker)
+      : table_(cfg.table), selected_(worker, cfg.select_snaplen, cfg.selected_batches) {}
+
+  void add(const DecodedPacket& p, std::span<const uint8_t> bytes) {
+    const FlowUpdate u = table_.add(p);
+    if (u.selection == Selection::Selected) selected_.add(p, u, bytes);
+  }
+  // Timeouts at packet time `now_ns`; hands the partly filled selected batch over.
+  void expire(uint64_t now_ns) {
+    table_.expire(now_ns);
+    selected_.hand_over();
+  }
+  void flush() {
+    table_.flush();
+    selected_.hand_over();
+  }
+  FlowTable& table() { return table_; }
+  SelectedRing& selected() { return selected_; }
+
+ private:
+  FlowTable table_;
+  SelectedRing selected_;
+};
 
 // Both stages in the calling thread: the one-worker pipeline.
 class FlowPipeline {
  public:
-  explicit FlowPipeline(const FlowPipelineConfig& cfg) : stage_(cfg), table_(cfg.table) {}
+  explicit FlowPipeline(const FlowPipelineConfig& cfg) : stage_(cfg), flows_(cfg, 0) {}
 
   void process(const PacketBatch& batch) {
-    stage_.process(batch, [this](const DecodedPacket& p) { table_.add(p); });
-    table_.expire(stage_.now_ns());
+    stage_.process(batch,
+                   [&](const DecodedPacket& p, uint32_t i) { flows_.add(p, batch.bytes(i)); });
+    flows_.expire(stage_.now_ns());
   }
   // Ends every flow still open (end of input or shutdown).
-  void flush() { table_.flush(); }
+  void flush() { flows_.flush(); }
 
   // Records of the flows that ended since the caller last cleared it.
-  std::vector<FlowRecord>& finished() { return table_.finished(); }
+  std::vector<FlowRecord>& finished() { return flows_.table().finished(); }
   const PacketStage& packet_stage() const { return stage_; }
-  const FlowTableStats& flow_stats() const { return table_.stats(); }
+  FlowStage& flow_stage() { return flows_; }
 
  private:
   PacketStage stage_;
-  FlowTable table_;
+  FlowStage flows_;
 };
 
 }  // namespace etcpipe

@@ -3,7 +3,9 @@
 #include <readerwriterqueue/readerwriterqueue.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "pipeline/toeplitz.hpp"
@@ -35,11 +37,15 @@ class Pacer {
   Clock::time_point start_, next_;
 };
 
-void add_table_stats(FlowTableStats& total, const FlowTableStats& w) {
-  total.created += w.created;
-  for (std::size_t r = 0; r < kEndReasonCount; ++r) total.ended[r] += w.ended[r];
-  total.active += w.active;
-  total.peak_active += w.peak_active;
+void add_worker_stats(RunStats& s, const WorkerStats& w) {
+  FlowTableStats& total = s.flows;
+  total.created += w.flows.created;
+  for (std::size_t r = 0; r < kEndReasonCount; ++r) total.ended[r] += w.flows.ended[r];
+  for (std::size_t r = 0; r < kSelectionCount; ++r) total.selection[r] += w.flows.selection[r];
+  total.active += w.flows.active;
+  total.peak_active += w.flows.peak_active;
+  s.selected.copied += w.selected.copied;
+  s.selected.copy_dropped += w.selected.copy_dropped;
 }
 
 RunStats base_stats(const PacketSource& source, const PacketStage& stage, double elapsed) {
@@ -58,24 +64,38 @@ void drain(std::vector<FlowRecord>& done, FlowSink& sink) {
   done.clear();
 }
 
+// Hands every selected batch the worker finished to the consumer, and gives it back.
+void drain(SelectedRing& ring, const RunOptions& opts) {
+  while (SelectedBatch* b = ring.take()) {
+    if (opts.on_selected) opts.on_selected(*b);
+    ring.give_back(b);
+  }
+}
+
+WorkerStats worker_stats(uint64_t packets, FlowStage& flows) {
+  return {packets, flows.table().stats(), flows.selected().stats()};
+}
+
 RunStats run_single(PacketSource& source, const FlowPipelineConfig& cfg, FlowSink& sink,
                     const RunOptions& opts) {
   Pacer pacer(opts);
   FlowPipeline pipeline(cfg);
   auto snapshot = [&] {
     RunStats s = base_stats(source, pipeline.packet_stage(), pacer.elapsed());
-    s.flows = pipeline.flow_stats();
-    s.workers = {WorkerStats{s.outcomes[0], s.flows}};
+    s.workers = {worker_stats(s.outcomes[0], pipeline.flow_stage())};
+    add_worker_stats(s, s.workers[0]);
     return s;
   };
   PacketBatch batch;
   while (!pacer.stop() && source.next_batch(batch)) {
     pipeline.process(batch);
     drain(pipeline.finished(), sink);
+    drain(pipeline.flow_stage().selected(), opts);
     pacer.tick(snapshot);
   }
   pipeline.flush();
   drain(pipeline.finished(), sink);
+  drain(pipeline.flow_stage().selected(), opts);
   sink.close();
   return snapshot();
 }
@@ -86,7 +106,9 @@ constexpr std::size_t kRetaSize = 128;  // RSS indirection table entries, as on 
 constexpr std::size_t kItemsPerWorker = 16;
 
 struct WorkItem {
+  const PacketBatch* batch = nullptr;  // holds the packets' bytes until the item returns
   std::vector<DecodedPacket> packets;  // capacity PacketBatch::kCapacity, never exceeded
+  std::vector<uint16_t> index;         // each packet's place in `batch`
   std::vector<FlowRecord> finished;    // flows that ended while the worker ran this item
   uint64_t now_ns = 0;                 // the reader's packet time when it sent the item
   bool last = false;                   // end of input: flush the table
@@ -95,21 +117,24 @@ struct WorkItem {
 
 // One worker: its flow table lives (and is built) in its own thread.
 struct alignas(64) Worker {
-  explicit Worker(const FlowTableConfig& cfg)
-      : table_cfg(cfg), inbox(kItemsPerWorker), outbox(kItemsPerWorker) {}
+  Worker(const FlowPipelineConfig& config, uint16_t worker_id)
+      : cfg(config), id(worker_id), inbox(kItemsPerWorker), outbox(kItemsPerWorker) {}
 
   void run() {
-    FlowTable table(table_cfg);
+    FlowStage& flows = stage.emplace(cfg, id);
+    ready.store(true, std::memory_order_release);
     uint64_t packets = 0;
     for (;;) {
       WorkItem* item = nullptr;
       while (!inbox.try_dequeue(item)) wait();
-      for (const DecodedPacket& p : item->packets) table.add(p);
-      table.expire(item->now_ns);
-      if (item->last) table.flush();
-      item->finished.swap(table.finished());
+      for (std::size_t i = 0; i < item->packets.size(); ++i) {
+        flows.add(item->packets[i], item->batch->bytes(item->index[i]));
+      }
+      flows.expire(item->now_ns);
+      if (item->last) flows.flush();
+      item->finished.swap(flows.table().finished());
       packets += item->packets.size();
-      item->stats = {packets, table.stats()};
+      item->stats = worker_stats(packets, flows);
       const bool last = item->last;
       outbox.try_enqueue(item);  // never full: at most kItemsPerWorker items exist
       if (last) return;
@@ -117,7 +142,10 @@ struct alignas(64) Worker {
   }
   static void wait() { std::this_thread::yield(); }
 
-  FlowTableConfig table_cfg;
+  FlowPipelineConfig cfg;
+  uint16_t id;
+  std::optional<FlowStage> stage;                   // built in the worker's thread
+  std::atomic<bool> ready{false};                   // stage built: its selected ring may be drained
   moodycamel::ReaderWriterQueue<WorkItem*> inbox;   // reader -> worker
   moodycamel::ReaderWriterQueue<WorkItem*> outbox;  // worker -> reader
   std::vector<std::unique_ptr<WorkItem>> items;     // owned here, used by both sides
@@ -129,36 +157,53 @@ struct alignas(64) Worker {
 
 class Dispatcher {
  public:
-  Dispatcher(const FlowPipelineConfig& cfg, unsigned n, FlowSink& sink)
-      : rss_(kSymmetricRssKey), sink_(sink) {
-    FlowTableConfig per_worker = cfg.table;
-    per_worker.max_flows = std::max(1u, cfg.table.max_flows / n);
+  Dispatcher(const FlowPipelineConfig& cfg, unsigned n, FlowSink& sink, const RunOptions& opts)
+      : rss_(kSymmetricRssKey), sink_(sink), opts_(opts) {
+    FlowPipelineConfig per_worker = cfg;
+    per_worker.table.max_flows = std::max(1u, cfg.table.max_flows / n);
     for (unsigned w = 0; w < n; ++w) {
-      auto& wk = *workers_.emplace_back(std::make_unique<Worker>(per_worker));
+      auto& wk = *workers_.emplace_back(std::make_unique<Worker>(per_worker, uint16_t(w)));
       for (std::size_t i = 0; i < kItemsPerWorker; ++i) {
         auto& item = *wk.items.emplace_back(std::make_unique<WorkItem>());
         item.packets.reserve(PacketBatch::kCapacity);
+        item.index.reserve(PacketBatch::kCapacity);
         item.finished.reserve(256);
         wk.free.push_back(&item);
       }
     }
     for (std::size_t i = 0; i < kRetaSize; ++i) reta_[i] = static_cast<uint16_t>(i % n);
     for (auto& w : workers_) w->thread = std::thread([&wk = *w] { wk.run(); });
+    for (std::size_t i = 0; i < 2 * n + 2; ++i) {
+      free_batches_.push_back(batches_.emplace_back(std::make_unique<PacketBatch>()).get());
+    }
   }
 
-  void dispatch(const DecodedPacket& p, uint64_t now_ns) {
+  // A batch for the source to fill: one whose packets no worker still reads.
+  PacketBatch& free_batch() {
+    while (free_batches_.empty()) {
+      if (!collect_all()) Worker::wait();
+    }
+    PacketBatch* b = free_batches_.back();
+    free_batches_.pop_back();
+    return *b;
+  }
+
+  void dispatch(const PacketBatch& batch, const DecodedPacket& p, uint32_t index, uint64_t now_ns) {
     Worker& w = *workers_[reta_[rss_.hash_tuple(p.tuple) % kRetaSize]];
     if (w.filling == nullptr) w.filling = take(w);
+    w.filling->batch = &batch;
     w.filling->packets.push_back(p);
+    w.filling->index.push_back(static_cast<uint16_t>(index));
     if (w.filling->packets.size() == PacketBatch::kCapacity) send(w, now_ns, false);
   }
 
-  // Sends every partly filled item, and collects what came back.
-  void flush_items(uint64_t now_ns) {
+  // Sends every partly filled item (the batch is done), and collects what came back.
+  void end_batch(PacketBatch& batch, uint64_t now_ns) {
     for (auto& w : workers_) {
       if (w->filling != nullptr) send(*w, now_ns, false);
     }
-    for (auto& w : workers_) collect(*w);
+    if (users_[&batch] == 0) release(&batch);
+    collect_all();
   }
 
   // End of input: every worker flushes its table; waits for all and joins them.
@@ -172,13 +217,14 @@ class Dispatcher {
         if (!collect(*w)) Worker::wait();
       }
       w->thread.join();
+      drain(w->stage->selected(), opts_);
     }
   }
 
   void add_stats(RunStats& s) const {
     for (const auto& w : workers_) {
       s.workers.push_back(w->stats);
-      add_table_stats(s.flows, w->stats.flows);
+      add_worker_stats(s, w->stats);
     }
   }
 
@@ -192,45 +238,70 @@ class Dispatcher {
     return item;
   }
   void send(Worker& w, uint64_t now_ns, bool last) {
+    if (w.filling->batch != nullptr) ++users_[w.filling->batch];
     w.filling->now_ns = now_ns;
     w.filling->last = last;
     w.inbox.try_enqueue(w.filling);  // never full: at most kItemsPerWorker items exist
     w.filling = nullptr;
   }
-  // Takes back the items a worker finished; writes their records. False if none.
+  // Takes back the items a worker finished: writes their records, releases their batches,
+  // passes on the selected packets. False if none came back.
   bool collect(Worker& w) {
     bool any = false;
     WorkItem* item = nullptr;
     while (w.outbox.try_dequeue(item)) {
       drain(item->finished, sink_);
+      if (item->batch != nullptr && --users_[item->batch] == 0) release(item->batch);
+      item->batch = nullptr;
       item->packets.clear();
+      item->index.clear();
       w.stats = item->stats;
       w.free.push_back(item);
       any = true;
     }
+    if (w.ready.load(std::memory_order_acquire)) drain(w.stage->selected(), opts_);
     return any;
+  }
+  bool collect_all() {
+    bool any = false;
+    for (auto& w : workers_) any |= collect(*w);
+    return any;
+  }
+  void release(const PacketBatch* b) {
+    users_.erase(b);
+    free_batches_.push_back(const_cast<PacketBatch*>(b));
   }
 
   ToeplitzHash rss_;
   std::array<uint16_t, kRetaSize> reta_{};
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<PacketBatch>> batches_;
+  std::vector<PacketBatch*> free_batches_;
+  std::map<const PacketBatch*, uint32_t> users_;  // work items in flight per batch
   FlowSink& sink_;
+  const RunOptions& opts_;
 };
 
 RunStats run_parallel(PacketSource& source, const FlowPipelineConfig& cfg, FlowSink& sink,
                       const RunOptions& opts) {
   Pacer pacer(opts);
   PacketStage stage(cfg);
-  Dispatcher dispatcher(cfg, opts.workers, sink);
+  Dispatcher dispatcher(cfg, opts.workers, sink, opts);
   auto snapshot = [&] {
     RunStats s = base_stats(source, stage, pacer.elapsed());
     dispatcher.add_stats(s);
     return s;
   };
-  PacketBatch batch;
-  while (!pacer.stop() && source.next_batch(batch)) {
-    stage.process(batch, [&](const DecodedPacket& p) { dispatcher.dispatch(p, stage.now_ns()); });
-    dispatcher.flush_items(stage.now_ns());
+  while (!pacer.stop()) {
+    PacketBatch& batch = dispatcher.free_batch();
+    if (!source.next_batch(batch)) {
+      dispatcher.end_batch(batch, stage.now_ns());
+      break;
+    }
+    stage.process(batch, [&](const DecodedPacket& p, uint32_t i) {
+      dispatcher.dispatch(batch, p, i, stage.now_ns());
+    });
+    dispatcher.end_batch(batch, stage.now_ns());
     pacer.tick(snapshot);
   }
   dispatcher.finish(stage.now_ns());

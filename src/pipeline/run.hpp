@@ -23,6 +23,9 @@ struct RunOptions {
   unsigned workers = 1;
   const std::atomic<bool>* stop = nullptr;       // set asynchronously (SIGINT): stop reading
   std::function<void(const RunStats&)> on_tick;  // called about every `tick_seconds`
+  // Consumer of selected packets (the feature extractor), in the calling thread; the batch
+  // is reused after the call. Without one, selected batches are recycled unread.
+  std::function<void(const SelectedBatch&)> on_selected;
   double tick_seconds = 1.0;
 };
 

@@ -10,6 +10,7 @@
 #include "flow/flow_table.hpp"
 #include "flow/fragment_tracker.hpp"
 #include "packet/outcome.hpp"
+#include "pipeline/selected.hpp"
 
 namespace etcpipe {
 
@@ -17,6 +18,7 @@ namespace etcpipe {
 struct WorkerStats {
   uint64_t packets = 0;
   FlowTableStats flows;
+  SelectedStats selected;
 };
 
 struct RunStats {
@@ -24,6 +26,7 @@ struct RunStats {
   OutcomeCounts outcomes{};  // exactly one per packet read; Ok = accounted to a flow
   FlowTableStats flows;      // all workers together; peak_active is the sum of worker peaks
   std::vector<WorkerStats> workers;
+  SelectedStats selected;  // all workers together
   FragmentStats fragments;
   uint64_t decapsulated = 0;  // packets accounted to the inner flow of a tunnel
   double elapsed_s = 0;

@@ -39,6 +39,20 @@ std::string format_summary(const RunStats& s) {
     fmt::format_to(it, " {} {}", end_reason_name(static_cast<EndReason>(r)), s.flows.ended[r]);
   }
   fmt::format_to(it, "\n");
+  fmt::format_to(it, "selection:");
+  for (std::size_t i = 0; i < kSelectionCount; ++i) {
+    fmt::format_to(it, " {} {}", selection_name(static_cast<Selection>(i)), s.flows.selection[i]);
+  }
+  fmt::format_to(it, "; copied {}, copy dropped {}\n", s.selected.copied, s.selected.copy_dropped);
+  if (s.workers.size() > 1) {
+    for (std::size_t w = 0; w < s.workers.size(); ++w) {
+      const WorkerStats& ws = s.workers[w];
+      fmt::format_to(
+          it, "  worker {}: {} packets, {} flows, {} selected, {} copy dropped, {} evicted\n", w,
+          ws.packets, ws.flows.created, ws.selected.copied, ws.selected.copy_dropped,
+          ws.flows.ended[static_cast<std::size_t>(EndReason::Evicted)]);
+    }
+  }
   const auto& f = s.fragments;
   if (f.tracked + f.matched + f.unmatched != 0) {
     fmt::format_to(it, "fragments: {} first, {} later matched, {} without first, {} overwritten\n",
@@ -55,8 +69,12 @@ std::string format_progress(const RunStats& s, double fraction) {
   std::string out;
   auto it = std::back_inserter(out);
   if (fraction >= 0) fmt::format_to(it, "{:5.1f}%  ", fraction * 100);
-  fmt::format_to(it, "{} packets  {:.0f} packets/s  {} flows active", s.source.packets,
-                 rate(s.source.packets, s.elapsed_s), s.flows.active);
+  fmt::format_to(it, "{} packets  {:.0f} packets/s  {:.3f} Gbit/s  {} flows active  {} dropped",
+                 s.source.packets, rate(s.source.packets, s.elapsed_s),
+                 rate(s.source.bytes, s.elapsed_s) * 8e-9, s.flows.active,
+                 s.outcome_total() - s.outcomes[0] -
+                     s.outcomes[static_cast<std::size_t>(Outcome::FilteredBpf)] +
+                     s.selected.copy_dropped);
   return out;
 }
 
@@ -79,6 +97,27 @@ std::string format_stats_json(const RunStats& s) {
     ended[end_reason_name(static_cast<EndReason>(r))] = s.flows.ended[r];
   }
   j["flows_evicted"] = s.flows.ended[static_cast<std::size_t>(EndReason::Evicted)];
+  j["flows_active"] = s.flows.active;
+  auto selection_json = [](const SelectionCounts& c, const SelectedStats& copies) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (std::size_t i = 0; i < kSelectionCount; ++i) {
+      out[std::string(selection_name(static_cast<Selection>(i)))] = c[i];
+    }
+    out["copied"] = copies.copied;
+    out["copy_dropped"] = copies.copy_dropped;
+    return out;
+  };
+  j["selection"] = selection_json(s.flows.selection, s.selected);
+  auto& workers = j["workers"] = nlohmann::ordered_json::array();
+  for (const WorkerStats& w : s.workers) {
+    workers.push_back(
+        {{"packets", w.packets},
+         {"flows_created", w.flows.created},
+         {"flows_active", w.flows.active},
+         {"flows_peak_active", w.flows.peak_active},
+         {"flows_evicted", w.flows.ended[static_cast<std::size_t>(EndReason::Evicted)]},
+         {"selection", selection_json(w.flows.selection, w.selected)}});
+  }
   j["fragments"] = {{"first", s.fragments.tracked},
                     {"later_matched", s.fragments.matched},
                     {"without_first", s.fragments.unmatched},

@@ -1,10 +1,12 @@
 // Captures -> flows: every shared capture is read with balanced accounting, flow counts
 // agree with nDPI's independent output, and the bundled samples match their golden files.
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <regex>
 #include <sstream>
 
@@ -32,8 +34,20 @@ class CollectingSink final : public FlowSink {
 struct Result {
   RunStats stats;
   std::vector<FlowRecord> records;
+  std::vector<std::string> selected;  // one line per selected packet: tuple, time, rank, bytes
   uint64_t open_failures = 0;
 };
+
+std::string describe(const SelectedBatch& b, uint32_t i) {
+  const SelectedPacket& s = b.packet(i);
+  const auto bytes = b.bytes(i);
+  const auto& t = s.meta.tuple;
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a of the copied bytes
+  for (uint8_t c : bytes) h = (h ^ c) * 1099511628211ULL;
+  return fmt::format("{}:{}>{}:{} {} {} {} {} {} {:x}", fmt::join(t.src.b, "."), t.sport,
+                     fmt::join(t.dst.b, "."), t.dport, t.proto, s.meta.ts_ns, s.rank, s.from_client,
+                     s.copied, h);
+}
 
 Result run_capture(const fs::path& file, const FlowPipelineConfig& cfg = {}, unsigned workers = 1) {
   PcapFileSource source({file.string()}, "", [](const std::string&) {});
@@ -41,7 +55,11 @@ Result run_capture(const fs::path& file, const FlowPipelineConfig& cfg = {}, uns
   Result r;
   RunOptions opts;
   opts.workers = workers;
+  opts.on_selected = [&r](const SelectedBatch& b) {
+    for (uint32_t i = 0; i < b.size(); ++i) r.selected.push_back(describe(b, i));
+  };
   r.stats = run_flows(source, cfg, sink, opts);
+  std::sort(r.selected.begin(), r.selected.end());
   r.records = std::move(sink.records);
   r.open_failures = source.open_failures();
   return r;
@@ -66,6 +84,13 @@ TEST(SharedCaptures, EveryCaptureIsReadWithBalancedAccounting) {
     EXPECT_TRUE(r.stats.accounting_balanced()) << f << ": " << format_summary(r.stats);
     EXPECT_EQ(r.records.size(), r.stats.flows.created) << f;
     EXPECT_EQ(r.stats.flows.active, 0u) << f;
+    // Each packet in a flow has one selection outcome; each selected one is copied or dropped.
+    const auto& sel = r.stats.flows.selection;
+    EXPECT_EQ(std::accumulate(sel.begin(), sel.end(), uint64_t{0}), r.stats.outcomes[0]) << f;
+    EXPECT_EQ(sel[size_t(Selection::Selected)],
+              r.stats.selected.copied + r.stats.selected.copy_dropped)
+        << f;
+    EXPECT_EQ(r.selected.size(), r.stats.selected.copied) << f;
     packets += r.stats.source.packets;
     flows += r.records.size();
   }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <bitset>
+#include <memory>
+
 #include "flow/fragment_tracker.hpp"
 #include "packet/decoder.hpp"
 #include "packet_builder.hpp"
@@ -233,6 +236,52 @@ TEST_F(FlowTableTest, ManyFlowsChurn) {
   EXPECT_EQ(t.stats().created, t.finished().size());
   EXPECT_EQ(t.stats().peak_active, 1000u);
   EXPECT_EQ(t.stats().created, 15000u);  // LRU eviction thrashes at 3x capacity
+}
+
+TEST_F(FlowTableTest, SelectsTheFirstNPacketsWithPayload) {
+  cfg.select.packets = 2;
+  FlowTable t(cfg);
+  EXPECT_EQ(t.add(tcp4(kA, kB, 5, 443, kSyn, 0)).selection, Selection::NoPayload);
+  const FlowUpdate first = t.add(tcp4(kA, kB, 5, 443, kAck, 1, 100));
+  EXPECT_EQ(first.selection, Selection::Selected);
+  EXPECT_EQ(first.rank, 0);
+  EXPECT_TRUE(first.from_client);
+  const FlowUpdate second = t.add(tcp4(kB, kA, 443, 5, kAck, 2, 1000));
+  EXPECT_EQ(second.selection, Selection::Selected);
+  EXPECT_EQ(second.rank, 1);
+  EXPECT_FALSE(second.from_client);
+  EXPECT_EQ(second.flow, first.flow);
+  EXPECT_EQ(t.add(tcp4(kA, kB, 5, 443, kAck, 3, 100)).selection, Selection::FlowHasEnough);
+  EXPECT_EQ(t.add(pkt(eth(0x0800, ipv4(kA, kB, 1, Bytes(8, 0))), 4)).selection,
+            Selection::NotSelectable);  // ICMP
+  const auto& c = t.stats().selection;
+  EXPECT_EQ(c[size_t(Selection::Selected)], 2u);
+  EXPECT_EQ(c[size_t(Selection::NoPayload)] + c[size_t(Selection::FlowHasEnough)] +
+                c[size_t(Selection::NotSelectable)],
+            3u);
+}
+
+TEST_F(FlowTableTest, SelectionRules) {
+  cfg.select.udp = false;
+  cfg.select.direction = Direction::ServerToClient;
+  cfg.select.min_payload = 50;
+  auto ports = std::make_shared<std::bitset<65536>>();
+  ports->set(443);
+  cfg.select.ports = ports;
+  FlowTable t(cfg);
+  EXPECT_EQ(t.add(udp4(kA, kB, 5, 443, 0)).selection, Selection::NotSelectable);
+  EXPECT_EQ(t.add(tcp4(kA, kB, 5, 80, kAck, 0, 100)).selection, Selection::Port);
+  EXPECT_EQ(t.add(tcp4(kA, kB, 6, 443, kAck, 0, 10)).selection, Selection::ShortPayload);
+  EXPECT_EQ(t.add(tcp4(kA, kB, 6, 443, kAck, 1, 100)).selection, Selection::WrongDirection);
+  EXPECT_EQ(t.add(tcp4(kB, kA, 443, 6, kAck, 2, 100)).selection, Selection::Selected);
+  cfg.select.keep_empty = true;
+  cfg.select.min_payload = 0;
+  cfg.select.direction = Direction::Both;
+  FlowTable empty_too(cfg);
+  EXPECT_EQ(empty_too.add(tcp4(kA, kB, 6, 443, kSyn, 0)).selection, Selection::Selected);
+  DecodedPacket filtered = tcp4(kA, kB, 6, 443, kAck, 1, 10);
+  filtered.select_match = false;
+  EXPECT_EQ(empty_too.add(filtered).selection, Selection::Filter);
 }
 
 TEST(FragmentTracker, LaterFragmentsGetThePortsOfTheFirst) {

@@ -72,7 +72,8 @@ uint32_t GeneratorSource::build(const Flow& f, bool from_client, uint32_t size, 
   const bool v6 = t.ip_version == 6;
   const bool tcp = t.proto == ipproto::kTcp;
   const uint32_t l3 = v6 ? kIpv6 : kIpv4, l4 = tcp ? kTcp : kUdp;
-  size = std::max(size, kEth + l3 + l4);
+  // A TCP flow opens with a bare SYN; every other packet has the size asked for.
+  size = tcp && f.sent == 0 ? kEth + l3 + l4 : std::max(size, kEth + l3 + l4);
   const uint32_t payload = size - kEth - l3 - l4;
   const IpAddr& src = from_client ? t.src : t.dst;
   const IpAddr& dst = from_client ? t.dst : t.src;
@@ -124,12 +125,13 @@ bool GeneratorSource::next_batch(PacketBatch& batch) {
   if (produced_ >= cfg_.packets) return false;
   const double births_per_packet = cfg_.new_flows_per_sec / cfg_.rate_pps;
   while (!batch.full() && produced_ < cfg_.packets) {
-    births_due_ += births_per_packet;
+    births_due_ += cfg_.open_all_first && produced_ < flows_.size() ? 0 : births_per_packet;
     while (births_due_ >= 1) {  // a new flow replaces a random active one
       new_flow(flows_[rng_() % flows_.size()]);
       births_due_ -= 1;
     }
-    Flow& f = flows_[rng_() % flows_.size()];
+    const bool opening = cfg_.open_all_first && produced_ < flows_.size();
+    Flow& f = flows_[opening ? produced_ : rng_() % flows_.size()];
     const bool from_client = f.sent == 0 || (rng_() & 1);
     const uint32_t size = cfg_.packet_sizes[rng_() % cfg_.packet_sizes.size()];
     const uint32_t wire = build(f, from_client, size, frame_.data());

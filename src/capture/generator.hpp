@@ -25,6 +25,9 @@ struct GeneratorConfig {
   bool random_payload = true;                 // else a repeating 0x00..0xFF pattern
   uint32_t snaplen = 262144;                  // bytes kept of each packet (wire length unchanged)
   uint64_t seed = 1;
+  // The first `flows` packets open the active flows one after the other (each flow's first
+  // packet), so a table holds every flow before the random mix starts.
+  bool open_all_first = false;
   uint64_t start_ns = 1'700'000'000ULL * 1'000'000'000ULL;
 };
 

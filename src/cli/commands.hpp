@@ -16,5 +16,7 @@ bool stop_requested();
 const std::atomic<bool>& stop_flag();
 
 Runner add_flows_command(CLI::App& app);
+Runner add_gen_command(CLI::App& app);
+Runner add_bench_command(CLI::App& app);
 
 }  // namespace etcpipe::cli

@@ -5,8 +5,10 @@
 // allocation after construction.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "flow/flow_key.hpp"
@@ -62,6 +64,11 @@ class FlowTable {
   // recently seen one when full) as needed, and applies the selection rules. Flows that
   // end go to finished().
   FlowUpdate add(const DecodedPacket& p);
+  // The same for a run of packets, in order, calling on_update(i, FlowUpdate) for each:
+  // keys are computed and bucket heads and entries prefetched a chunk ahead, so the
+  // cache misses of a large table overlap instead of stalling each packet.
+  template <class OnUpdate>
+  void add_batch(std::span<const DecodedPacket* const> packets, OnUpdate&& on_update);
   // Ends every flow whose idle or close timeout elapsed at packet time `now_ns`.
   void expire(uint64_t now_ns);
   // Ends every remaining flow (end of input).
@@ -85,6 +92,9 @@ class FlowTable {
   };
 
   Entry& at(uint32_t ref);
+  FlowUpdate add(const DecodedPacket& p, const FlowKey& key, bool from_lo, uint32_t hash);
+  void prefetch_bucket(uint32_t hash) const { __builtin_prefetch(&buckets_[hash & bucket_mask_]); }
+  void prefetch_entry(uint32_t hash) const;
   uint32_t find(const FlowKey& key, uint32_t hash);
   uint32_t create(const FlowKey& key, uint32_t hash, bool from_lo, const DecodedPacket& p);
   void end(uint32_t ref, EndReason reason);
@@ -106,5 +116,30 @@ class FlowTable {
   std::vector<FlowRecord> finished_;
   FlowTableStats stats_;
 };
+
+template <class OnUpdate>
+void FlowTable::add_batch(std::span<const DecodedPacket* const> packets, OnUpdate&& on_update) {
+  // A software pipeline over the packets: packet i+kKeyAhead gets its key computed and its
+  // bucket prefetched, packet i+kEntryAhead its entry prefetched (its bucket has arrived by
+  // then), packet i is accounted.
+  constexpr std::size_t kKeyAhead = 16, kEntryAhead = 8, kRing = 32;
+  FlowKey keys[kRing];
+  uint32_t hashes[kRing];
+  bool from_lo[kRing];
+  const std::size_t n = packets.size();
+  auto stage_key = [&](std::size_t j) {
+    from_lo[j % kRing] = make_flow_key(packets[j]->tuple, keys[j % kRing]);
+    hashes[j % kRing] = static_cast<uint32_t>(hash_flow_key(keys[j % kRing]));
+    prefetch_bucket(hashes[j % kRing]);
+  };
+  for (std::size_t j = 0; j < std::min(n, kKeyAhead); ++j) stage_key(j);
+  for (std::size_t j = 0; j < std::min(n, kEntryAhead); ++j) prefetch_entry(hashes[j % kRing]);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + kKeyAhead < n) stage_key(i + kKeyAhead);
+    if (i + kEntryAhead < n) prefetch_entry(hashes[(i + kEntryAhead) % kRing]);
+    const std::size_t k = i % kRing;
+    on_update(i, add(*packets[i], keys[k], from_lo[k], hashes[k]));
+  }
+}
 
 }  // namespace etcpipe

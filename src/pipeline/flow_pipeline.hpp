@@ -89,9 +89,12 @@ class FlowStage {
   FlowStage(const FlowPipelineConfig& cfg, uint16_t worker)
       : table_(cfg.table), selected_(worker, cfg.select_snaplen, cfg.selected_batches) {}
 
-  void add(const DecodedPacket& p, std::span<const uint8_t> bytes) {
-    const FlowUpdate u = table_.add(p);
-    if (u.selection == Selection::Selected) selected_.add(p, u, bytes);
+  // Accounts packets[i] (whose bytes are bytes(i)) to their flows, in order.
+  template <class Bytes>
+  void add(std::span<const DecodedPacket* const> packets, Bytes&& bytes) {
+    table_.add_batch(packets, [&](std::size_t i, const FlowUpdate& u) {
+      if (u.selection == Selection::Selected) selected_.add(*packets[i], u, bytes(i));
+    });
   }
   // Timeouts at packet time `now_ns`; hands the partly filled selected batch over.
   void expire(uint64_t now_ns) {
@@ -116,8 +119,13 @@ class FlowPipeline {
   explicit FlowPipeline(const FlowPipelineConfig& cfg) : stage_(cfg), flows_(cfg, 0) {}
 
   void process(const PacketBatch& batch) {
-    stage_.process(batch,
-                   [&](const DecodedPacket& p, uint32_t i) { flows_.add(p, batch.bytes(i)); });
+    uint32_t n = 0;
+    stage_.process(batch, [&](const DecodedPacket& p, uint32_t i) {
+      packets_[n] = &p;
+      index_[n++] = i;
+    });
+    flows_.add(std::span(packets_.data(), n),
+               [&](std::size_t k) { return batch.bytes(index_[k]); });
     flows_.expire(stage_.now_ns());
   }
   // Ends every flow still open (end of input or shutdown).
@@ -131,6 +139,8 @@ class FlowPipeline {
  private:
   PacketStage stage_;
   FlowStage flows_;
+  std::array<const DecodedPacket*, PacketBatch::kCapacity> packets_{};
+  std::array<uint32_t, PacketBatch::kCapacity> index_{};
 };
 
 }  // namespace etcpipe

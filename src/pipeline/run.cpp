@@ -122,14 +122,16 @@ struct alignas(64) Worker {
 
   void run() {
     FlowStage& flows = stage.emplace(cfg, id);
+    std::array<const DecodedPacket*, PacketBatch::kCapacity> pointers{};
     ready.store(true, std::memory_order_release);
     uint64_t packets = 0;
     for (;;) {
       WorkItem* item = nullptr;
       while (!inbox.try_dequeue(item)) wait();
-      for (std::size_t i = 0; i < item->packets.size(); ++i) {
-        flows.add(item->packets[i], item->batch->bytes(item->index[i]));
-      }
+      const std::size_t n = item->packets.size();
+      for (std::size_t i = 0; i < n; ++i) pointers[i] = &item->packets[i];
+      flows.add(std::span(pointers.data(), n),
+                [item](std::size_t k) { return item->batch->bytes(item->index[k]); });
       flows.expire(item->now_ns);
       if (item->last) flows.flush();
       item->finished.swap(flows.table().finished());

@@ -94,7 +94,8 @@ Runner add_bench_command(CLI::App& app) {
       j["flows_created"] = s.flows.created;
       j["flows_active_peak"] = s.flows.peak_active;
       j["bytes_per_flow"] = FlowTable::bytes_per_flow();
-      j["peak_rss_mb"] = peak_rss_mb();
+      j["flow_table_mb"] = double(s.flows.resident_bytes) / (1 << 20);
+      j["peak_rss_mb"] = peak_rss_mb();  // includes the replay and the generator's state
       j["replay_mb"] = double(replay.memory_bytes()) / (1 << 20);
       j["drops"] = s.selected.copy_dropped + (s.outcome_total() - s.outcomes[0]);
       j["selected"] = s.selected.copied;

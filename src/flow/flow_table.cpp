@@ -69,6 +69,10 @@ std::size_t FlowTable::bytes_per_flow() {
   return sizeof(Entry) + sizeof(uint32_t);
 }
 
+std::size_t FlowTable::resident_bytes() const {
+  return std::size_t{used_} * sizeof(Entry) + (std::size_t{bucket_mask_} + 1) * sizeof(uint32_t);
+}
+
 FlowTable::FlowTable(const FlowTableConfig& cfg) : cfg_(cfg) {
   static_assert(sizeof(Entry) == 128, "a flow entry is two cache lines");
   cfg_.max_flows = std::clamp<uint32_t>(cfg_.max_flows, 1, 1u << 31);
@@ -193,6 +197,7 @@ uint32_t FlowTable::create(const FlowKey& key, uint32_t hash, bool from_lo,
   list_push_back(ref);
   ++stats_.created;
   stats_.peak_active = std::max(++stats_.active, stats_.peak_active);
+  stats_.resident_bytes = resident_bytes();
   return ref;
 }
 

@@ -49,6 +49,7 @@ struct FlowTableStats {
   uint64_t created = 0;
   std::array<uint64_t, kEndReasonCount> ended{};  // indexed by EndReason
   uint64_t active = 0;
+  uint64_t resident_bytes = 0;  // memory the table has touched (entries used + buckets)
   uint64_t peak_active = 0;
   SelectionCounts selection{};  // one per packet, indexed by Selection
 };
@@ -78,6 +79,8 @@ class FlowTable {
   const FlowTableStats& stats() const { return stats_; }
   // Bytes one flow occupies in the table (entry + hash bucket).
   static std::size_t bytes_per_flow();
+  // Memory the table has touched: entries ever used plus the bucket array.
+  std::size_t resident_bytes() const;
 
  private:
   enum Timer : uint8_t { kTcp, kUdp, kOther, kClosing, kTimerCount };

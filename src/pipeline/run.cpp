@@ -44,6 +44,7 @@ void add_worker_stats(RunStats& s, const WorkerStats& w) {
   for (std::size_t r = 0; r < kSelectionCount; ++r) total.selection[r] += w.flows.selection[r];
   total.active += w.flows.active;
   total.peak_active += w.flows.peak_active;
+  total.resident_bytes += w.flows.resident_bytes;
   s.selected.copied += w.selected.copied;
   s.selected.copy_dropped += w.selected.copy_dropped;
 }

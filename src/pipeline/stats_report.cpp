@@ -98,6 +98,7 @@ std::string format_stats_json(const RunStats& s) {
   }
   j["flows_evicted"] = s.flows.ended[static_cast<std::size_t>(EndReason::Evicted)];
   j["flows_active"] = s.flows.active;
+  j["flow_table_bytes"] = s.flows.resident_bytes;
   auto selection_json = [](const SelectionCounts& c, const SelectedStats& copies) {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
     for (std::size_t i = 0; i < kSelectionCount; ++i) {

@@ -14,9 +14,14 @@ SAMPLE = os.path.join(SAMPLES, "android.pcap")
 REQUIRED_FIELDS = ["src_ip", "dst_ip", "src_port", "dst_port", "proto", "vlan", "first_ts",
                    "last_ts", "pkts_fwd", "pkts_rev", "bytes_fwd", "bytes_rev", "tcp_flags_fwd",
                    "tcp_flags_rev", "end_reason"]
-FLOWS_OPTIONS = ["-r,--read", "-o,--output", "--stats-json", "-q,--quiet", "--no-decap",
-                 "--max-flows", "--tcp-idle", "--udp-idle", "--other-idle", "--active-timeout",
-                 "--tcp-close-timeout", "--frag-table", "--frag-timeout"]
+FLOWS_OPTIONS = ["-r,--read", "-o,--output", "--stats-json", "--stats-interval", "-q,--quiet",
+                 "--workers", "--no-decap", "--max-flows", "--tcp-idle", "--udp-idle",
+                 "--other-idle", "--active-timeout", "--tcp-close-timeout", "--frag-table",
+                 "--frag-timeout", "--select-packets", "--select-proto", "--select-empty",
+                 "--select-direction", "--select-min-payload", "--select-ports",
+                 "--select-filter", "--select-snaplen"]
+TRAFFIC_OPTIONS = ["--flows", "--new-flows-per-sec", "--packet-size", "--packets", "--duration",
+                   "--rate", "--tcp-share", "--ipv6-share", "--payload", "--seed"]
 
 
 def run(*args):
@@ -27,20 +32,27 @@ def records(stdout):
     return [json.loads(line) for line in stdout.splitlines()]
 
 
+def assert_documented(test, command, options):
+    out = run(command, "--help")
+    test.assertEqual(out.returncode, 0)
+    lines = out.stdout.splitlines()
+    for opt in options:
+        idx = [i for i, l in enumerate(lines) if l.strip().startswith(opt)]
+        test.assertTrue(idx, f"{opt} missing from {command} --help")
+        line = lines[idx[0]]
+        rest = line.strip()[len(opt):].strip()
+        # Description on the same line after the type, or on the next line.
+        described = len(rest.split(None, 1)) > 1 or lines[idx[0] + 1].startswith(" " * 20)
+        test.assertTrue(described, f"{opt} has no description: {line!r}")
+    return out.stdout
+
+
 class Help(unittest.TestCase):
     def test_every_option_is_documented(self):
-        out = run("flows", "--help")
-        self.assertEqual(out.returncode, 0)
-        lines = out.stdout.splitlines()
-        for opt in FLOWS_OPTIONS:
-            idx = [i for i, l in enumerate(lines) if l.strip().startswith(opt)]
-            self.assertTrue(idx, f"{opt} missing from flows --help")
-            line = lines[idx[0]]
-            rest = line.strip()[len(opt):].strip()
-            # Description on the same line after the type, or on the next line.
-            described = len(rest.split(None, 1)) > 1 or lines[idx[0] + 1].startswith(" " * 20)
-            self.assertTrue(described, f"{opt} has no description: {line!r}")
-        self.assertIn("BPF", out.stdout)
+        self.assertIn("BPF", assert_documented(self, "flows", FLOWS_OPTIONS))
+        assert_documented(self, "gen", ["-w,--write", "-s,--snaplen"] + TRAFFIC_OPTIONS)
+        assert_documented(self, "bench", ["--workers", "--max-flows", "--snaplen", "--json"]
+                          + TRAFFIC_OPTIONS)
 
     def test_top_level_help_and_version(self):
         self.assertIn("flows", run("--help").stdout)
@@ -121,6 +133,77 @@ class Flows(unittest.TestCase):
             self.assertIn(junk.name, out.stderr)
             self.assertGreater(len(records(out.stdout)), 10)  # the good input is still read
         self.assertNotEqual(run("flows", "-r", SAMPLE, "--udp-idle", "-5").returncode, 0)
+
+
+class Workers(unittest.TestCase):
+    def test_same_records_whatever_the_worker_count(self):
+        one = sorted(run("flows", "-q", "--workers", "1", "-r", SAMPLES).stdout.splitlines())
+        two = sorted(run("flows", "-q", "--workers", "2", "-r", SAMPLES).stdout.splitlines())
+        self.assertEqual(one, two)
+        self.assertGreater(len(one), 50)
+
+    def test_per_worker_statistics(self):
+        out = run("flows", "-q", "--workers", "2", "-r", SAMPLE, "-o", "/dev/null",
+                  "--stats-json", "/dev/stdout")
+        stats = json.loads(out.stdout.splitlines()[-1])
+        self.assertEqual(len(stats["workers"]), 2)
+        self.assertEqual(sum(w["packets"] for w in stats["workers"]), stats["packets_in_flows"])
+        sel = stats["selection"]
+        self.assertEqual(sel["selected"], sel["copied"] + sel["copy_dropped"])
+        self.assertEqual(sum(v for k, v in sel.items() if k not in ("copied", "copy_dropped")),
+                         stats["packets_in_flows"])
+
+
+class Selection(unittest.TestCase):
+    def stats(self, *args):
+        out = run("flows", "-q", "--workers", "1", "-r", SAMPLE, "-o", "/dev/null",
+                  "--stats-json", "/dev/stdout", *args)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return json.loads(out.stdout.splitlines()[-1])["selection"]
+
+    def test_rules(self):
+        default = self.stats()
+        self.assertGreater(default["selected"], 0)
+        self.assertEqual(self.stats("--select-packets", "0")["selected"], 0)
+        self.assertGreater(self.stats("--select-empty")["selected"], default["selected"])
+        self.assertEqual(self.stats("--select-proto", "udp")["selected"] +
+                         self.stats("--select-proto", "tcp")["selected"], default["selected"])
+        self.assertLess(self.stats("--select-direction", "c2s")["selected"], default["selected"])
+        self.assertGreater(self.stats("--select-ports", "443")["port"], 0)
+        self.assertGreater(self.stats("--select-min-payload", "1000")["short_payload"], 0)
+        self.assertGreater(self.stats("--select-filter", "ip6")["select_filter"], 0)
+
+
+class Generator(unittest.TestCase):
+    def test_gen_writes_a_capture_that_flows_reads(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "gen.pcap")
+            out = run("gen", "--flows", "500", "--packets", "20000", "--packet-size", "64,1000",
+                      "--ipv6-share", "0.5", "--seed", "7", "-w", path)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            flows = run("flows", "-r", path, "-o", "/dev/null", "--stats-json", "/dev/stdout")
+            stats = json.loads(flows.stdout.splitlines()[-1])
+            self.assertEqual(stats["packets_read"], 20000)
+            self.assertEqual(stats["packets_in_flows"], 20000)
+            self.assertGreaterEqual(stats["flows_created"], 500)
+            again = os.path.join(tmp, "again.pcap")
+            run("gen", "--flows", "500", "--packets", "20000", "--packet-size", "64,1000",
+                "--ipv6-share", "0.5", "--seed", "7", "-w", again)
+            with open(path, "rb") as a, open(again, "rb") as b:
+                self.assertEqual(a.read(), b.read(), "same seed, same packets")
+
+    def test_bench_prints_one_json_line(self):
+        out = run("bench", "--flows", "1000", "--packets", "50000", "--workers", "2", "--json")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = out.stdout.splitlines()
+        self.assertEqual(len(lines), 1)
+        r = json.loads(lines[0])
+        for key in ("mpps", "mpps_per_worker", "gbps", "flows_active_peak", "bytes_per_flow",
+                    "peak_rss_mb", "drops"):
+            self.assertIn(key, r)
+        self.assertGreater(r["mpps"], 0)
+        self.assertGreaterEqual(r["flows_active_peak"], 1000)
+        self.assertEqual(r["drops"], 0)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 
+#include "capture/generator.hpp"
 #include "capture/pcap_source.hpp"
 #include "export/jsonl_writer.hpp"
 #include "pipeline/run.hpp"
@@ -144,6 +145,30 @@ TEST(SharedCaptures, WorkersGetFairSharesOfPackets) {
       const double share = double(per_worker[i]) / double(total);
       std::cout << "W=" << w << " worker " << i << ": " << share * 100 << "% of packets\n";
       EXPECT_NEAR(share, 1.0 / w, 0.25 / w) << "worker " << i;
+    }
+  }
+}
+
+// On generated traffic (many flows of like size) the shares are close to 1/W.
+TEST(GeneratedTraffic, WorkersGetEvenSharesAndEveryPacketIsAccounted) {
+  for (unsigned w : {2u, 4u}) {
+    GeneratorConfig g;
+    g.flows = 20000;
+    g.new_flows_per_sec = 2000;
+    g.packets = 400000;
+    g.ipv6_share = 0.3;
+    g.packet_sizes = {64, 600, 1500};
+    GeneratorSource source(g);
+    CollectingSink sink;
+    RunOptions opts;
+    opts.workers = w;
+    const RunStats s = run_flows(source, {}, sink, opts);
+    EXPECT_TRUE(s.accounting_balanced());
+    EXPECT_EQ(s.outcomes[0], g.packets);
+    EXPECT_EQ(sink.records.size(), s.flows.created);
+    for (unsigned i = 0; i < w; ++i) {
+      const double share = double(s.workers[i].packets) / double(g.packets);
+      EXPECT_NEAR(share, 1.0 / w, 0.05 / w) << "W=" << w << " worker " << i;
     }
   }
 }

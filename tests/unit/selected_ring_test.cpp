@@ -1,0 +1,42 @@
+#include <gtest/gtest.h>
+
+#include "packet/decoder.hpp"
+#include "packet_builder.hpp"
+#include "pipeline/selected.hpp"
+
+namespace etcpipe {
+namespace {
+
+using namespace test;
+
+TEST(SelectedRing, AConsumerThatFallsBehindCostsCopiesNotPackets) {
+  SelectedRing ring(3, 128, 2);  // two batches of 256
+  const Bytes frame = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, Bytes(300, 0xAB))));
+  DecodedPacket p;
+  ASSERT_EQ(decode_packet(linktype::kEthernet, frame, uint32_t(frame.size()), {}, p), Outcome::Ok);
+  const FlowUpdate u{7, Selection::Selected, 0, true};
+  for (int i = 0; i < 600; ++i) ring.add(p, u, frame);  // nobody consumes
+  EXPECT_EQ(ring.stats().copied, 512u);
+  EXPECT_EQ(ring.stats().copy_dropped, 88u);
+
+  SelectedBatch* b = ring.take();
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->worker, 3);
+  EXPECT_EQ(b->size(), SelectedBatch::kCapacity);
+  EXPECT_EQ(b->packet(0).flow, 7u);
+  EXPECT_EQ(b->packet(0).copied, 128u);  // the snap length
+  EXPECT_EQ(b->bytes(0)[0], frame[0]);
+  EXPECT_EQ(b->packet(0).meta.payload_len, 300u);
+  ring.give_back(b);
+  ring.add(p, u, frame);  // a batch is free again: copies resume
+  EXPECT_EQ(ring.stats().copied, 513u);
+  ring.hand_over();
+  ASSERT_NE(ring.take(), nullptr);  // the second full batch
+  SelectedBatch* last = ring.take();
+  ASSERT_NE(last, nullptr);  // the partly filled one
+  EXPECT_EQ(last->size(), 1u);
+  EXPECT_EQ(ring.take(), nullptr);
+}
+
+}  // namespace
+}  // namespace etcpipe

@@ -12,14 +12,17 @@ bool compile_bpf(const std::string& expression, int dlt, bpf_program& prog, std:
   return ok;
 }
 
-BpfMatcher::BpfMatcher(std::string expression) : expr_(std::move(expression)) {
-  if (!active()) return;
+void check_bpf(const std::string& expression) {
   bpf_program prog{};
   std::string error;
-  if (!compile_bpf(expr_, DLT_EN10MB, prog, error)) {
-    throw std::runtime_error("bad filter expression '" + expr_ + "': " + error);
+  if (!compile_bpf(expression, DLT_EN10MB, prog, error)) {
+    throw std::runtime_error("bad filter expression '" + expression + "': " + error);
   }
   pcap_freecode(&prog);
+}
+
+BpfMatcher::BpfMatcher(std::string expression) : expr_(std::move(expression)) {
+  if (active()) check_bpf(expr_);
 }
 
 BpfMatcher::~BpfMatcher() {

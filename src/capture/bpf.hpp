@@ -34,6 +34,9 @@ class BpfMatcher {
   const bpf_program* last_ = nullptr;
 };
 
+// Throws std::runtime_error naming the expression if it does not compile (for Ethernet).
+void check_bpf(const std::string& expression);
+
 // Compiles `expression` for link type `dlt` into `prog`; false with `error` set otherwise.
 bool compile_bpf(const std::string& expression, int dlt, bpf_program& prog, std::string& error);
 

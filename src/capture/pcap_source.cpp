@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "capture/bpf.hpp"
 #include "packet/decoder.hpp"
 
 namespace etcpipe {
@@ -51,15 +52,7 @@ PcapFileSource::PcapFileSource(std::vector<std::string> files, std::string bpf, 
     const auto size = fs::file_size(f, ec);
     if (!ec) total_bytes_ += size;
   }
-  if (!bpf_.empty()) {  // validate once up front, against Ethernet
-    pcap_t* dead = pcap_open_dead(DLT_EN10MB, PacketBatch::kMaxPacket);
-    bpf_program prog{};
-    const bool ok = pcap_compile(dead, &prog, bpf_.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0;
-    const std::string err = ok ? "" : pcap_geterr(dead);
-    if (ok) pcap_freecode(&prog);
-    pcap_close(dead);
-    if (!ok) throw std::runtime_error("bad filter expression '" + bpf_ + "': " + err);
-  }
+  if (!bpf_.empty()) check_bpf(bpf_);  // validate once up front
 }
 
 PcapFileSource::~PcapFileSource() {
@@ -92,9 +85,10 @@ bool PcapFileSource::open_next() {
             ") is not supported; its packets are counted as unknown_linktype");
     }
     if (!bpf_.empty()) {
-      if (pcap_compile(pcap_, &prog_, bpf_.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+      std::string error;
+      if (!compile_bpf(bpf_, dlt_, prog_, error)) {
         ++open_failures_;
-        warn_(name + ": filter does not apply to this link type: " + pcap_geterr(pcap_));
+        warn_(name + ": filter does not apply to this link type: " + error);
         close_current();
         continue;
       }

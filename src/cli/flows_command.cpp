@@ -176,27 +176,23 @@ Runner add_flows_command(CLI::App& app) {
                   "Flow table capacity; when full the least recently seen flow is evicted "
                   "(default: a quarter of physical memory, " +
                       std::to_string(FlowTable::bytes_per_flow()) + " bytes per flow)");
-  cmd->add_option_group("Timeouts", "Seconds of packet time; 0 disables a timeout");
-  cmd->add_option("--tcp-idle", o.tcp_idle, "TCP idle timeout, seconds")->capture_default_str();
-  cmd->add_option("--udp-idle", o.udp_idle, "UDP idle timeout, seconds")->capture_default_str();
-  cmd->add_option("--other-idle", o.other_idle, "Idle timeout of other protocols, seconds")
-      ->capture_default_str();
-  cmd->add_option("--active-timeout", o.active,
-                  "Active timeout, seconds: a longer flow is split into records")
-      ->capture_default_str();
-  cmd->add_option("--tcp-close-timeout", o.tcp_close,
-                  "Seconds a TCP flow lingers after FIN both ways or RST, to absorb its last "
-                  "packets; a new SYN on the same 5-tuple starts a new flow at once")
-      ->capture_default_str();
+  auto* timeouts = cmd->add_option_group("Timeouts", "Seconds of packet time; 0 disables one");
+  auto timeout = [&](const char* name, double& value, const char* what) {
+    timeouts->add_option(name, value, what)
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, kMaxTimeoutSeconds));
+  };
+  timeout("--tcp-idle", o.tcp_idle, "TCP idle timeout");
+  timeout("--udp-idle", o.udp_idle, "UDP idle timeout");
+  timeout("--other-idle", o.other_idle, "Idle timeout of other protocols");
+  timeout("--active-timeout", o.active, "Active timeout: a longer flow is split into records");
+  timeout("--tcp-close-timeout", o.tcp_close,
+          "How long a TCP flow lingers after FIN both ways or RST, to absorb its last "
+          "packets; a new SYN on the same 5-tuple starts a new flow at once");
+  timeout("--frag-timeout", o.frag_timeout,
+          "How long a datagram's later fragments are awaited after the last one");
   cmd->add_option("--frag-table", o.frag_slots, "Entries of the IP fragment table (64 bytes each)")
       ->capture_default_str();
-  cmd->add_option("--frag-timeout", o.frag_timeout,
-                  "Seconds a datagram's fragments are awaited after the last one")
-      ->capture_default_str();
-  for (auto* opt : {"--tcp-idle", "--udp-idle", "--other-idle", "--active-timeout",
-                    "--tcp-close-timeout", "--frag-timeout"}) {
-    cmd->get_option(opt)->check(CLI::Range(0.0, kMaxTimeoutSeconds));
-  }
   auto* sel = cmd->add_option_group(
       "Selection", "Which packets of each flow go to feature extraction (the first N that match)");
   sel->add_option("--select-packets", o.select_packets, "N: packets selected per flow, 0-255")

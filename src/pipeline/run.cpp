@@ -3,7 +3,6 @@
 #include <readerwriterqueue/readerwriterqueue.h>
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -179,6 +178,7 @@ class Dispatcher {
     for (std::size_t i = 0; i < 2 * n + 2; ++i) {
       free_batches_.push_back(batches_.emplace_back(std::make_unique<PacketBatch>()).get());
     }
+    users_.assign(batches_.size(), 0);
   }
 
   // A batch for the source to fill: one whose packets no worker still reads.
@@ -205,7 +205,7 @@ class Dispatcher {
     for (auto& w : workers_) {
       if (w->filling != nullptr) send(*w, now_ns, false);
     }
-    if (users_[&batch] == 0) release(&batch);
+    if (users_[pool_index(&batch)] == 0) release(&batch);
     collect_all();
   }
 
@@ -241,7 +241,7 @@ class Dispatcher {
     return item;
   }
   void send(Worker& w, uint64_t now_ns, bool last) {
-    if (w.filling->batch != nullptr) ++users_[w.filling->batch];
+    if (w.filling->batch != nullptr) ++users_[pool_index(w.filling->batch)];
     w.filling->now_ns = now_ns;
     w.filling->last = last;
     w.inbox.try_enqueue(w.filling);  // never full: at most kItemsPerWorker items exist
@@ -254,7 +254,7 @@ class Dispatcher {
     WorkItem* item = nullptr;
     while (w.outbox.try_dequeue(item)) {
       drain(item->finished, sink_);
-      if (item->batch != nullptr && --users_[item->batch] == 0) release(item->batch);
+      if (item->batch != nullptr && --users_[pool_index(item->batch)] == 0) release(item->batch);
       item->batch = nullptr;
       item->packets.clear();
       item->index.clear();
@@ -270,9 +270,12 @@ class Dispatcher {
     for (auto& w : workers_) any |= collect(*w);
     return any;
   }
-  void release(const PacketBatch* b) {
-    users_.erase(b);
-    free_batches_.push_back(const_cast<PacketBatch*>(b));
+  void release(const PacketBatch* b) { free_batches_.push_back(const_cast<PacketBatch*>(b)); }
+  // Place of a batch in the pool (2W+2 batches: a short scan, no allocation).
+  std::size_t pool_index(const PacketBatch* b) const {
+    std::size_t i = 0;
+    while (batches_[i].get() != b) ++i;
+    return i;
   }
 
   ToeplitzHash rss_;
@@ -280,7 +283,7 @@ class Dispatcher {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<PacketBatch>> batches_;
   std::vector<PacketBatch*> free_batches_;
-  std::map<const PacketBatch*, uint32_t> users_;  // work items in flight per batch
+  std::vector<uint32_t> users_;  // work items in flight per pooled batch
   FlowSink& sink_;
   const RunOptions& opts_;
 };

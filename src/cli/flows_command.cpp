@@ -29,7 +29,8 @@ struct FlowsOptions {
   double tcp_idle = 300, udp_idle = 60, other_idle = 60, active = 1800, tcp_close = 10;
   uint32_t frag_slots = 4096;
   double frag_timeout = 30;
-  unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  // The reader takes a core of its own: one worker fewer than cores (one at least).
+  unsigned workers = std::max(2u, std::thread::hardware_concurrency()) - 1;
   double stats_interval = 0;
   uint32_t select_packets = 10;
   std::string select_proto = "both";
@@ -167,7 +168,7 @@ Runner add_flows_command(CLI::App& app) {
   cmd->add_flag("-q,--quiet", o.quiet, "Do not print the summary on stderr");
   cmd->add_option("--workers", o.workers,
                   "Flow-tracking worker threads; packets reach them by symmetric Toeplitz "
-                  "hash (default: the number of cores)")
+                  "hash (default: one fewer than the cores, as the reader takes one)")
       ->capture_default_str()
       ->check(CLI::Range(1u, 256u));
   cmd->add_flag("--no-decap", o.no_decap,

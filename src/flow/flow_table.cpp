@@ -54,9 +54,6 @@ T* map_array(std::size_t n) {
     throw std::runtime_error("cannot reserve " + std::to_string(n * sizeof(T) >> 20) +
                              " MiB for the flow table: lower --max-flows");
   }
-  // Transparent huge pages where the kernel allows them (advice; failure is harmless):
-  // lookups land anywhere in the table, and 4 KiB pages would make most of them TLB misses.
-  madvise(p, n * sizeof(T), MADV_HUGEPAGE);
   return static_cast<T*>(p);
 }
 }  // namespace

@@ -200,10 +200,13 @@ class Dispatcher {
     if (w.filling->packets.size() == PacketBatch::kCapacity) send(w, now_ns, false);
   }
 
-  // Sends every partly filled item (the batch is done), and collects what came back.
+  // The batch is done: every worker gets an item, empty if none of the batch's packets
+  // were its own, so that all of them expire flows at the batch's packet time exactly as
+  // one worker would (results must not depend on W, even when time goes backwards).
   void end_batch(PacketBatch& batch, uint64_t now_ns) {
     for (auto& w : workers_) {
-      if (w->filling != nullptr) send(*w, now_ns, false);
+      if (w->filling == nullptr) w->filling = take(*w);
+      send(*w, now_ns, false);
     }
     if (users_[pool_index(&batch)] == 0) release(&batch);
     collect_all();

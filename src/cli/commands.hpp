@@ -12,7 +12,6 @@ using Runner = std::function<int()>;
 
 // Process-wide stop request set by SIGINT/SIGTERM.
 void install_stop_handlers();
-bool stop_requested();
 const std::atomic<bool>& stop_flag();
 
 Runner add_flows_command(CLI::App& app);

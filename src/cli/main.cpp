@@ -20,9 +20,6 @@ void install_stop_handlers() {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 }
-bool stop_requested() {
-  return g_stop.load();
-}
 const std::atomic<bool>& stop_flag() {
   return g_stop;
 }

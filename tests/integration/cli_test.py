@@ -174,6 +174,37 @@ class Selection(unittest.TestCase):
         self.assertGreater(self.stats("--select-filter", "ip6")["select_filter"], 0)
 
 
+class Interrupt(unittest.TestCase):
+    SHARED = os.path.join(SOURCE, "..", "shared", "data", "ndpi", "pcap")
+
+    def test_sigint_flushes_every_flow_and_exits_0(self):
+        if not os.path.isdir(self.SHARED):
+            self.skipTest("no shared captures beside the checkout")
+        import signal
+        import time
+        with tempfile.TemporaryDirectory() as tmp:
+            out_path = os.path.join(tmp, "flows.jsonl")
+            stats_path = os.path.join(tmp, "stats.json")
+            inputs = [a for _ in range(200) for a in ("-r", self.SHARED)]
+            for workers in ("1", "2"):
+                proc = subprocess.Popen([ETCPIPE, "flows", *inputs, "-o", out_path,
+                                         "--stats-json", stats_path, "--workers", workers],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True)
+                time.sleep(0.5)
+                proc.send_signal(signal.SIGINT)
+                _, err = proc.communicate(timeout=60)
+                self.assertEqual(proc.returncode, 0, err)
+                self.assertIn("packets read", err)
+                with open(stats_path) as f:
+                    stats = json.loads(f.read().splitlines()[-1])
+                with open(out_path) as f:
+                    records = sum(1 for _ in f)
+                self.assertTrue(stats["accounting_balanced"])
+                self.assertEqual(records, stats["flows_created"])
+                self.assertLess(stats["packets_read"], 200 * 80848, "stopped early")
+
+
 class Generator(unittest.TestCase):
     def test_gen_writes_a_capture_that_flows_reads(self):
         with tempfile.TemporaryDirectory() as tmp:

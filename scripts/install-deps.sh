@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libpcap-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  libpcap-dev libcli11-dev nlohmann-json3-dev libfmt-dev libreaderwriterqueue-dev
   googletest libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer and the sanitizer runtimes for the fuzz targets
   python3

@@ -50,7 +50,8 @@ PcapFileSource::PcapFileSource(std::vector<std::string> files, std::string bpf, 
   for (const auto& f : files_) {
     std::error_code ec;
     const auto size = fs::file_size(f, ec);
-    if (!ec) total_bytes_ += size;
+    sizes_.push_back(ec ? 0 : size);
+    total_bytes_ += sizes_.back();
   }
   if (!bpf_.empty()) check_bpf(bpf_);  // validate once up front
 }
@@ -122,9 +123,7 @@ bool PcapFileSource::next_batch(PacketBatch& batch) {
         ++stats_.read_errors;
         warn_(files_[next_file_ - 1] + ": " + pcap_geterr(pcap_));
       }
-      std::error_code ec;
-      const auto size = fs::file_size(files_[next_file_ - 1], ec);
-      if (!ec) done_bytes_ += size;
+      done_bytes_ += sizes_[next_file_ - 1];
       close_current();
       // A batch holds one link type: hand over what we have before the next file.
       if (batch.size() > 0) return true;

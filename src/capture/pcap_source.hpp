@@ -46,8 +46,9 @@ class PcapFileSource final : public PacketSource {
   bpf_program prog_{};
   bool have_prog_ = false;
   int dlt_ = 0;
-  uint64_t total_bytes_ = 0;  // sum of file sizes
-  uint64_t done_bytes_ = 0;   // sizes of the files finished
+  std::vector<uint64_t> sizes_;  // of each file (0 if unknown), read once
+  uint64_t total_bytes_ = 0;     // sum of file sizes
+  uint64_t done_bytes_ = 0;      // sizes of the files finished
   FILE* current_file_ = nullptr;
   SourceStats stats_;
   uint64_t open_failures_ = 0;

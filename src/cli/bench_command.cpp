@@ -97,7 +97,7 @@ Runner add_bench_command(CLI::App& app) {
       j["flow_table_mb"] = double(s.flows.resident_bytes) / (1 << 20);
       j["peak_rss_mb"] = peak_rss_mb();  // includes the replay and the generator's state
       j["replay_mb"] = double(replay.memory_bytes()) / (1 << 20);
-      j["drops"] = s.selected.copy_dropped + (s.outcome_total() - s.outcomes[0]);
+      j["drops"] = s.dropped();
       j["selected"] = s.selected.copied;
       j["evicted"] = s.flows.ended[size_t(EndReason::Evicted)];
       if (opts->json) {

@@ -204,20 +204,14 @@ class Dispatcher {
   // were its own, so that all of them expire flows at the batch's packet time exactly as
   // one worker would (results must not depend on W, even when time goes backwards).
   void end_batch(PacketBatch& batch, uint64_t now_ns) {
-    for (auto& w : workers_) {
-      if (w->filling == nullptr) w->filling = take(*w);
-      send(*w, now_ns, false);
-    }
+    send_to_all(now_ns, false);
     if (users_[pool_index(&batch)] == 0) release(&batch);
     collect_all();
   }
 
   // End of input: every worker flushes its table; waits for all and joins them.
   void finish(uint64_t now_ns) {
-    for (auto& w : workers_) {
-      if (w->filling == nullptr) w->filling = take(*w);
-      send(*w, now_ns, true);
-    }
+    send_to_all(now_ns, true);
     for (auto& w : workers_) {
       while (w->free.size() < kItemsPerWorker) {
         if (!collect(*w)) Worker::wait();
@@ -242,6 +236,13 @@ class Dispatcher {
     WorkItem* item = w.free.back();
     w.free.pop_back();
     return item;
+  }
+  // Sends every worker its filling item, or an empty one: the clock (and `last`) reach all.
+  void send_to_all(uint64_t now_ns, bool last) {
+    for (auto& w : workers_) {
+      if (w->filling == nullptr) w->filling = take(*w);
+      send(*w, now_ns, last);
+    }
   }
   void send(Worker& w, uint64_t now_ns, bool last) {
     if (w.filling->batch != nullptr) ++users_[pool_index(w.filling->batch)];

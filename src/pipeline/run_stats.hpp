@@ -39,6 +39,13 @@ struct RunStats {
            outcomes[static_cast<std::size_t>(Outcome::FragmentWithoutFirst)];
   }
   bool accounting_balanced() const { return outcome_total() == source.packets; }
+  // Packets lost to analysis: read but in no flow (decode errors, non-IP, unknown link
+  // types, orphan fragments; not those the BPF expression filtered), plus selected copies
+  // dropped because the consumer was behind.
+  uint64_t dropped() const {
+    return outcome_total() - outcomes[static_cast<std::size_t>(Outcome::Ok)] -
+           outcomes[static_cast<std::size_t>(Outcome::FilteredBpf)] + selected.copy_dropped;
+  }
 };
 
 // Human-readable summary (several lines, for stderr).

@@ -71,10 +71,7 @@ std::string format_progress(const RunStats& s, double fraction) {
   if (fraction >= 0) fmt::format_to(it, "{:5.1f}%  ", fraction * 100);
   fmt::format_to(it, "{} packets  {:.0f} packets/s  {:.3f} Gbit/s  {} flows active  {} dropped",
                  s.source.packets, rate(s.source.packets, s.elapsed_s),
-                 rate(s.source.bytes, s.elapsed_s) * 8e-9, s.flows.active,
-                 s.outcome_total() - s.outcomes[0] -
-                     s.outcomes[static_cast<std::size_t>(Outcome::FilteredBpf)] +
-                     s.selected.copy_dropped);
+                 rate(s.source.bytes, s.elapsed_s) * 8e-9, s.flows.active, s.dropped());
   return out;
 }
 

@@ -77,6 +77,7 @@ Runner add_bench_command(CLI::App& app) {
       NullSink sink;
       RunOptions ro;
       ro.workers = opts->workers;
+      ro.lossless = false;  // a probe at line rate drops what it cannot keep up with
       const RunStats s = run_flows(replay, cfg, sink, ro);
 
       const double secs = replay.seconds_after_mark();

@@ -31,6 +31,10 @@ struct FlowRecord {
   uint8_t tcp_flags_fwd = 0;
   uint8_t tcp_flags_rev = 0;
   EndReason end_reason = EndReason::Idle;
+  // Not exported: the slot the flow had in its table, and how many of its packets were
+  // selected (feature extraction learns from these that the flow ended).
+  uint32_t slot = 0;
+  uint8_t selected = 0;
 };
 
 }  // namespace etcpipe

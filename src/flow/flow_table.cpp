@@ -227,6 +227,8 @@ void FlowTable::end(uint32_t ref, EndReason reason) {
   r.tcp_flags_fwd = e.tcp_flags[fwd];
   r.tcp_flags_rev = e.tcp_flags[1 - fwd];
   r.end_reason = reason;
+  r.slot = ref;
+  r.selected = e.selected;
   ++stats_.ended[static_cast<std::size_t>(reason)];
   --stats_.active;
 

@@ -77,6 +77,7 @@ class FlowTable {
 
   std::vector<FlowRecord>& finished() { return finished_; }
   const FlowTableStats& stats() const { return stats_; }
+  uint32_t capacity() const { return cfg_.max_flows; }
   // Bytes one flow occupies in the table (entry + hash bucket).
   static std::size_t bytes_per_flow();
   // Memory the table has touched: entries ever used plus the bucket array.

@@ -7,4 +7,46 @@ PacketStage::PacketStage(const FlowPipelineConfig& cfg)
       frags_(cfg.frag_slots, cfg.frag_timeout_ns),
       select_filter_(cfg.select_filter) {}
 
+FlowStage::FlowStage(const FlowPipelineConfig& cfg, uint16_t worker)
+    : table_(cfg.table),
+      selected_(worker, cfg.select_snaplen, cfg.streaming ? 0 : cfg.selected_batches,
+                table_.capacity()) {
+  if (cfg.streaming) {
+    features_.emplace(*cfg.streaming, cfg.feature_batches);
+    streaming_.emplace(*cfg.streaming, cfg.feature_rows, table_.capacity(), worker,
+                       cfg.select_snaplen, *features_);
+  }
+}
+
+void FlowStage::report_ends() {
+  const std::vector<FlowRecord>& f = table_.finished();
+  for (; reported_ < f.size(); ++reported_) {
+    const FlowRecord& r = f[reported_];
+    if (r.selected == 0) continue;
+    if (streaming_) {
+      streaming_->end(r.slot);
+    } else {
+      selected_.end(r.slot);
+    }
+  }
+}
+
+void FlowStage::hand_over() {
+  report_ends();
+  selected_.hand_over();
+  if (streaming_) streaming_->hand_over();
+}
+
+void FlowStage::set_relieve(const std::function<void()>& relieve) {
+  selected_.set_relieve(relieve);
+  if (features_) features_->set_relieve(relieve);
+}
+
+void FlowStage::take_finished(std::vector<FlowRecord>& out) {
+  report_ends();
+  out.clear();
+  out.swap(table_.finished());
+  reported_ = 0;
+}
+
 }  // namespace etcpipe

@@ -9,15 +9,18 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "capture/bpf.hpp"
 #include "capture/packet_batch.hpp"
+#include "features/extractor.hpp"
+#include "features/selected.hpp"
 #include "flow/flow_table.hpp"
 #include "flow/fragment_tracker.hpp"
 #include "packet/decoder.hpp"
-#include "pipeline/selected.hpp"
 
 namespace etcpipe {
 
@@ -29,6 +32,11 @@ struct FlowPipelineConfig {
   uint32_t selected_batches = 8;              // per worker, of 256 selected packets each
   uint32_t frag_slots = 4096;                 // fragment table entries (64 B each)
   uint64_t frag_timeout_ns = 30 * kNsPerSec;  // as Linux's ipfrag_time
+  // Streaming feature extraction in each worker. Without it, selected packets are copied
+  // into selected batches for a consumer-side extractor.
+  std::optional<FeatureSpec> streaming;
+  uint32_t feature_rows = 4096;   // rows being filled, per extractor
+  uint32_t feature_batches = 16;  // finished-row batches per worker
 };
 
 class PacketStage {
@@ -83,34 +91,55 @@ void PacketStage::process(const PacketBatch& batch, Emit&& emit) {
   }
 }
 
-// A worker's half: the flow table and the copies of selected packets.
+// A worker's half: the flow table, and what becomes of selected packets: copies for a
+// consumer-side extractor, or rows filled right here by the streaming extractor. Flows that
+// end are told to the extractor in order with the packets (a slot may be reused at once).
 class FlowStage {
  public:
-  FlowStage(const FlowPipelineConfig& cfg, uint16_t worker)
-      : table_(cfg.table), selected_(worker, cfg.select_snaplen, cfg.selected_batches) {}
+  FlowStage(const FlowPipelineConfig& cfg, uint16_t worker);
 
   // Accounts packets[i] (whose bytes are bytes(i)) to their flows, in order.
   template <class Bytes>
   void add(std::span<const DecodedPacket* const> packets, Bytes&& bytes) {
     table_.add_batch(packets, [&](std::size_t i, const FlowUpdate& u) {
-      if (u.selection == Selection::Selected) selected_.add(*packets[i], u, bytes(i));
+      report_ends();  // a flow evicted to make room comes before the packet that did it
+      if (u.selection != Selection::Selected) return;
+      if (streaming_) {
+        streaming_->packet(*packets[i], u.flow, u.from_client, bytes(i));
+      } else {
+        selected_.add(*packets[i], u, bytes(i));
+      }
     });
   }
-  // Timeouts at packet time `now_ns`; hands the partly filled selected batch over.
+  // Timeouts at packet time `now_ns`; hands partly filled batches over.
   void expire(uint64_t now_ns) {
     table_.expire(now_ns);
-    selected_.hand_over();
+    hand_over();
   }
   void flush() {
     table_.flush();
-    selected_.hand_over();
+    hand_over();
   }
+  // Makes the hand-offs to the consumer wait, calling `relieve`, instead of dropping
+  // copies and rows when no batch is free (file input).
+  void set_relieve(const std::function<void()>& relieve);
+  // Moves the records of the flows that ended into `out` (cleared first).
+  void take_finished(std::vector<FlowRecord>& out);
+
   FlowTable& table() { return table_; }
   SelectedRing& selected() { return selected_; }
+  FeatureRing* features() { return features_ ? &*features_ : nullptr; }
+  ExtractStats extract_stats() const { return streaming_ ? streaming_->stats() : ExtractStats{}; }
 
  private:
+  void report_ends();
+  void hand_over();
+
   FlowTable table_;
   SelectedRing selected_;
+  std::optional<FeatureRing> features_;
+  std::optional<StreamingExtractor> streaming_;
+  std::size_t reported_ = 0;  // records in table_.finished() already told to the extractor
 };
 
 // Both stages in the calling thread: the one-worker pipeline.
@@ -131,16 +160,21 @@ class FlowPipeline {
   // Ends every flow still open (end of input or shutdown).
   void flush() { flows_.flush(); }
 
-  // Records of the flows that ended since the caller last cleared it.
-  std::vector<FlowRecord>& finished() { return flows_.table().finished(); }
+  // Records of the flows that ended since the last call.
+  std::vector<FlowRecord>& finished() {
+    flows_.take_finished(finished_);
+    return finished_;
+  }
   const PacketStage& packet_stage() const { return stage_; }
   FlowStage& flow_stage() { return flows_; }
+  const FlowStage& flow_stage() const { return flows_; }
 
  private:
   PacketStage stage_;
   FlowStage flows_;
   std::array<const DecodedPacket*, PacketBatch::kCapacity> packets_{};
   std::array<uint32_t, PacketBatch::kCapacity> index_{};
+  std::vector<FlowRecord> finished_;
 };
 
 }  // namespace etcpipe

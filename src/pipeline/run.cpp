@@ -46,6 +46,7 @@ void add_worker_stats(RunStats& s, const WorkerStats& w) {
   total.resident_bytes += w.flows.resident_bytes;
   s.selected.copied += w.selected.copied;
   s.selected.copy_dropped += w.selected.copy_dropped;
+  s.features.add(w.features);
 }
 
 RunStats base_stats(const PacketSource& source, const PacketStage& stage, double elapsed) {
@@ -64,22 +65,31 @@ void drain(std::vector<FlowRecord>& done, FlowSink& sink) {
   done.clear();
 }
 
-// Hands every selected batch the worker finished to the consumer, and gives it back.
-void drain(SelectedRing& ring, const RunOptions& opts) {
+// Hands every selected batch and every batch of finished feature rows the worker filled to
+// the consumer, and gives them back.
+void drain(FlowStage& flows, const RunOptions& opts) {
+  SelectedRing& ring = flows.selected();
   while (SelectedBatch* b = ring.take()) {
     if (opts.on_selected) opts.on_selected(*b);
     ring.give_back(b);
   }
+  if (FeatureRing* features = flows.features()) {
+    while (FeatureBatch* b = features->take()) {
+      if (opts.on_features) opts.on_features(*b);
+      features->give_back(b);
+    }
+  }
 }
 
 WorkerStats worker_stats(uint64_t packets, FlowStage& flows) {
-  return {packets, flows.table().stats(), flows.selected().stats()};
+  return {packets, flows.table().stats(), flows.selected().stats(), flows.extract_stats()};
 }
 
 RunStats run_single(PacketSource& source, const FlowPipelineConfig& cfg, FlowSink& sink,
                     const RunOptions& opts) {
   Pacer pacer(opts);
   FlowPipeline pipeline(cfg);
+  if (opts.lossless) pipeline.flow_stage().set_relieve([&] { drain(pipeline.flow_stage(), opts); });
   auto snapshot = [&] {
     RunStats s = base_stats(source, pipeline.packet_stage(), pacer.elapsed());
     s.workers = {worker_stats(s.outcomes[0], pipeline.flow_stage())};
@@ -90,12 +100,12 @@ RunStats run_single(PacketSource& source, const FlowPipelineConfig& cfg, FlowSin
   while (!pacer.stop() && source.next_batch(batch)) {
     pipeline.process(batch);
     drain(pipeline.finished(), sink);
-    drain(pipeline.flow_stage().selected(), opts);
+    drain(pipeline.flow_stage(), opts);
     pacer.tick(snapshot);
   }
   pipeline.flush();
   drain(pipeline.finished(), sink);
-  drain(pipeline.flow_stage().selected(), opts);
+  drain(pipeline.flow_stage(), opts);
   sink.close();
   return snapshot();
 }
@@ -117,11 +127,16 @@ struct WorkItem {
 
 // One worker: its flow table lives (and is built) in its own thread.
 struct alignas(64) Worker {
-  Worker(const FlowPipelineConfig& config, uint16_t worker_id)
-      : cfg(config), id(worker_id), inbox(kItemsPerWorker), outbox(kItemsPerWorker) {}
+  Worker(const FlowPipelineConfig& config, uint16_t worker_id, bool wait_for_consumer)
+      : cfg(config),
+        id(worker_id),
+        lossless(wait_for_consumer),
+        inbox(kItemsPerWorker),
+        outbox(kItemsPerWorker) {}
 
   void run() {
     FlowStage& flows = stage.emplace(cfg, id);
+    if (lossless) flows.set_relieve(wait);  // the reader thread drains
     std::array<const DecodedPacket*, PacketBatch::kCapacity> pointers{};
     ready.store(true, std::memory_order_release);
     uint64_t packets = 0;
@@ -134,7 +149,7 @@ struct alignas(64) Worker {
                 [item](std::size_t k) { return item->batch->bytes(item->index[k]); });
       flows.expire(item->now_ns);
       if (item->last) flows.flush();
-      item->finished.swap(flows.table().finished());
+      flows.take_finished(item->finished);
       packets += item->packets.size();
       item->stats = worker_stats(packets, flows);
       const bool last = item->last;
@@ -146,6 +161,7 @@ struct alignas(64) Worker {
 
   FlowPipelineConfig cfg;
   uint16_t id;
+  bool lossless;
   std::optional<FlowStage> stage;                   // built in the worker's thread
   std::atomic<bool> ready{false};                   // stage built: its selected ring may be drained
   moodycamel::ReaderWriterQueue<WorkItem*> inbox;   // reader -> worker
@@ -164,7 +180,8 @@ class Dispatcher {
     FlowPipelineConfig per_worker = cfg;
     per_worker.table.max_flows = std::max(1u, cfg.table.max_flows / n);
     for (unsigned w = 0; w < n; ++w) {
-      auto& wk = *workers_.emplace_back(std::make_unique<Worker>(per_worker, uint16_t(w)));
+      auto& wk =
+          *workers_.emplace_back(std::make_unique<Worker>(per_worker, uint16_t(w), opts.lossless));
       for (std::size_t i = 0; i < kItemsPerWorker; ++i) {
         auto& item = *wk.items.emplace_back(std::make_unique<WorkItem>());
         item.packets.reserve(PacketBatch::kCapacity);
@@ -217,7 +234,7 @@ class Dispatcher {
         if (!collect(*w)) Worker::wait();
       }
       w->thread.join();
-      drain(w->stage->selected(), opts_);
+      drain(*w->stage, opts_);
     }
   }
 
@@ -266,7 +283,7 @@ class Dispatcher {
       w.free.push_back(item);
       any = true;
     }
-    if (w.ready.load(std::memory_order_acquire)) drain(w.stage->selected(), opts_);
+    if (w.ready.load(std::memory_order_acquire)) drain(*w.stage, opts_);
     return any;
   }
   bool collect_all() {

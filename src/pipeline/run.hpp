@@ -26,7 +26,14 @@ struct RunOptions {
   // Consumer of selected packets (the feature extractor), in the calling thread; the batch
   // is reused after the call. Without one, selected batches are recycled unread.
   std::function<void(const SelectedBatch&)> on_selected;
+  // Consumer of finished feature rows of the workers' streaming extractors (see
+  // FlowPipelineConfig::streaming), in the calling thread; the batch is reused after it.
+  std::function<void(const FeatureBatch&)> on_features;
   double tick_seconds = 1.0;
+  // Workers wait for the consumer instead of dropping selected copies and feature rows when
+  // it is behind: right for files (nothing is lost by waiting); a probe on a live link, or
+  // a benchmark of one, sets false and counts drops.
+  bool lossless = true;
 };
 
 // Reads the source to its end (or until *stop), flushes every flow into the sink (which it

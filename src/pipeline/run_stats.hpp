@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "capture/source.hpp"
+#include "features/extractor.hpp"
 #include "flow/flow_table.hpp"
 #include "flow/fragment_tracker.hpp"
 #include "packet/outcome.hpp"
-#include "pipeline/selected.hpp"
 
 namespace etcpipe {
 
@@ -19,6 +19,7 @@ struct WorkerStats {
   uint64_t packets = 0;
   FlowTableStats flows;
   SelectedStats selected;
+  ExtractStats features;  // streaming extraction in the worker, if any
 };
 
 struct RunStats {
@@ -27,6 +28,7 @@ struct RunStats {
   FlowTableStats flows;      // all workers together; peak_active is the sum of worker peaks
   std::vector<WorkerStats> workers;
   SelectedStats selected;  // all workers together
+  ExtractStats features;   // all workers together (streaming extraction)
   FragmentStats fragments;
   uint64_t decapsulated = 0;  // packets accounted to the inner flow of a tunnel
   double elapsed_s = 0;

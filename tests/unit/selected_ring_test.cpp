@@ -2,7 +2,7 @@
 
 #include "packet/decoder.hpp"
 #include "packet_builder.hpp"
-#include "pipeline/selected.hpp"
+#include "features/selected.hpp"
 
 namespace etcpipe {
 namespace {
@@ -10,7 +10,7 @@ namespace {
 using namespace test;
 
 TEST(SelectedRing, AConsumerThatFallsBehindCostsCopiesNotPackets) {
-  SelectedRing ring(3, 128, 2);  // two batches of 256
+  SelectedRing ring(3, 128, 2, 16);  // two batches of 256
   const Bytes frame = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, Bytes(300, 0xAB))));
   DecodedPacket p;
   ASSERT_EQ(decode_packet(linktype::kEthernet, frame, uint32_t(frame.size()), {}, p), Outcome::Ok);
@@ -36,6 +36,32 @@ TEST(SelectedRing, AConsumerThatFallsBehindCostsCopiesNotPackets) {
   ASSERT_NE(last, nullptr);  // the partly filled one
   EXPECT_EQ(last->size(), 1u);
   EXPECT_EQ(ring.take(), nullptr);
+}
+
+TEST(SelectedRing, EndsThatFindNoBatchAreKeptOncePerSlotAndGoFirst) {
+  SelectedRing ring(0, 64, 1, 16);
+  const Bytes frame = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, Bytes(10, 1))));
+  DecodedPacket p;
+  ASSERT_EQ(decode_packet(linktype::kEthernet, frame, uint32_t(frame.size()), {}, p), Outcome::Ok);
+  for (uint32_t i = 0; i < SelectedBatch::kCapacity; ++i) {
+    ring.add(p, {7, Selection::Selected, 0, true}, frame);
+  }
+  ring.end(5);  // no batch is free: kept
+  ring.end(5);
+  ring.end(6);
+  ring.add(p, {9, Selection::Selected, 0, true}, frame);  // dropped, counted
+  EXPECT_EQ(ring.stats().copy_dropped, 1u);
+  ring.give_back(ring.take());
+  ring.add(p, {8, Selection::Selected, 0, true}, frame);
+  ring.hand_over();
+  SelectedBatch* b = ring.take();
+  ASSERT_NE(b, nullptr);
+  ASSERT_EQ(b->size(), 3u);  // both kept ends, once each, before the packet
+  EXPECT_TRUE(b->packet(0).end);
+  EXPECT_TRUE(b->packet(1).end);
+  EXPECT_EQ(b->packet(0).flow + b->packet(1).flow, 11u);
+  EXPECT_FALSE(b->packet(2).end);
+  EXPECT_EQ(b->packet(2).flow, 8u);
 }
 
 }  // namespace

@@ -1,16 +1,17 @@
 // Selected packets (the first N of each flow that pass the selection rules), copied up to
-// a snap length into batches that feed the feature extractor: ETCpipe's RING. Each worker
-// owns a SelectedRing: it fills batches and hands them to the consumer through a
-// single-producer single-consumer queue; the consumer gives them back through another.
-// When no batch is free, the copy is dropped and counted: the packet path never waits.
+// a snap length into batches that feed the consumer-side feature extractors: ETCpipe's
+// RING. Each worker owns a SelectedRing and hands full batches to the consumer. The
+// stream also carries "flow ended" markers, in order with the packets, so that an
+// extractor knows when a flow slot is reused and when a short flow is complete.
+// When no batch is free, a packet's copy is dropped and counted (the packet path never
+// waits); ends are kept (one per slot at most) and delivered before the next packet.
 #pragma once
-
-#include <readerwriterqueue/readerwriterqueue.h>
 
 #include <memory>
 #include <span>
 #include <vector>
 
+#include "features/handoff.hpp"
 #include "flow/flow_table.hpp"
 #include "packet/packet.hpp"
 
@@ -23,6 +24,7 @@ struct SelectedPacket {
   uint32_t flow;       // the flow's slot in its worker's table
   uint8_t rank;        // index among the flow's selected packets
   bool from_client;
+  bool end;  // not a packet: the flow in this slot ended
 };
 
 class SelectedBatch {
@@ -39,7 +41,9 @@ class SelectedBatch {
   std::span<const uint8_t> bytes(uint32_t i) const {
     return {arena_.get() + packets_[i].offset, packets_[i].copied};
   }
+  const uint8_t* arena() const { return arena_.get(); }
   void push(const DecodedPacket& p, const FlowUpdate& u, std::span<const uint8_t> data);
+  void push_end(uint32_t flow);
 
  private:
   std::unique_ptr<uint8_t[]> arena_;
@@ -55,28 +59,27 @@ struct SelectedStats {
 
 class SelectedRing {
  public:
-  SelectedRing(uint16_t worker, uint32_t snaplen, uint32_t batches);
+  // `slots`: the flow table's capacity (bounds the ends kept while no batch is free).
+  SelectedRing(uint16_t worker, uint32_t snaplen, uint32_t batches, uint32_t slots);
 
   // Worker side.
   void add(const DecodedPacket& p, const FlowUpdate& u, std::span<const uint8_t> data);
-  void hand_over();  // passes the current batch on, even if not full
+  void end(uint32_t flow);
+  // Passes the current batch on, even if not full (kept ends first, if a batch is free).
+  void hand_over();
+  void set_relieve(std::function<void()> relieve) { ring_.set_relieve(std::move(relieve)); }
   const SelectedStats& stats() const { return stats_; }
 
   // Consumer side.
-  SelectedBatch* take() {
-    SelectedBatch* b = nullptr;
-    return full_.try_dequeue(b) ? b : nullptr;
-  }
-  void give_back(SelectedBatch* b) {
-    b->clear();
-    free_.try_enqueue(b);  // never full: the queue holds every batch
-  }
+  SelectedBatch* take() { return ring_.take(); }
+  void give_back(SelectedBatch* b) { ring_.give_back(b); }
 
  private:
-  std::vector<std::unique_ptr<SelectedBatch>> all_;
-  moodycamel::ReaderWriterQueue<SelectedBatch*> full_;  // worker -> consumer
-  moodycamel::ReaderWriterQueue<SelectedBatch*> free_;  // consumer -> worker
-  SelectedBatch* current_ = nullptr;
+  SelectedBatch* batch();  // with room for one entry, kept ends delivered first; or null
+
+  HandoffRing<SelectedBatch> ring_;
+  std::vector<uint32_t> kept_ends_;  // slots whose end found no free batch
+  std::vector<bool> end_kept_;       // by slot
   SelectedStats stats_;
 };
 

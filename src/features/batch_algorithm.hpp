@@ -1,0 +1,237 @@
+// The batch feature-extraction algorithm (ETCpipe's GPUFE, done right), written once on
+// Thrust so that it runs on the CPU (Thrust's CPP system) and, compiled by nvcc, on a CUDA
+// GPU. All pointers are to memory the policy's system can reach.
+//
+// Input: a batch of n items (selected packets and "flow ended" markers, in arrival order),
+// each with a flow id. Per-flow state (packets so far, row) persists across batches.
+//  1. key = (flow id, arrival index); radix-sort the items by key.
+//  2. head flag where the flow changes or the previous item ended its flow; an inclusive
+//     scan of the heads numbers the segments; an exclusive segmented scan of "is a packet"
+//     gives each packet's rank inside its segment.
+//  3. at each segment head: the flow's packets-so-far from earlier batches (only for its
+//     first segment in the batch: after an end the slot holds a new flow); segments that
+//     start a flow take rows from the free stack (an exclusive scan hands them out).
+//  4. each packet, through the sorted order back to its own bytes, is written into
+//     row[rank] if rank < N (the published prototype copied the wrong packet's bytes here).
+//  5. at each segment tail: the flow's state is updated, and the row is complete if the
+//     N-th packet arrived or the flow ended.
+#pragma once
+
+#include <thrust/execution_policy.h>
+#include <thrust/for_each.h>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/scan.h>
+#include <thrust/sort.h>
+
+#include <cstring>
+
+#include "features/packet_row.hpp"
+#include "features/selected.hpp"
+
+namespace etcpipe::batch {
+
+inline constexpr uint32_t kNoRow = 0xFFFFFFFF;
+inline constexpr uint16_t kSkip = 0xFFFF;  // the flow got no row: ignore it until its end
+
+struct Items {
+  const SelectedPacket* items;
+  const uint8_t* arena;  // the batch's copied bytes (SelectedPacket::offset is into it)
+  uint32_t n;
+  uint32_t flow_base;  // flow id = flow_base + SelectedPacket::flow
+  uint16_t worker;
+};
+
+struct FlowState {  // indexed by flow id
+  uint16_t* count;  // selected packets seen; kSkip; >= N once complete
+  uint32_t* row;    // the row being filled, or kNoRow
+};
+
+// Per-item scratch arrays, n entries each (indexed in sorted order).
+struct Scratch {
+  uint64_t* key;
+  uint32_t* order;  // sorted position -> item
+  uint32_t* head;   // 1 where a segment starts
+  uint32_t* seg;    // segment number, 1-based (inclusive scan of head)
+  uint32_t* is_packet;
+  uint32_t* local;     // rank of a packet inside its segment
+  uint32_t* need;      // at heads: the segment starts a flow and needs a row
+  uint32_t* alloc;     // exclusive scan of need
+  uint32_t* seg_base;  // per segment (index seg - 1): packets of the flow before it
+  uint32_t* seg_row;
+  uint32_t* seg_packets;
+  uint32_t* done_row;  // at tails: the row completed by the segment, or kNoRow
+  uint32_t* written;   // at tails: packets written into rows by the segment
+  uint32_t* late;      // at tails: packets past the N-th
+};
+
+struct Rows {
+  RowsView view;
+  FeatureSpec spec;
+  uint8_t pad;
+};
+
+ETCPIPE_HD inline uint32_t flow_of(const Scratch& s, uint32_t j) {
+  return uint32_t(s.key[j] >> 32);
+}
+
+struct MakeKey {
+  Items in;
+  Scratch s;
+  ETCPIPE_HD void operator()(uint32_t i) const {
+    s.key[i] = uint64_t{in.flow_base + in.items[i].flow} << 32 | i;
+    s.order[i] = i;
+  }
+};
+
+struct MarkHeads {
+  Items in;
+  Scratch s;
+  ETCPIPE_HD void operator()(uint32_t j) const {
+    s.head[j] = j == 0 || flow_of(s, j) != flow_of(s, j - 1) || in.items[s.order[j - 1]].end;
+    s.is_packet[j] = in.items[s.order[j]].end ? 0 : 1;
+  }
+};
+
+ETCPIPE_HD inline bool is_tail(const Scratch& s, uint32_t n, uint32_t j) {
+  return j + 1 == n || s.seg[j + 1] != s.seg[j];
+}
+
+// At tails: packets per segment (needed at heads, so a pass of its own).
+struct CountSegment {
+  Scratch s;
+  uint32_t n;
+  ETCPIPE_HD void operator()(uint32_t j) const {
+    if (is_tail(s, n, j)) s.seg_packets[s.seg[j] - 1] = s.local[j] + s.is_packet[j];
+  }
+};
+
+struct StartSegment {
+  Scratch s;
+  FlowState st;
+  uint32_t n;  // packets per row (N)
+  ETCPIPE_HD void operator()(uint32_t j) const {
+    s.need[j] = 0;
+    if (!(j == 0 || s.seg[j] != s.seg[j - 1])) return;
+    const uint32_t seg = s.seg[j] - 1, flow = flow_of(s, j);
+    const bool first = j == 0 || flow_of(s, j - 1) != flow;  // else: after an end, a new flow
+    const uint32_t base = first ? st.count[flow] : 0;
+    s.seg_base[seg] = base;
+    s.seg_row[seg] = first && base > 0 && base < n && base != kSkip ? st.row[flow] : kNoRow;
+    s.need[j] = base == 0 && s.seg_packets[seg] > 0;
+  }
+};
+
+struct TakeRow {
+  Scratch s;
+  Rows rows;
+  const uint32_t* free_stack;  // free rows, the next to take at the back
+  uint32_t free_n;
+  ETCPIPE_HD void operator()(uint32_t j) const {
+    if (!s.need[j]) return;
+    const uint32_t seg = s.seg[j] - 1, k = s.alloc[j];
+    if (k >= free_n) {
+      s.seg_base[seg] = kSkip;  // counted by the caller: needed - taken
+      return;
+    }
+    const uint32_t r = free_stack[free_n - 1 - k];
+    s.seg_row[seg] = r;
+    const RowsView& v = rows.view;
+    for (uint32_t b = 0; b < v.row_bytes; ++b) v.matrix[uint64_t{r} * v.row_bytes + b] = rows.pad;
+    for (uint32_t i = 0; i < v.n; ++i) {
+      const uint64_t e = uint64_t{r} * v.n + i;
+      v.sizes[e] = 0;
+      v.iats[e] = 0.0f;
+      v.flags[e] = 0;
+      v.payloads[e] = 0;
+    }
+  }
+};
+
+struct CopyBytes {  // 16-byte-wide copies on the host; a plain loop on the device
+  ETCPIPE_HD void operator()(uint8_t* dst, const uint8_t* src, uint32_t len) const {
+#if defined(__CUDA_ARCH__)
+    for (uint32_t i = 0; i < len; ++i) dst[i] = src[i];
+#else
+    std::memcpy(dst, src, len);
+#endif
+  }
+};
+
+struct WritePacket {
+  Items in;
+  Scratch s;
+  Rows rows;
+  ETCPIPE_HD void operator()(uint32_t j) const {
+    if (!s.is_packet[j]) return;
+    const uint32_t seg = s.seg[j] - 1, base = s.seg_base[seg], r = s.seg_row[seg];
+    const uint32_t n = rows.view.n;
+    if (base == kSkip || r == kNoRow) return;
+    const uint32_t rank = base + s.local[j];
+    if (rank >= n) return;
+    const SelectedPacket& p = in.items[s.order[j]];  // the packet's own bytes (step 3)
+    FlowInfo& info = rows.view.info[r];
+    if (rank == 0) start_row(rows.view, r, p.meta, p.from_client, in.worker, p.flow);
+    const uint64_t prev = s.local[j] > 0 ? in.items[s.order[j - 1]].meta.ts_ns : info.last_ns;
+    write_packet(rows.spec, rows.view, r, rank, p.meta, in.arena + p.offset, p.copied,
+                 p.from_client, prev, CopyBytes{});
+    const uint32_t total = base + s.seg_packets[seg];
+    if (rank + 1 == (total < n ? total : n)) {  // the segment's last packet in the row
+      info.last_ns = p.meta.ts_ns;
+      info.packets = rank + 1;
+    }
+  }
+};
+
+struct EndSegment {
+  Items in;
+  Scratch s;
+  FlowState st;
+  uint32_t n_items;
+  uint32_t n;  // packets per row (N)
+  ETCPIPE_HD void operator()(uint32_t j) const {
+    s.done_row[j] = kNoRow;
+    s.written[j] = 0;
+    s.late[j] = 0;
+    if (!is_tail(s, n_items, j)) return;
+    const uint32_t seg = s.seg[j] - 1, base = s.seg_base[seg], pk = s.seg_packets[seg];
+    const uint32_t r = s.seg_row[seg], flow = flow_of(s, j);
+    const bool ended = in.items[s.order[j]].end;
+    uint32_t total = base;
+    if (base != kSkip) {
+      total = base + pk;
+      const uint32_t from = base < n ? base : n, to = total < n ? total : n;
+      s.written[j] = r == kNoRow ? 0 : to - from;
+      s.late[j] = pk - (to - from);
+      const bool complete = (base < n && total >= n) || (ended && total > 0 && total < n);
+      if (r != kNoRow && complete) s.done_row[j] = r;
+      if (total > n) total = n;
+    }
+    if (j + 1 == n_items || flow_of(s, j + 1) != flow) {  // the flow's last segment here
+      st.count[flow] = ended ? 0 : uint16_t(total);
+      st.row[flow] = ended || s.done_row[j] != kNoRow ? kNoRow : r;
+    }
+  }
+};
+
+// Runs steps 1-5 on one batch (n >= 1). Rows needed: s.alloc[n-1] + s.need[n-1], of which
+// the first free_n were taken from the top of free_stack (the caller pops them); the
+// completed rows are in s.done_row (kNoRow elsewhere).
+template <class Policy>
+void extract_batch(Policy&& policy, const Items& in, const FlowState& st, const Scratch& s,
+                   const Rows& rows, const uint32_t* free_stack, uint32_t free_n) {
+  const uint32_t n = in.n;
+  thrust::counting_iterator<uint32_t> first(0), last(n);
+  thrust::for_each(policy, first, last, MakeKey{in, s});
+  thrust::sort_by_key(policy, s.key, s.key + n, s.order);
+  thrust::for_each(policy, first, last, MarkHeads{in, s});
+  thrust::inclusive_scan(policy, s.head, s.head + n, s.seg);
+  thrust::exclusive_scan_by_key(policy, s.seg, s.seg + n, s.is_packet, s.local);
+  thrust::for_each(policy, first, last, CountSegment{s, n});
+  thrust::for_each(policy, first, last, StartSegment{s, st, rows.view.n});
+  thrust::exclusive_scan(policy, s.need, s.need + n, s.alloc);
+  thrust::for_each(policy, first, last, TakeRow{s, rows, free_stack, free_n});
+  thrust::for_each(policy, first, last, WritePacket{in, s, rows});
+  thrust::for_each(policy, first, last, EndSegment{in, s, st, n, rows.view.n});
+}
+
+}  // namespace etcpipe::batch

@@ -1,0 +1,137 @@
+#include "features/extractor.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+#include "features/packet_row.hpp"
+
+namespace etcpipe {
+
+FeatureBatch* SinkOutput::batch() {
+  if (batch_.full()) hand_over();
+  return &batch_;
+}
+
+void SinkOutput::hand_over() {
+  if (batch_.size() == 0) return;
+  sink_.write(batch_);
+  batch_.clear();
+}
+
+std::string_view extractor_name(ExtractorKind k) {
+  switch (k) {
+    case ExtractorKind::Reference: return "reference";
+    case ExtractorKind::Streaming: return "streaming";
+    case ExtractorKind::Batch: return "batch";
+  }
+  return "streaming";
+}
+
+ExtractorKind parse_extractor(std::string_view s) {
+  for (auto k : {ExtractorKind::Reference, ExtractorKind::Streaming, ExtractorKind::Batch}) {
+    if (extractor_name(k) == s) return k;
+  }
+  throw std::invalid_argument("extractor must be reference, streaming or batch, not '" +
+                              std::string(s) + "'");
+}
+
+ExtractorCore::ExtractorCore(const FeatureSpec& spec, uint32_t rows, FeatureOutput& out)
+    : spec_(spec), pool_(spec, rows), out_(out) {}
+
+void ExtractorCore::finish_row(uint32_t r) {
+  FeatureBatch* b = out_.batch();
+  if (b == nullptr) {
+    ++stats_.output_dropped;
+  } else {
+    b->append(pool_.rows(), r);
+    ++stats_.flows;
+    if (b->full()) out_.hand_over();
+  }
+  pool_.release(r);
+}
+
+template <class Copy>
+void ExtractorCore::packet(RowState& st, const DecodedPacket& p, const uint8_t* bytes,
+                           uint32_t avail, bool client, uint16_t worker, uint32_t flow,
+                           Copy&& copy) {
+  if (st.count == RowState::kSkip) return;
+  if (st.count >= spec_.packets) {
+    ++stats_.late;
+    return;
+  }
+  FeatureRows& rows = pool_.rows();
+  const RowsView v = view_of(rows);
+  if (st.count == 0) {
+    st.row = pool_.alloc();
+    if (st.row == RowPool::kNoRow) {
+      st.count = RowState::kSkip;
+      ++stats_.rows_full;
+      return;
+    }
+    start_row(v, st.row, p, client, worker, flow);
+  }
+  FlowInfo& info = rows.info(st.row);
+  write_packet(spec_, v, st.row, st.count, p, bytes, avail, client, info.last_ns, copy);
+  info.last_ns = p.ts_ns;
+  info.packets = ++st.count;
+  ++stats_.packets;
+  if (st.count == spec_.packets) {
+    finish_row(st.row);
+    st.row = RowPool::kNoRow;
+  }
+}
+
+void ExtractorCore::end(RowState& st) {
+  if (st.count > 0 && st.count < spec_.packets) finish_row(st.row);
+  st = RowState{};
+}
+
+// ---- reference ---------------------------------------------------------------------------
+
+struct ReferenceExtractor::Flows {
+  std::unordered_map<uint64_t, RowState> by_id;  // key: worker << 32 | slot
+};
+
+ReferenceExtractor::ReferenceExtractor(const FeatureSpec& spec, uint32_t rows, FeatureOutput& out)
+    : core_(spec, rows, out), flows_(std::make_unique<Flows>()) {}
+
+ReferenceExtractor::~ReferenceExtractor() = default;
+
+void ReferenceExtractor::add(const SelectedBatch& batch) {
+  const auto byte_loop = [](uint8_t* dst, const uint8_t* src, uint32_t len) {
+    for (uint32_t i = 0; i < len; ++i) dst[i] = src[i];
+  };
+  for (uint32_t i = 0; i < batch.size(); ++i) {
+    const SelectedPacket& s = batch.packet(i);
+    const uint64_t id = uint64_t{batch.worker} << 32 | s.flow;
+    if (s.end) {
+      auto it = flows_->by_id.find(id);
+      if (it != flows_->by_id.end()) {
+        core_.end(it->second);
+        flows_->by_id.erase(it);
+      }
+      continue;
+    }
+    core_.packet(flows_->by_id[id], s.meta, batch.bytes(i).data(), s.copied, s.from_client,
+                 batch.worker, s.flow, byte_loop);
+  }
+  core_.hand_over();
+}
+
+// ---- streaming ---------------------------------------------------------------------------
+
+StreamingExtractor::StreamingExtractor(const FeatureSpec& spec, uint32_t rows, uint32_t slots,
+                                       uint16_t worker, uint32_t snaplen, FeatureOutput& out)
+    : core_(spec, rows, out), state_(std::size_t{slots} + 1), worker_(worker), snaplen_(snaplen) {}
+
+void StreamingExtractor::packet(const DecodedPacket& p, uint32_t flow, bool client,
+                                std::span<const uint8_t> b) {
+  core_.packet(state_[flow], p, b.data(), std::min(static_cast<uint32_t>(b.size()), snaplen_),
+               client, worker_, flow,
+               [](uint8_t* dst, const uint8_t* src, uint32_t len) { std::memcpy(dst, src, len); });
+}
+
+}  // namespace etcpipe

@@ -1,0 +1,150 @@
+// The feature extractors and what they share. Three extractors fill the same rows:
+//  - ReferenceExtractor: serial, one packet at a time, flows found in a hash map, bytes
+//    moved one at a time: the CPU baseline of the ETCpipe paper, for tests and benchmarks.
+//  - StreamingExtractor: in the worker, at flow-table lookup time: the flow's slot is the
+//    index of its state, bytes go straight from the captured packet into the row.
+//  - BatchExtractor: the sort + segmented-scan algorithm (GPUFE) over a batch of selected
+//    packets, on Thrust: CPU here, CUDA with -DETCPIPE_CUDA=ON.
+// A flow's row is complete when its N-th selected packet arrives or the flow ends; it is
+// then appended (with its statistics) to a FeatureBatch for the output.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "features/rows.hpp"
+#include "features/selected.hpp"
+
+namespace etcpipe {
+
+// Where batches of finished rows go: the dataset writer, the inference engine.
+class FeatureSink {
+ public:
+  virtual ~FeatureSink() = default;
+  virtual void write(const FeatureBatch& batch) = 0;
+};
+
+// Where an extractor appends finished rows. One virtual call per batch.
+class FeatureOutput {
+ public:
+  virtual ~FeatureOutput() = default;
+  virtual FeatureBatch* batch() = 0;  // with room for a row, or null (row dropped, counted)
+  virtual void hand_over() = 0;       // passes on the current batch if it holds rows
+};
+
+// Writes straight to a sink, in the calling thread.
+class SinkOutput final : public FeatureOutput {
+ public:
+  SinkOutput(const FeatureSpec& spec, FeatureSink& sink) : batch_(spec), sink_(sink) {}
+  FeatureBatch* batch() override;
+  void hand_over() override;
+
+ private:
+  FeatureBatch batch_;
+  FeatureSink& sink_;
+};
+
+// A worker's hand-off of finished rows to the consumer thread.
+class FeatureRing final : public FeatureOutput {
+ public:
+  FeatureRing(const FeatureSpec& spec, uint32_t batches)
+      : ring_(batches, [&] { return std::make_unique<FeatureBatch>(spec); }) {}
+  FeatureBatch* batch() override { return ring_.current(); }
+  void hand_over() override { ring_.hand_over(); }
+  void set_relieve(std::function<void()> relieve) { ring_.set_relieve(std::move(relieve)); }
+  FeatureBatch* take() { return ring_.take(); }
+  void give_back(FeatureBatch* b) { ring_.give_back(b); }
+
+ private:
+  HandoffRing<FeatureBatch> ring_;
+};
+
+struct ExtractStats {
+  uint64_t packets = 0;         // selected packets written into rows
+  uint64_t flows = 0;           // rows finished and handed on
+  uint64_t rows_full = 0;       // flows not extracted: no free row when they started
+  uint64_t output_dropped = 0;  // finished rows the output had no room for
+  uint64_t late = 0;            // packets past the N-th of a flow (after lost copies)
+  void add(const ExtractStats& o) {
+    packets += o.packets;
+    flows += o.flows;
+    rows_full += o.rows_full;
+    output_dropped += o.output_dropped;
+    late += o.late;
+  }
+};
+
+enum class ExtractorKind : uint8_t { Reference, Streaming, Batch };
+std::string_view extractor_name(ExtractorKind k);
+ExtractorKind parse_extractor(std::string_view s);  // throws std::invalid_argument
+
+// Per-flow extraction state of the serial extractors.
+struct RowState {
+  static constexpr uint16_t kSkip = 0xFFFF;  // no row could be had: ignore until the end
+  uint16_t count = 0;                        // selected packets seen
+  uint32_t row = RowPool::kNoRow;
+};
+
+// The rows, the output and the per-packet steps of the serial extractors.
+class ExtractorCore {
+ public:
+  ExtractorCore(const FeatureSpec& spec, uint32_t rows, FeatureOutput& out);
+
+  // Appends packet p (bytes[0, avail)) to the flow whose state is st.
+  template <class Copy>
+  void packet(RowState& st, const DecodedPacket& p, const uint8_t* bytes, uint32_t avail,
+              bool client, uint16_t worker, uint32_t flow, Copy&& copy);
+  // The flow ended: a row with fewer than N packets is finished.
+  void end(RowState& st);
+  // Passes the partly filled output batch on (end of a source batch, end of input).
+  void hand_over() { out_.hand_over(); }
+  // Appends row r to the output and frees it.
+  void finish_row(uint32_t r);
+
+  const FeatureSpec& spec() const { return spec_; }
+  RowPool& pool() { return pool_; }
+  ExtractStats& stats() { return stats_; }
+  const ExtractStats& stats() const { return stats_; }
+
+ private:
+  FeatureSpec spec_;
+  RowPool pool_;
+  FeatureOutput& out_;
+  ExtractStats stats_;
+};
+
+// Serial, per packet, flows in a hash map, a byte loop per packet: the baseline.
+class ReferenceExtractor {
+ public:
+  ReferenceExtractor(const FeatureSpec& spec, uint32_t rows, FeatureOutput& out);
+  ~ReferenceExtractor();
+  void add(const SelectedBatch& batch);
+  void finish() { core_.hand_over(); }
+  const ExtractStats& stats() const { return core_.stats(); }
+
+ private:
+  struct Flows;
+  ExtractorCore core_;
+  std::unique_ptr<Flows> flows_;
+};
+
+// In the worker: state indexed by flow slot, bytes memcpy'd from the captured packet.
+class StreamingExtractor {
+ public:
+  // `snaplen`: bytes of a packet it may read, as the consumer-side extractors get them.
+  StreamingExtractor(const FeatureSpec& spec, uint32_t rows, uint32_t slots, uint16_t worker,
+                     uint32_t snaplen, FeatureOutput& out);
+  void packet(const DecodedPacket& p, uint32_t flow, bool client, std::span<const uint8_t> b);
+  void end(uint32_t flow) { core_.end(state_[flow]); }
+  void hand_over() { core_.hand_over(); }
+  const ExtractStats& stats() const { return core_.stats(); }
+
+ private:
+  ExtractorCore core_;
+  std::vector<RowState> state_;  // by flow slot
+  uint16_t worker_;
+  uint32_t snaplen_;
+};
+
+}  // namespace etcpipe

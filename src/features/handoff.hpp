@@ -1,0 +1,60 @@
+// A fixed set of batches passed from one producer thread to one consumer thread and back
+// through two single-producer single-consumer queues (moodycamel's, from Debian's
+// libreaderwriterqueue-dev). By default the producer never waits: when no batch is free it
+// is told so and counts what it could not hand on (a live capture must not stall). With a
+// `relieve` function (file input: nothing is lost by waiting), it calls that until a batch
+// is free: the consumer's drain when both sides share a thread, a yield otherwise.
+#pragma once
+
+#include <readerwriterqueue/readerwriterqueue.h>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace etcpipe {
+
+template <class Batch>
+class HandoffRing {
+ public:
+  template <class Make>
+  HandoffRing(uint32_t batches, Make&& make) : full_(batches), free_(batches) {
+    for (uint32_t i = 0; i < batches; ++i) free_.try_enqueue(all_.emplace_back(make()).get());
+  }
+
+  void set_relieve(std::function<void()> relieve) { relieve_ = std::move(relieve); }
+
+  // Producer side: the batch being filled (taken from the free queue if need be), or null.
+  Batch* current() {
+    while (current_ == nullptr && !free_.try_dequeue(current_)) {
+      if (!relieve_) return nullptr;
+      relieve_();
+    }
+    return current_;
+  }
+  // Passes the current batch on, if it holds anything.
+  void hand_over() {
+    if (current_ == nullptr || current_->size() == 0) return;
+    full_.try_enqueue(current_);  // never full: the queue holds every batch
+    current_ = nullptr;
+  }
+
+  // Consumer side.
+  Batch* take() {
+    Batch* b = nullptr;
+    return full_.try_dequeue(b) ? b : nullptr;
+  }
+  void give_back(Batch* b) {
+    b->clear();
+    free_.try_enqueue(b);  // never full
+  }
+
+ private:
+  std::vector<std::unique_ptr<Batch>> all_;
+  moodycamel::ReaderWriterQueue<Batch*> full_;  // producer -> consumer
+  moodycamel::ReaderWriterQueue<Batch*> free_;  // consumer -> producer
+  Batch* current_ = nullptr;
+  std::function<void()> relieve_;
+};
+
+}  // namespace etcpipe

@@ -1,0 +1,105 @@
+#include "features/rows.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace etcpipe {
+
+FeatureRows::FeatureRows(const FeatureSpec& spec, uint32_t capacity)
+    : spec_(spec),
+      capacity_(capacity),
+      matrix_(new uint8_t[std::size_t{capacity} * row_bytes()]),
+      sizes_(new int32_t[std::size_t{capacity} * n()]),
+      iats_(new float[std::size_t{capacity} * n()]),
+      flags_(new uint8_t[std::size_t{capacity} * n()]),
+      payloads_(new int32_t[std::size_t{capacity} * n()]),
+      stats_(new float[std::size_t{capacity} * kStatCount]),
+      info_(new FlowInfo[capacity]) {}
+
+void FeatureRows::reset(uint32_t r) {
+  std::memset(matrix(r), spec_.pad, row_bytes());
+  std::fill_n(sizes(r), n(), 0);
+  std::fill_n(iats(r), n(), 0.0f);
+  std::fill_n(flags(r), n(), uint8_t{0});
+  std::fill_n(payloads(r), n(), 0);
+}
+
+void FeatureBatch::append(const FeatureRows& from, uint32_t r) {
+  const uint32_t k = size_++;
+  std::memcpy(matrix(k), from.matrix(r), row_bytes());
+  std::copy_n(from.sizes(r), n(), sizes(k));
+  std::copy_n(from.iats(r), n(), iats(k));
+  std::copy_n(from.flags(r), n(), flags(k));
+  std::copy_n(from.payloads(r), n(), payloads(k));
+  info(k) = from.info(r);
+  compute_stats(from, r, stats(k));
+}
+
+namespace {
+// min/mean/max/std (population) of a series, zeros when empty.
+struct Moments {
+  double min = 0, max = 0, sum = 0, sum2 = 0;
+  uint32_t count = 0;
+  void add(double x) {
+    min = count == 0 ? x : std::min(min, x);
+    max = count == 0 ? x : std::max(max, x);
+    sum += x;
+    sum2 += x * x;
+    ++count;
+  }
+  double mean() const { return count ? sum / count : 0.0; }
+  double std() const {
+    if (count == 0) return 0.0;
+    const double m = mean();
+    return std::sqrt(std::max(0.0, sum2 / count - m * m));
+  }
+};
+}  // namespace
+
+void compute_stats(const FeatureRows& rows, uint32_t r, float* out) {
+  const uint32_t k = std::min(rows.info(r).packets, rows.n());
+  const int32_t* size = rows.sizes(r);
+  const float* iat = rows.iats(r);
+  const uint8_t* flag = rows.flags(r);
+  Moments sizes[3], iats[3];  // all, fwd, bwd
+  uint64_t bytes[3] = {};
+  double t = 0, last[2] = {-1, -1};  // packet times from the flow's first, per direction
+  uint32_t flag_count[8] = {};
+  for (uint32_t i = 0; i < k; ++i) {
+    t += i == 0 ? 0.0 : double(iat[i]);
+    const int d = size[i] >= 0 ? 1 : 2;
+    const double len = std::abs(double(size[i]));
+    for (int s : {0, d}) {
+      sizes[s].add(len);
+      bytes[s] += uint64_t(len);
+    }
+    if (i > 0) iats[0].add(double(iat[i]));
+    if (last[d - 1] >= 0) iats[d].add(t - last[d - 1]);
+    last[d - 1] = t;
+    for (int b = 0; b < 8; ++b) flag_count[b] += (flag[i] >> b) & 1;
+  }
+  std::size_t o = 0;
+  for (int d = 0; d < 3; ++d) {
+    const double v[] = {
+        double(sizes[d].count), double(bytes[d]), sizes[d].min,   sizes[d].mean(), sizes[d].max,
+        sizes[d].std(),         iats[d].min,      iats[d].mean(), iats[d].max,     iats[d].std()};
+    for (double x : v) out[o++] = float(x);
+  }
+  out[o++] = float(t);
+  for (uint32_t c : flag_count) out[o++] = float(c);  // FIN SYN RST PSH ACK URG ECE CWR
+}
+
+RowPool::RowPool(const FeatureSpec& spec, uint32_t capacity) : rows_(spec, capacity) {
+  free_.reserve(capacity);
+  for (uint32_t r = capacity; r-- > 0;) free_.push_back(r);
+}
+
+uint32_t RowPool::alloc() {
+  if (free_.empty()) return kNoRow;
+  const uint32_t r = free_.back();
+  free_.pop_back();
+  rows_.reset(r);
+  return r;
+}
+
+}  // namespace etcpipe

@@ -1,0 +1,103 @@
+// Feature rows: one per flow, laid out as the tensors a model reads, struct-of-arrays so
+// that a batch of F rows is [F, N, L] bytes, [F, N] sequences and [F, kStatCount] stats.
+// The same class holds the rows extractors are filling (a RowPool) and the contiguous
+// batches of finished flows they hand on (FeatureBatch).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "features/spec.hpp"
+#include "packet/packet.hpp"
+
+namespace etcpipe {
+
+// Where a row came from: the flow oriented client -> server, and its selected packets.
+struct FlowInfo {
+  PacketTuple tuple;  // src = client (as the flow table decided), dst = server
+  uint64_t first_ns;  // time of the first selected packet
+  uint64_t last_ns;   // time of the last selected packet in the row
+  uint32_t packets;   // selected packets in the row (<= N)
+  uint32_t flow;      // flow slot in its worker's table
+  uint16_t worker;
+};
+
+class FeatureRows {
+ public:
+  FeatureRows(const FeatureSpec& spec, uint32_t capacity);
+
+  const FeatureSpec& spec() const { return spec_; }
+  uint32_t capacity() const { return capacity_; }
+  uint32_t n() const { return spec_.packets; }
+  uint32_t row_bytes() const { return spec_.matrix ? spec_.packets * spec_.bytes : 0; }
+
+  // Row r: [N, L] bytes (empty unless spec.matrix), [N] sequences, [kStatCount] stats.
+  uint8_t* matrix(uint32_t r) { return matrix_.get() + std::size_t{r} * row_bytes(); }
+  const uint8_t* matrix(uint32_t r) const { return matrix_.get() + std::size_t{r} * row_bytes(); }
+  int32_t* sizes(uint32_t r) { return sizes_.get() + std::size_t{r} * n(); }
+  const int32_t* sizes(uint32_t r) const { return sizes_.get() + std::size_t{r} * n(); }
+  float* iats(uint32_t r) { return iats_.get() + std::size_t{r} * n(); }
+  const float* iats(uint32_t r) const { return iats_.get() + std::size_t{r} * n(); }
+  uint8_t* flags(uint32_t r) { return flags_.get() + std::size_t{r} * n(); }
+  const uint8_t* flags(uint32_t r) const { return flags_.get() + std::size_t{r} * n(); }
+  int32_t* payloads(uint32_t r) { return payloads_.get() + std::size_t{r} * n(); }
+  const int32_t* payloads(uint32_t r) const { return payloads_.get() + std::size_t{r} * n(); }
+  float* stats(uint32_t r) { return stats_.get() + std::size_t{r} * kStatCount; }
+  const float* stats(uint32_t r) const { return stats_.get() + std::size_t{r} * kStatCount; }
+  FlowInfo& info(uint32_t r) { return info_[r]; }
+  const FlowInfo& info(uint32_t r) const { return info_[r]; }
+
+  // Row r as a fresh flow's: bytes set to the pad value, sequences to zero.
+  void reset(uint32_t r);
+
+ private:
+  FeatureSpec spec_;
+  uint32_t capacity_;
+  std::unique_ptr<uint8_t[]> matrix_;
+  std::unique_ptr<int32_t[]> sizes_;
+  std::unique_ptr<float[]> iats_;
+  std::unique_ptr<uint8_t[]> flags_;
+  std::unique_ptr<int32_t[]> payloads_;
+  std::unique_ptr<float[]> stats_;
+  std::unique_ptr<FlowInfo[]> info_;
+};
+
+// Finished flows, rows 0..size()-1, contiguous: what the dataset writer and the inference
+// engine consume.
+class FeatureBatch : public FeatureRows {
+ public:
+  static constexpr uint32_t kCapacity = 64;
+  explicit FeatureBatch(const FeatureSpec& spec) : FeatureRows(spec, kCapacity) {}
+  uint32_t size() const { return size_; }
+  bool full() const { return size_ == kCapacity; }
+  void clear() { size_ = 0; }
+  // Appends row r of `from` and computes its statistics.
+  void append(const FeatureRows& from, uint32_t r);
+
+ private:
+  uint32_t size_ = 0;
+};
+
+// The statistics of row r (ETCPIPE_STATS order) from its sequences.
+void compute_stats(const FeatureRows& rows, uint32_t r, float* out);
+
+// Rows being filled, with a free list. Rows are reset when allocated.
+class RowPool {
+ public:
+  static constexpr uint32_t kNoRow = 0xFFFFFFFF;
+  RowPool(const FeatureSpec& spec, uint32_t capacity);
+  uint32_t alloc();  // kNoRow when every row is in use
+  void release(uint32_t r) { free_.push_back(r); }
+  FeatureRows& rows() { return rows_; }
+  // Free rows, the one alloc() returns next at the back (the batch extractor takes
+  // several at once).
+  std::vector<uint32_t>& free_list() { return free_; }
+
+ private:
+  FeatureRows rows_;
+  std::vector<uint32_t> free_;
+};
+
+}  // namespace etcpipe

@@ -1,0 +1,243 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "feature_rows.hpp"
+#include "features/batch_extractor.hpp"
+#include "features/extractor.hpp"
+#include "packet/decoder.hpp"
+#include "packet_builder.hpp"
+
+namespace etcpipe {
+namespace {
+
+using namespace test;
+
+struct Pkt {
+  Bytes frame;
+  DecodedPacket meta;
+  uint32_t flow;
+  bool client;
+  bool end = false;
+};
+
+Pkt packet(const Bytes& frame, uint64_t ts_ns, uint32_t flow, bool client) {
+  Pkt p{frame, {}, flow, client};
+  p.meta.ts_ns = ts_ns;
+  EXPECT_EQ(decode_packet(linktype::kEthernet, frame, uint32_t(frame.size()), {}, p.meta),
+            Outcome::Ok);
+  return p;
+}
+Pkt end_of(uint32_t flow) {
+  Pkt p{{}, {}, flow, false};
+  p.end = true;
+  return p;
+}
+
+// Runs the packets through the three extractors; expects the same rows from each and
+// returns them (sorted by flow and time).
+std::vector<KeptRow> extract(const FeatureSpec& spec, const std::vector<Pkt>& pkts,
+                             uint32_t rows = 64, ExtractStats* stats = nullptr) {
+  SelectedBatch batch(2048);
+  batch.worker = 0;
+  for (const Pkt& p : pkts) {
+    if (p.end) {
+      batch.push_end(p.flow);
+    } else {
+      batch.push(p.meta, {p.flow, Selection::Selected, 0, p.client}, p.frame);
+    }
+  }
+  KeepingSink ref_sink, stream_sink, batch_sink;
+  SinkOutput ref_out(spec, ref_sink), stream_out(spec, stream_sink), batch_out(spec, batch_sink);
+  ReferenceExtractor ref(spec, rows, ref_out);
+  ref.add(batch);
+  ref.finish();
+  BatchExtractor bat(spec, rows, 1, 16, batch_out);
+  bat.add(batch);
+  bat.finish();
+  StreamingExtractor stream(spec, rows, 16, 0, 2048, stream_out);
+  for (const Pkt& p : pkts) {
+    if (p.end) {
+      stream.end(p.flow);
+    } else {
+      stream.packet(p.meta, p.flow, p.client, p.frame);
+    }
+  }
+  stream.hand_over();
+  EXPECT_EQ(ref_sink.canonical(), batch_sink.canonical());
+  EXPECT_EQ(ref_sink.canonical(), stream_sink.canonical());
+  for (const ExtractStats* s : {&bat.stats(), &stream.stats()}) {
+    EXPECT_EQ(s->packets, ref.stats().packets);
+    EXPECT_EQ(s->flows, ref.stats().flows);
+    EXPECT_EQ(s->rows_full, ref.stats().rows_full);
+    EXPECT_EQ(s->late, ref.stats().late);
+  }
+  if (stats != nullptr) *stats = ref.stats();
+  auto out = ref_sink.rows;
+  std::sort(out.begin(), out.end(), [](const KeptRow& a, const KeptRow& b) {
+    return std::tie(a.info.flow, a.info.first_ns) < std::tie(b.info.flow, b.info.first_ns);
+  });
+  return out;
+}
+
+Bytes seq_bytes(std::size_t n, uint8_t first) {
+  Bytes b(n);
+  for (std::size_t i = 0; i < n; ++i) b[i] = uint8_t(first + i);
+  return b;
+}
+
+TEST(FeatureSpec, JsonRoundTripAndClearErrors) {
+  FeatureSpec s = FeatureSpec::preset("yatc");
+  s.addresses = Anonymize::Random;
+  s.seed = 42;
+  const FeatureSpec t = FeatureSpec::from_json(s.to_json());
+  EXPECT_EQ(t.to_json(), s.to_json());
+  EXPECT_EQ(t.packets, 5u);
+  EXPECT_EQ(t.header_bytes, 80u);
+  EXPECT_THROW(FeatureSpec::from_json({{"pakets", 3}}), std::invalid_argument);
+  EXPECT_THROW(FeatureSpec::from_json({{"packets", 0}}), std::invalid_argument);
+  EXPECT_THROW(FeatureSpec::from_json({{"start", "l2"}}), std::invalid_argument);
+  EXPECT_THROW(FeatureSpec::from_json({{"header_bytes", 10}}), std::invalid_argument);
+  EXPECT_THROW(FeatureSpec::preset("deep"), std::invalid_argument);
+  EXPECT_EQ(stat_names().size(), kStatCount);
+  EXPECT_EQ(stat_names()[10], "fwd_packets");
+}
+
+TEST(Extractors, PayloadRowsSequencesAndStatistics) {
+  FeatureSpec spec;
+  spec.packets = 3;
+  spec.bytes = 64;
+  spec.pad = 0xEE;
+  const uint64_t t0 = 1'000'000'000;
+  const std::vector<Pkt> pkts = {
+      packet(eth(0x0800, ipv4(kA, kB, 6, tcp(40000, 443, 0x18, seq_bytes(100, 0)))), t0, 3, true),
+      packet(eth(0x0800, ipv4(kB, kA, 6, tcp(443, 40000, 0x18, seq_bytes(10, 7)))), t0 + 500'000, 3,
+             false),
+      packet(eth(0x0800, ipv4(kA, kB, 6, tcp(40000, 443, 0x11, seq_bytes(20, 9)))), t0 + 2'500'000,
+             3, true),
+      packet(eth(0x0800, ipv4(kA, kB, 6, tcp(40000, 443, 0x10, seq_bytes(5, 1)))), t0 + 3'000'000,
+             3,
+             true),  // a 4th packet: past N (lost copies upstream would do this)
+  };
+  ExtractStats st;
+  const auto rows = extract(spec, pkts, 64, &st);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(st.packets, 3u);
+  EXPECT_EQ(st.late, 1u);
+  const KeptRow& r = rows[0];
+  EXPECT_EQ(r.info.tuple.sport, 40000);  // oriented client -> server
+  EXPECT_EQ(r.info.packets, 3u);
+  EXPECT_EQ(r.matrix[0], 0);  // payload only, truncated to L
+  EXPECT_EQ(r.matrix[63], 63);
+  EXPECT_EQ(r.matrix[64], 7);  // second packet: 10 bytes then padding
+  EXPECT_EQ(r.matrix[64 + 9], 16);
+  EXPECT_EQ(r.matrix[64 + 10], 0xEE);
+  EXPECT_EQ(r.sizes, (std::vector<int32_t>{140, -50, 60}));
+  EXPECT_EQ(r.payloads, (std::vector<int32_t>{100, 10, 20}));
+  EXPECT_EQ(r.flags, (std::vector<uint8_t>{0x18, 0x18, 0x11}));
+  EXPECT_FLOAT_EQ(r.iats[1], 0.0005f);
+  EXPECT_FLOAT_EQ(r.iats[2], 0.002f);
+  const auto& names = stat_names();
+  auto stat = [&](std::string_view name) {
+    return r.stats[std::find(names.begin(), names.end(), name) - names.begin()];
+  };
+  EXPECT_EQ(stat("all_packets"), 3);
+  EXPECT_EQ(stat("fwd_bytes"), 200);
+  EXPECT_EQ(stat("bwd_size_max"), 50);
+  EXPECT_FLOAT_EQ(stat("all_size_mean"), 250.0f / 3);
+  EXPECT_FLOAT_EQ(stat("fwd_iat_mean"), 0.0025f);  // between the client's two packets
+  EXPECT_FLOAT_EQ(stat("duration"), 0.0025f);
+  EXPECT_EQ(stat("psh_count"), 2);
+  EXPECT_EQ(stat("fin_count"), 1);
+}
+
+TEST(Extractors, HeadersFromL3AreAnonymized) {
+  FeatureSpec spec;
+  spec.packets = 2;
+  spec.bytes = 80;
+  spec.start = ByteStart::L3;
+  // A TCP header with a timestamps option (NOP NOP TS) and 4 payload bytes.
+  Bytes seg = tcp(40000, 443, 0x18, {}, 3);
+  seg[20] = 1;
+  seg[21] = 1;
+  seg[22] = 8;
+  seg[23] = 10;
+  for (int i = 24; i < 32; ++i) seg[i] = 0x55;
+  seg = cat(seg, {0xDE, 0xAD, 0xBE, 0xEF});
+  const std::vector<Pkt> pkts = {packet(eth(0x0800, ipv4(kA, kB, 6, seg)), 1000, 1, true),
+                                 end_of(1)};
+  const auto rows = extract(spec, pkts);
+  ASSERT_EQ(rows.size(), 1u);
+  const auto& m = rows[0].matrix;
+  EXPECT_EQ(m[0], 0x45);                                  // the IPv4 header is there...
+  for (int i = 12; i < 20; ++i) EXPECT_EQ(m[i], 0) << i;  // ...without addresses
+  for (int i = 20; i < 24; ++i) EXPECT_EQ(m[i], 0) << "port byte " << i;
+  for (int i = 24; i < 32; ++i) EXPECT_EQ(m[i], 0) << "seq/ack byte " << i;
+  EXPECT_EQ(m[33], 0x18);  // flags kept
+  for (int i = 44; i < 52; ++i) EXPECT_EQ(m[i], 0) << "timestamp byte " << i;
+  EXPECT_EQ(m[42], 8);  // option kind kept
+  EXPECT_EQ(m[52], 0xDE);
+  EXPECT_EQ(m[55], 0xEF);
+  EXPECT_EQ(m[56], 0);  // pad
+}
+
+TEST(Extractors, RandomAddressesAreConsistentPerFlowAndSplitLayout) {
+  FeatureSpec spec = FeatureSpec::preset("yatc");
+  spec.addresses = Anonymize::Random;
+  spec.seed = 7;
+  const std::vector<Pkt> pkts = {
+      packet(eth(0x0800, ipv4(kA, kB, 17, udp(5000, 53, seq_bytes(30, 1)))), 10, 2, true),
+      packet(eth(0x0800, ipv4(kB, kA, 17, udp(53, 5000, seq_bytes(300, 2)))), 20, 2, false),
+      end_of(2)};
+  const auto rows = extract(spec, pkts);
+  ASSERT_EQ(rows.size(), 1u);
+  const auto& m = rows[0].matrix;
+  const uint8_t* up = m.data();
+  const uint8_t* down = m.data() + spec.bytes;
+  EXPECT_EQ(Bytes(up + 12, up + 16), Bytes(down + 16, down + 20));  // client address
+  EXPECT_EQ(Bytes(up + 16, up + 20), Bytes(down + 12, down + 16));  // server address
+  EXPECT_NE(Bytes(up + 12, up + 16), Bytes(kA.begin(), kA.end()));
+  EXPECT_EQ(Bytes(up + 20, up + 22), Bytes(down + 22, down + 24));  // client port
+  EXPECT_EQ(up[28], 0);  // header region padded after the 28 header bytes
+  EXPECT_EQ(up[80], 1);  // payload region starts at 80
+  EXPECT_EQ(down[80 + 239], uint8_t(2 + 239));
+}
+
+TEST(Extractors, ASlotEndedAndReusedInOneBatchGivesTwoFlows) {
+  FeatureSpec spec;
+  spec.packets = 4;
+  spec.bytes = 16;
+  const Bytes a = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, seq_bytes(8, 1))));
+  const Bytes b = eth(0x0800, ipv4(kA, kB, 17, udp(3, 4, seq_bytes(8, 100))));
+  const std::vector<Pkt> pkts = {packet(a, 1, 5, true),
+                                 packet(a, 2, 5, true),
+                                 end_of(5),
+                                 packet(b, 3, 5, true),
+                                 packet(a, 4, 6, true),
+                                 end_of(5),
+                                 end_of(6)};
+  const auto rows = extract(spec, pkts);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].info.packets, 2u);
+  EXPECT_EQ(rows[1].info.packets, 1u);
+  EXPECT_EQ(rows[1].matrix[0], 100);
+  EXPECT_EQ(rows[2].info.flow, 6u);
+}
+
+TEST(Extractors, NoFreeRowIsCountedAndTheFlowSkippedToItsEnd) {
+  FeatureSpec spec;
+  spec.packets = 2;
+  spec.bytes = 8;
+  const Bytes a = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, seq_bytes(8, 1))));
+  const std::vector<Pkt> pkts = {packet(a, 1, 1, true), packet(a, 2, 2, true),
+                                 packet(a, 3, 2, true), end_of(1), end_of(2)};
+  ExtractStats st;
+  const auto rows = extract(spec, pkts, 1, &st);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].info.flow, 1u);
+  EXPECT_EQ(st.rows_full, 1u);
+  EXPECT_EQ(st.packets, 1u);
+}
+
+}  // namespace
+}  // namespace etcpipe

@@ -30,7 +30,7 @@ std::vector<std::string> expand_capture_paths(const std::vector<std::string>& in
     std::error_code ec;
     if (fs::is_directory(in, ec)) {
       std::vector<std::string> inside;
-      for (const auto& entry : fs::directory_iterator(in, ec)) {
+      for (const auto& entry : fs::recursive_directory_iterator(in, ec)) {
         if (entry.is_regular_file()) inside.push_back(entry.path().string());
       }
       if (ec) throw std::runtime_error(in + ": " + ec.message());

@@ -13,8 +13,9 @@
 
 namespace etcpipe {
 
-// Expands the inputs of -r: a file stays as is, a directory becomes its regular files in
-// name order. Throws std::runtime_error for a path that does not exist.
+// Expands the inputs of -r: a file stays as is, a directory becomes the regular files under
+// it (subdirectories too: one per class in public datasets) in path order. Throws
+// std::runtime_error for a path that does not exist.
 std::vector<std::string> expand_capture_paths(const std::vector<std::string>& inputs);
 
 class PcapFileSource final : public PacketSource {

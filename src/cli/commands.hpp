@@ -15,6 +15,7 @@ void install_stop_handlers();
 const std::atomic<bool>& stop_flag();
 
 Runner add_flows_command(CLI::App& app);
+Runner add_extract_command(CLI::App& app);
 Runner add_gen_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);
 

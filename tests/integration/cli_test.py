@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """The etcpipe command line as a user runs it. Usage: cli_test.py ETCPIPE_BINARY SOURCE_DIR"""
+import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
+
+import numpy as np  # Debian's python3-numpy (scripts/install-deps.sh)
 
 ETCPIPE = sys.argv[1] if len(sys.argv) > 1 else "etcpipe"
 SOURCE = sys.argv[2] if len(sys.argv) > 2 else "."
@@ -20,6 +24,12 @@ FLOWS_OPTIONS = ["-r,--read", "-o,--output", "--stats-json", "--stats-interval",
                  "--frag-timeout", "--select-packets", "--select-proto", "--select-empty",
                  "--select-direction", "--select-min-payload", "--select-ports",
                  "--select-filter", "--select-snaplen"]
+EXTRACT_OPTIONS = ["-r,--read", "-o,--output", "-q,--quiet", "--extractor", "--feature-rows",
+                   "--spec", "--preset", "--packets", "--bytes", "--start", "--header-bytes",
+                   "--anonymize", "--keep-tcp-fields", "--pad", "--seed", "--no-matrix",
+                   "--no-sequences", "--no-stats", "--labels-csv", "--labels-from-dirs",
+                   "--labels-ndpi", "--encrypted-only", "--min-packets-each-way", "--workers",
+                   "--max-flows", "--select-proto", "--select-empty", "--select-snaplen"]
 TRAFFIC_OPTIONS = ["--flows", "--new-flows-per-sec", "--packet-size", "--packets", "--duration",
                    "--rate", "--tcp-share", "--ipv6-share", "--payload", "--seed"]
 
@@ -51,6 +61,7 @@ class Help(unittest.TestCase):
     def test_every_option_is_documented(self):
         self.assertIn("BPF", assert_documented(self, "flows", FLOWS_OPTIONS))
         assert_documented(self, "gen", ["-w,--write", "-s,--snaplen"] + TRAFFIC_OPTIONS)
+        self.assertIn("matrix.npy", assert_documented(self, "extract", EXTRACT_OPTIONS))
         assert_documented(self, "bench", ["--workers", "--max-flows", "--snaplen", "--json"]
                           + TRAFFIC_OPTIONS)
 
@@ -203,6 +214,147 @@ class Interrupt(unittest.TestCase):
                 self.assertTrue(stats["accounting_balanced"])
                 self.assertEqual(records, stats["flows_created"])
                 self.assertLess(stats["packets_read"], 200 * 80848, "stopped early")
+
+
+def load_dataset(path):
+    with open(os.path.join(path, "meta.json")) as f:
+        meta = json.load(f)
+    with open(os.path.join(path, "flows.csv")) as f:
+        flows = list(csv.DictReader(f))
+    arrays = {name[:-4]: np.load(os.path.join(path, name))
+              for name in meta["files"] if name.endswith(".npy")}
+    return meta, flows, arrays
+
+
+def row_set(arrays):
+    """Each flow's row as bytes, order aside."""
+    keys = sorted(k for k in arrays if k != "labels")
+    n = len(arrays["labels"])
+    return sorted(b"|".join(arrays[k][i].tobytes() for k in keys) for i in range(n))
+
+
+class Extract(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        # The public-dataset layout: one directory per class.
+        self.captures = os.path.join(self.tmp, "captures")
+        for cls, names in {"mobile": ["android.pcap"], "tunnel": ["gtp.pcap", "vxlan.pcap"]}.items():
+            os.makedirs(os.path.join(self.captures, cls))
+            for name in names:
+                shutil.copy(os.path.join(SAMPLES, name), os.path.join(self.captures, cls, name))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def extract(self, *args, out="ds"):
+        path = os.path.join(self.tmp, out)
+        r = run("extract", "-r", self.captures, "-o", path, *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return (path, r.stderr, *load_dataset(path))
+
+    def test_directory_labels_give_numpy_arrays_and_a_summary(self):
+        path, err, meta, flows, a = self.extract("--preset", "nepco", "--labels-from-dirs")
+        n = meta["flows"]
+        self.assertGreater(n, 10)
+        self.assertEqual(a["matrix"].shape, (n, 5, 128))
+        self.assertEqual(a["matrix"].dtype, np.uint8)
+        self.assertEqual(a["sizes"].shape, (n, 5))
+        self.assertEqual(a["stats"].shape, (n, len(meta["stat_names"])))
+        self.assertEqual(meta["classes"], ["mobile", "tunnel"])
+        self.assertEqual(len(flows), n)
+        for i, row in enumerate(flows):
+            self.assertEqual(row["label"], meta["classes"][a["labels"][i]])
+            self.assertIn(os.sep + row["label"] + os.sep, row["capture"])
+        self.assertEqual(sum(meta["flows_per_label"].values()), n)
+        self.assertIn("flows per label", err)
+        self.assertRegex(err, r"mobile\s+%d" % meta["flows_per_label"]["mobile"])
+        # Payload bytes only: no row starts with an IPv4 header, rows are zero-padded.
+        self.assertTrue((a["payloads"] >= 0).all())
+        lengths = np.minimum(a["payloads"][:, 0], 128)
+        for i in range(n):
+            self.assertTrue((a["matrix"][i, 0, lengths[i]:] == 0).all())
+        with open(os.path.join(path, "spec.json")) as f:
+            self.assertEqual(json.load(f)["bytes"], 128)
+
+    def test_every_extractor_and_worker_count_gives_the_same_rows(self):
+        args = ("--packets", "4", "--bytes", "96", "--start", "l3", "--anonymize", "random")
+        _, _, _, _, ref = self.extract(*args, "--extractor", "reference", "--workers", "1",
+                                       out="ref")
+        for extractor in ("streaming", "batch"):
+            for workers in ("1", "2"):
+                _, _, _, _, other = self.extract(*args, "--extractor", extractor,
+                                                 "--workers", workers, out=extractor + workers)
+                self.assertEqual(row_set(other), row_set(ref), f"{extractor} x {workers}")
+        self.assertEqual(ref["matrix"][0, 0, 0] >> 4, 4, "rows start at the IP header")
+
+    def test_spec_file_travels_with_the_dataset(self):
+        path, _, meta, _, a = self.extract("--preset", "yatc", "--no-stats", "--pad", "255")
+        self.assertNotIn("stats", a)
+        _, _, meta2, _, b = self.extract("--spec", os.path.join(path, "spec.json"), out="again")
+        self.assertEqual(meta2["spec"], meta["spec"])
+        self.assertEqual(row_set(b), row_set(a))
+
+    def test_csv_labels_by_capture_and_by_five_tuple(self):
+        labels = os.path.join(self.tmp, "by_capture.csv")
+        with open(labels, "w") as f:
+            f.write("capture,label\nandroid.pcap,Android\n")
+        _, err, meta, flows, _ = self.extract("--labels-csv", labels)
+        self.assertEqual(meta["classes"], ["Android"])
+        self.assertTrue(all(r["capture"].endswith("android.pcap") for r in flows))
+        self.assertGreater(meta["unlabeled_flows_left_out"], 0)
+        self.assertIn("unlabeled left out", err)
+        one = flows[0]
+        labels = os.path.join(self.tmp, "by_tuple.csv")
+        with open(labels, "w") as f:  # written server first: either direction matches
+            f.write("src,sport,dst,dport,proto,label\n")
+            f.write(f"{one['dst']},{one['dport']},{one['src']},{one['sport']},{one['proto']},X\n")
+        _, _, meta, flows2, _ = self.extract("--labels-csv", labels, out="tuple")
+        self.assertEqual(meta["flows_per_label"], {"X": 1})
+        self.assertEqual(flows2[0]["first_ns"], one["first_ns"])
+
+    def test_ndpi_labels_with_filters(self):
+        _, _, _, flows, _ = self.extract()
+        a, b = flows[0], flows[1]
+        results = os.path.join(self.tmp, "result")
+        os.makedirs(results)
+        proto = {"6": "TCP", "17": "UDP"}
+
+        def line(i, r, label, extra):
+            return (f"\t{i}\t{proto[r['proto']]} {r['src']}:{r['sport']} <-> {r['dst']}:{r['dport']} "
+                    f"[proto: 91.178/{label}][IP: 0/Unknown]{extra}[cat: Web/5]"
+                    f"[4 pkts/400 bytes <-> {i} pkts/300 bytes][Goodput ratio: 1/2]\n")
+        name = os.path.basename(a["capture"])
+        with open(os.path.join(results, name + ".out"), "a") as f:
+            f.write(line(1, a, "TLS.Amazon", "[Encrypted]"))
+        name = os.path.basename(b["capture"])
+        with open(os.path.join(results, name + ".out"), "a") as f:
+            f.write(line(3, b, "HTTP", "[ClearText]"))
+        _, _, meta, _, _ = self.extract("--labels-ndpi", results, out="all")
+        self.assertEqual(meta["flows_per_label"], {"Amazon": 1, "HTTP": 1})
+        _, _, meta, _, _ = self.extract("--labels-ndpi", results, "--encrypted-only", out="enc")
+        self.assertEqual(meta["flows_per_label"], {"Amazon": 1})
+        _, _, meta, _, _ = self.extract("--labels-ndpi", results, "--min-packets-each-way", "2",
+                                        out="k")
+        self.assertEqual(meta["flows_per_label"], {"HTTP": 1})
+
+    def test_errors_are_clear(self):
+        bad = os.path.join(self.tmp, "bad.json")
+        with open(bad, "w") as f:
+            f.write('{"packets": 3, "bites": 100}')
+        r = run("extract", "-r", self.captures, "-o", os.path.join(self.tmp, "x"), "--spec", bad)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown feature spec field 'bites'", r.stderr)
+        r = run("extract", "-r", self.captures, "-o", os.path.join(self.tmp, "x"),
+                "--labels-from-dirs", "--labels-csv", bad)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("excludes", r.stderr)
+        r = run("extract", "-r", self.captures)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--output", r.stderr)
+        r = run("extract", "-r", self.captures, "-o", os.path.join(self.tmp, "x"),
+                "--start", "payload", "--header-bytes", "8")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--header-bytes needs --start l3 or l4", r.stderr)
 
 
 class Generator(unittest.TestCase):

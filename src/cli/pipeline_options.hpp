@@ -1,0 +1,36 @@
+// Options shared by the commands that run the flow pipeline (flows, extract): decoding,
+// flow table, timeouts, workers and the selection rules, and the configuration they make.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pipeline/flow_pipeline.hpp"
+
+namespace etcpipe::cli {
+
+struct PipelineOptions {
+  bool no_decap = false;
+  uint32_t max_flows = 0;
+  double tcp_idle = 300, udp_idle = 60, other_idle = 60, active = 1800, tcp_close = 10;
+  uint32_t frag_slots = 4096;
+  double frag_timeout = 30;
+  // The reader takes a core of its own: one worker fewer than cores (one at least).
+  unsigned workers = std::max(2u, std::thread::hardware_concurrency()) - 1;
+  uint32_t select_packets = 10;
+  std::string select_proto = "both";
+  bool select_empty = false;
+  std::string select_direction = "both";
+  uint32_t select_min_payload = 0;
+  std::vector<uint16_t> select_ports;
+  std::string select_filter;
+  uint32_t select_snaplen = 1600;
+};
+
+// Registers the options on `cmd`. Without `select_packets`, the command sets N itself.
+void add_pipeline_options(CLI::App* cmd, PipelineOptions& o, bool select_packets);
+FlowPipelineConfig pipeline_config(const PipelineOptions& o);
+
+}  // namespace etcpipe::cli

@@ -10,7 +10,8 @@
 //     gives each packet's rank inside its segment.
 //  3. at each segment head: the flow's packets-so-far from earlier batches (only for its
 //     first segment in the batch: after an end the slot holds a new flow); segments that
-//     start a flow take rows from the free stack (an exclusive scan hands them out).
+//     start a flow take rows from the free stack (an exclusive scan hands them out; rows
+//     are not cleared: every slot a packet fills is written whole, pad included).
 //  4. each packet, through the sorted order back to its own bytes, is written into
 //     row[rank] if rank < N (the published prototype copied the wrong packet's bytes here).
 //  5. at each segment tail: the flow's state is updated, and the row is complete if the
@@ -67,7 +68,6 @@ struct Scratch {
 struct Rows {
   RowsView view;
   FeatureSpec spec;
-  uint8_t pad;
 };
 
 ETCPIPE_HD inline uint32_t flow_of(const Scratch& s, uint32_t j) {
@@ -123,7 +123,6 @@ struct StartSegment {
 
 struct TakeRow {
   Scratch s;
-  Rows rows;
   const uint32_t* free_stack;  // free rows, the next to take at the back
   uint32_t free_n;
   ETCPIPE_HD void operator()(uint32_t j) const {
@@ -133,17 +132,7 @@ struct TakeRow {
       s.seg_base[seg] = kSkip;  // counted by the caller: needed - taken
       return;
     }
-    const uint32_t r = free_stack[free_n - 1 - k];
-    s.seg_row[seg] = r;
-    const RowsView& v = rows.view;
-    for (uint32_t b = 0; b < v.row_bytes; ++b) v.matrix[uint64_t{r} * v.row_bytes + b] = rows.pad;
-    for (uint32_t i = 0; i < v.n; ++i) {
-      const uint64_t e = uint64_t{r} * v.n + i;
-      v.sizes[e] = 0;
-      v.iats[e] = 0.0f;
-      v.flags[e] = 0;
-      v.payloads[e] = 0;
-    }
+    s.seg_row[seg] = free_stack[free_n - 1 - k];
   }
 };
 
@@ -229,7 +218,7 @@ void extract_batch(Policy&& policy, const Items& in, const FlowState& st, const 
   thrust::for_each(policy, first, last, CountSegment{s, n});
   thrust::for_each(policy, first, last, StartSegment{s, st, rows.view.n});
   thrust::exclusive_scan(policy, s.need, s.need + n, s.alloc);
-  thrust::for_each(policy, first, last, TakeRow{s, rows, free_stack, free_n});
+  thrust::for_each(policy, first, last, TakeRow{s, free_stack, free_n});
   thrust::for_each(policy, first, last, WritePacket{in, s, rows});
   thrust::for_each(policy, first, last, EndSegment{in, s, st, n, rows.view.n});
 }

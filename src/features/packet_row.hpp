@@ -194,9 +194,14 @@ ETCPIPE_HD inline void write_packet(const FeatureSpec& s, const RowsView& v, uin
   if (v.row_bytes != 0) {
     uint8_t* slot = v.matrix + uint64_t{r} * v.row_bytes + uint64_t{rank} * v.l;
     const RowPlan plan = plan_row(s, p, avail);
+    uint32_t filled = 0;  // the slot is not cleared beforehand: gaps get the pad value here
     for (uint32_t k = 0; k < plan.parts; ++k) {
-      copy(slot + plan.part[k].dst, pkt + plan.part[k].src, plan.part[k].len);
+      const RowPart& part = plan.part[k];
+      for (uint32_t i = filled; i < part.dst; ++i) slot[i] = s.pad;
+      copy(slot + part.dst, pkt + part.src, part.len);
+      filled = part.dst + part.len;
     }
+    for (uint32_t i = filled; i < v.l; ++i) slot[i] = s.pad;
     anonymize(s, p, pkt, avail, client, v.info[r].tuple, plan, slot);
   }
   const uint64_t i = uint64_t{r} * v.n + rank;

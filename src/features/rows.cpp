@@ -16,21 +16,20 @@ FeatureRows::FeatureRows(const FeatureSpec& spec, uint32_t capacity)
       stats_(new float[std::size_t{capacity} * kStatCount]),
       info_(new FlowInfo[capacity]) {}
 
-void FeatureRows::reset(uint32_t r) {
-  std::memset(matrix(r), spec_.pad, row_bytes());
-  std::fill_n(sizes(r), n(), 0);
-  std::fill_n(iats(r), n(), 0.0f);
-  std::fill_n(flags(r), n(), uint8_t{0});
-  std::fill_n(payloads(r), n(), 0);
-}
-
 void FeatureBatch::append(const FeatureRows& from, uint32_t r) {
   const uint32_t k = size_++;
-  std::memcpy(matrix(k), from.matrix(r), row_bytes());
-  std::copy_n(from.sizes(r), n(), sizes(k));
-  std::copy_n(from.iats(r), n(), iats(k));
-  std::copy_n(from.flags(r), n(), flags(k));
-  std::copy_n(from.payloads(r), n(), payloads(k));
+  const uint32_t used = std::min(from.info(r).packets, n()), rest = n() - used;
+  const std::size_t used_bytes = std::size_t{used} * (spec().matrix ? spec().bytes : 0);
+  std::memcpy(matrix(k), from.matrix(r), used_bytes);
+  std::memset(matrix(k) + used_bytes, spec().pad, row_bytes() - used_bytes);
+  std::copy_n(from.sizes(r), used, sizes(k));
+  std::fill_n(sizes(k) + used, rest, 0);
+  std::copy_n(from.iats(r), used, iats(k));
+  std::fill_n(iats(k) + used, rest, 0.0f);
+  std::copy_n(from.flags(r), used, flags(k));
+  std::fill_n(flags(k) + used, rest, uint8_t{0});
+  std::copy_n(from.payloads(r), used, payloads(k));
+  std::fill_n(payloads(k) + used, rest, 0);
   info(k) = from.info(r);
   compute_stats(from, r, stats(k));
 }
@@ -98,7 +97,6 @@ uint32_t RowPool::alloc() {
   if (free_.empty()) return kNoRow;
   const uint32_t r = free_.back();
   free_.pop_back();
-  rows_.reset(r);
   return r;
 }
 

@@ -49,9 +49,6 @@ class FeatureRows {
   FlowInfo& info(uint32_t r) { return info_[r]; }
   const FlowInfo& info(uint32_t r) const { return info_[r]; }
 
-  // Row r as a fresh flow's: bytes set to the pad value, sequences to zero.
-  void reset(uint32_t r);
-
  private:
   FeatureSpec spec_;
   uint32_t capacity_;
@@ -73,7 +70,8 @@ class FeatureBatch : public FeatureRows {
   uint32_t size() const { return size_; }
   bool full() const { return size_ == kCapacity; }
   void clear() { size_ = 0; }
-  // Appends row r of `from` and computes its statistics.
+  // Appends row r of `from` and computes its statistics. Only the row's packets are read:
+  // the slots of packets a short flow did not have are padded (bytes) and zeroed here.
   void append(const FeatureRows& from, uint32_t r);
 
  private:
@@ -83,7 +81,8 @@ class FeatureBatch : public FeatureRows {
 // The statistics of row r (ETCPIPE_STATS order) from its sequences.
 void compute_stats(const FeatureRows& rows, uint32_t r, float* out);
 
-// Rows being filled, with a free list. Rows are reset when allocated.
+// Rows being filled, with a free list. A row's slots are written as its packets come, so
+// rows are not cleared when allocated.
 class RowPool {
  public:
   static constexpr uint32_t kNoRow = 0xFFFFFFFF;

@@ -13,6 +13,9 @@
 
 #include "features/batch_extractor.hpp"
 #include "features/extractor.hpp"
+#ifdef ETCPIPE_HAVE_CUDA
+#include "features/cuda_batch_extractor.hpp"
+#endif
 #include "packet/decoder.hpp"
 
 namespace etcpipe {
@@ -164,10 +167,29 @@ void BM_BatchCpu(benchmark::State& state) {
   report(state, s, sink.rows);
 }
 
+#ifdef ETCPIPE_HAVE_CUDA
+void BM_BatchCuda(benchmark::State& state) {
+  if (!CudaBatchExtractor::available()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  const FeatureSpec s = spec_of(state);
+  CountingSink sink;
+  SinkOutput out(s, sink);
+  CudaBatchExtractor x(s, kFlows, 1, kFlows, out);
+  via_selected(state, s, [&](const SelectedBatch& b) { x.add(b); });
+  x.finish();
+  report(state, s, sink.rows);
+}
+#endif
+
 #define ETCPIPE_SHAPES ->Args({10, 1000})->Args({5, 128})->Unit(benchmark::kMillisecond)
 BENCHMARK(BM_Reference) ETCPIPE_SHAPES;
 BENCHMARK(BM_Streaming) ETCPIPE_SHAPES;
 BENCHMARK(BM_BatchCpu) ETCPIPE_SHAPES;
+#ifdef ETCPIPE_HAVE_CUDA
+BENCHMARK(BM_BatchCuda) ETCPIPE_SHAPES;
+#endif
 
 }  // namespace
 }  // namespace etcpipe

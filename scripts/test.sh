@@ -2,7 +2,8 @@
 # Builds everything and runs every test:
 #   1. release build: unit, capture, golden and CLI tests (ctest)
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the same tests, with leak checks
-#   3. clang libFuzzer build: each fuzz target for $ETCPIPE_FUZZ_SECONDS (default 60) from a
+#   3. CUDA build where nvcc is (the GPU test skips without a GPU)
+#   4. clang libFuzzer build: each fuzz target for $ETCPIPE_FUZZ_SECONDS (default 60) from a
 #      seed corpus made of the shared captures plus fuzz/regressions/ (inputs that once
 #      crashed or hung)
 # Ends with one line "tests: N passed, N failed".
@@ -47,6 +48,24 @@ if build build-asan -DCMAKE_BUILD_TYPE=Debug -DETCPIPE_SANITIZE=ON -DETCPIPE_BEN
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest build-asan
 else
   failed=$((failed + 1))
+fi
+
+# The CUDA batch extractor: compiled wherever nvcc is; its test runs where a GPU is and
+# says it skipped otherwise.
+NVCC=$(command -v nvcc || { [[ -x /usr/local/cuda/bin/nvcc ]] && echo /usr/local/cuda/bin/nvcc; })
+if [[ -n "$NVCC" ]]; then
+  echo "== CUDA build ($NVCC)"
+  if build build-cuda -DCMAKE_BUILD_TYPE=Release -DETCPIPE_CUDA=ON \
+      -DCMAKE_CUDA_COMPILER="$NVCC" -DETCPIPE_BENCH=OFF; then
+    log=$(mktemp)
+    ctest --test-dir build-cuda --output-on-failure -R CudaBatchExtractor 2>&1 | tee "$log"
+    if grep -qE '^100% tests passed' "$log"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    rm -f "$log"
+  else
+    failed=$((failed + 1))
+  fi
+else
+  echo "== no nvcc: CUDA build skipped"
 fi
 
 echo "== fuzzing, ${FUZZ_SECONDS} s per target"

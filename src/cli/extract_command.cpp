@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,9 @@
 #include "cli/pipeline_options.hpp"
 #include "dataset/dataset_writer.hpp"
 #include "features/batch_extractor.hpp"
+#ifdef ETCPIPE_HAVE_CUDA
+#include "features/cuda_batch_extractor.hpp"
+#endif
 #include "pipeline/run.hpp"
 
 namespace etcpipe::cli {
@@ -110,12 +114,28 @@ int run(ExtractOptions& o) {
     DatasetWriter dataset(o.output, spec, labeler.get());
     SinkOutput out(spec, dataset);
     const uint32_t slots = std::max(1u, cfg.table.max_flows / workers);
-    std::unique_ptr<ReferenceExtractor> reference;
-    std::unique_ptr<BatchExtractor> batch;
+    // The consumer-side extractor, if any: selected batches in, rows to the dataset.
+    std::function<void(const SelectedBatch&)> consume;
+    std::function<void()> finish;
+    std::function<ExtractStats()> extract_stats;
+    std::string where = "cpu";
+    auto use = [&](auto extractor) {
+      auto x = std::shared_ptr(std::move(extractor));
+      consume = [x](const SelectedBatch& b) { x->add(b); };
+      finish = [x] { x->finish(); };
+      extract_stats = [x] { return x->stats(); };
+    };
     if (kind == ExtractorKind::Reference) {
-      reference = std::make_unique<ReferenceExtractor>(spec, o.feature_rows, out);
+      use(std::make_unique<ReferenceExtractor>(spec, o.feature_rows, out));
     } else if (kind == ExtractorKind::Batch) {
-      batch = std::make_unique<BatchExtractor>(spec, o.feature_rows, workers, slots, out);
+#ifdef ETCPIPE_HAVE_CUDA
+      if (CudaBatchExtractor::available()) {
+        use(std::make_unique<CudaBatchExtractor>(spec, o.feature_rows, workers, slots, out));
+        where = "cuda";
+      }
+#endif
+      if (!consume)
+        use(std::make_unique<BatchExtractor>(spec, o.feature_rows, workers, slots, out));
     }
 
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
@@ -134,8 +154,7 @@ int run(ExtractOptions& o) {
       RunOptions ro;
       ro.workers = workers;
       ro.stop = &stop_flag();
-      if (reference) ro.on_selected = [&](const SelectedBatch& b) { reference->add(b); };
-      if (batch) ro.on_selected = [&](const SelectedBatch& b) { batch->add(b); };
+      ro.on_selected = consume;
       ro.on_features = [&](const FeatureBatch& b) { dataset.write(b); };
       if (progress) {
         ro.on_tick = [&](const RunStats&) {
@@ -145,8 +164,7 @@ int run(ExtractOptions& o) {
         };
       }
       const RunStats s = run_flows(source, cfg, records, ro);
-      if (reference) reference->finish();
-      if (batch) batch->finish();
+      if (finish) finish();
       unreadable += source.open_failures();
       unbalanced += !s.accounting_balanced();
       total.source.packets += s.source.packets;
@@ -158,12 +176,11 @@ int run(ExtractOptions& o) {
       if (ro.on_tick) ro.on_tick(s);
     }
     if (progress) std::cerr << "\r\x1b[K";
-    const ExtractStats xs = reference ? reference->stats()
-                            : batch   ? batch->stats()
-                                      : total.features;
+    const ExtractStats xs = extract_stats ? extract_stats() : total.features;
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     nlohmann::json extra = {{"extractor", extractor_name(kind)},
+                            {"extractor_device", where},
                             {"captures", done},
                             {"packets", total.source.packets},
                             {"flows_tracked", total.flows.created},
@@ -174,7 +191,7 @@ int run(ExtractOptions& o) {
     if (!o.quiet) {
       std::cerr << done << " captures, " << total.source.packets << " packets, "
                 << total.flows.created << " flows in " << secs << " s (" << extractor_name(kind)
-                << " extractor)\n"
+                << " extractor on " << where << ")\n"
                 << dataset.flows() << " flows written to " << o.output;
       if (labeler) std::cerr << ", " << dataset.unlabeled() << " unlabeled left out";
       std::cerr << "; flows without a free row " << xs.rows_full << ", rows dropped "

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 
 namespace etcpipe {
@@ -31,14 +32,12 @@ NpyWriter::~NpyWriter() {
 }
 
 std::string NpyWriter::header() const {
-  std::string shape = "(" + std::to_string(rows_) + ",";
-  for (std::size_t i = 0; i < shape_.size(); ++i) {
-    shape += (i ? ", " : " ") + std::to_string(shape_[i]);
-  }
-  shape += ")";
-  std::string dict =
-      "{'descr': '" + descr_ + "', 'fortran_order': False, 'shape': " + shape + ", }";
-  std::string h = std::string("\x93NUMPY\x01\x00", 8) + "  " + dict;
+  std::ostringstream dict;
+  dict << "{'descr': '" << descr_ << "', 'fortran_order': False, 'shape': (" << rows_ << ",";
+  for (std::size_t i = 0; i < shape_.size(); ++i) dict << (i ? ", " : " ") << shape_[i];
+  dict << "), }";
+  std::string h("\x93NUMPY\x01\x00  ", 10);  // magic, version, header length (set below)
+  h.append(dict.str());
   if (h.size() + 1 > kHeaderBytes) throw std::runtime_error(path_ + ": array shape too long");
   h.resize(kHeaderBytes - 1, ' ');
   h += '\n';

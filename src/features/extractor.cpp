@@ -41,15 +41,19 @@ ExtractorKind parse_extractor(std::string_view s) {
 ExtractorCore::ExtractorCore(const FeatureSpec& spec, uint32_t rows, FeatureOutput& out)
     : spec_(spec), pool_(spec, rows), out_(out) {}
 
-void ExtractorCore::finish_row(uint32_t r) {
-  FeatureBatch* b = out_.batch();
+void emit_row(FeatureOutput& out, const FeatureRows& rows, uint32_t r, ExtractStats& stats) {
+  FeatureBatch* b = out.batch();
   if (b == nullptr) {
-    ++stats_.output_dropped;
-  } else {
-    b->append(pool_.rows(), r);
-    ++stats_.flows;
-    if (b->full()) out_.hand_over();
+    ++stats.output_dropped;
+    return;
   }
+  b->append(rows, r);
+  ++stats.flows;
+  if (b->full()) out.hand_over();
+}
+
+void ExtractorCore::finish_row(uint32_t r) {
+  emit_row(out_, pool_.rows(), r, stats_);
   pool_.release(r);
 }
 

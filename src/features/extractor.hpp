@@ -75,6 +75,9 @@ struct ExtractStats {
   }
 };
 
+// Appends row r of `rows` (with its statistics) to the output, counted in `stats`.
+void emit_row(FeatureOutput& out, const FeatureRows& rows, uint32_t r, ExtractStats& stats);
+
 enum class ExtractorKind : uint8_t { Reference, Streaming, Batch };
 std::string_view extractor_name(ExtractorKind k);
 ExtractorKind parse_extractor(std::string_view s);  // throws std::invalid_argument

@@ -42,6 +42,7 @@ class SelectedBatch {
     return {arena_.get() + packets_[i].offset, packets_[i].copied};
   }
   const uint8_t* arena() const { return arena_.get(); }
+  uint32_t snaplen() const { return snaplen_; }  // arena bytes per entry
   void push(const DecodedPacket& p, const FlowUpdate& u, std::span<const uint8_t> data);
   void push_end(uint32_t flow);
 

@@ -1,0 +1,243 @@
+#include <cuda_runtime.h>
+#include <thrust/system/cuda/execution_policy.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "features/batch_algorithm.hpp"
+#include "features/cuda_batch_extractor.hpp"
+
+namespace etcpipe {
+namespace {
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) {
+    throw std::runtime_error(std::string("CUDA ") + what + ": " + cudaGetErrorString(e));
+  }
+}
+
+template <class T>
+T* device_array(std::size_t n) {
+  void* p = nullptr;
+  check(cudaMalloc(&p, std::max<std::size_t>(n, 1) * sizeof(T)), "cudaMalloc");
+  return static_cast<T*>(p);
+}
+
+template <class T>
+T* pinned_array(std::size_t n) {
+  void* p = nullptr;
+  check(cudaMallocHost(&p, std::max<std::size_t>(n, 1) * sizeof(T)), "cudaMallocHost");
+  return static_cast<T*>(p);
+}
+
+// Thrust's temporary storage from one device buffer allocated up front: the algorithms of a
+// batch allocate and free in stack order, so a bump pointer that steps back suffices.
+class ArenaAllocator {
+ public:
+  using value_type = char;
+  ArenaAllocator(char* base, std::size_t size, std::size_t* top) : base_(base), size_(size), top_(top) {}
+  char* allocate(std::ptrdiff_t n) {
+    const std::size_t bytes = (std::size_t(n) + 255) & ~std::size_t{255};
+    if (*top_ + bytes > size_) throw std::runtime_error("CUDA scratch arena too small");
+    char* p = base_ + *top_;
+    *top_ += bytes;
+    return p;
+  }
+  void deallocate(char* p, std::size_t) {
+    if (p >= base_ && p < base_ + size_) *top_ = std::size_t(p - base_);
+  }
+
+ private:
+  char* base_;
+  std::size_t size_;
+  std::size_t* top_;
+};
+
+constexpr std::size_t kArenaBytes = 64u << 20;
+constexpr uint32_t kItems = SelectedBatch::kCapacity;
+
+}  // namespace
+
+struct CudaBatchExtractor::Device {
+  cudaStream_t stream = nullptr;
+  // Host staging (pinned) and its device copy.
+  SelectedPacket* host_items = nullptr;
+  SelectedPacket* items = nullptr;
+  uint8_t* host_arena = nullptr;
+  uint8_t* arena = nullptr;
+  uint32_t arena_bytes = 0;
+  uint32_t* host_free = nullptr;
+  uint32_t* free_stack = nullptr;
+  uint32_t* host_out = nullptr;  // need, alloc at n-1, then done_row, written, late
+  // Per-flow state, rows, scratch.
+  uint16_t* count = nullptr;
+  uint32_t* row = nullptr;
+  uint64_t* key = nullptr;
+  uint32_t* per_item = nullptr;
+  RowsView rows{};
+  char* scratch_arena = nullptr;
+  std::size_t scratch_top = 0;
+
+  batch::Scratch scratch() const {
+    batch::Scratch s{};
+    uint32_t* p = per_item;
+    auto next = [&] {
+      uint32_t* q = p;
+      p += kItems;
+      return q;
+    };
+    s.key = key;
+    s.order = next();
+    s.head = next();
+    s.seg = next();
+    s.is_packet = next();
+    s.local = next();
+    s.need = next();
+    s.alloc = next();
+    s.seg_base = next();
+    s.seg_row = next();
+    s.seg_packets = next();
+    s.done_row = next();
+    s.written = next();
+    s.late = next();
+    return s;
+  }
+
+  ~Device() {
+    for (void* p : {static_cast<void*>(items), static_cast<void*>(arena),
+                    static_cast<void*>(free_stack), static_cast<void*>(count),
+                    static_cast<void*>(row), static_cast<void*>(key), static_cast<void*>(per_item),
+                    static_cast<void*>(rows.matrix), static_cast<void*>(rows.sizes),
+                    static_cast<void*>(rows.iats), static_cast<void*>(rows.flags),
+                    static_cast<void*>(rows.payloads), static_cast<void*>(rows.info),
+                    static_cast<void*>(scratch_arena)}) {
+      if (p != nullptr) cudaFree(p);
+    }
+    for (void* p : {static_cast<void*>(host_items), static_cast<void*>(host_arena),
+                    static_cast<void*>(host_free), static_cast<void*>(host_out)}) {
+      if (p != nullptr) cudaFreeHost(p);
+    }
+    if (stream != nullptr) cudaStreamDestroy(stream);
+  }
+};
+
+bool CudaBatchExtractor::available() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+CudaBatchExtractor::CudaBatchExtractor(const FeatureSpec& spec, uint32_t rows, unsigned workers,
+                                       uint32_t slots, FeatureOutput& out)
+    : spec_(spec), out_(out), slots_(slots), d_(std::make_unique<Device>()),
+      staging_(spec, kItems) {
+  Device& d = *d_;
+  check(cudaStreamCreateWithFlags(&d.stream, cudaStreamNonBlocking), "stream");
+  const std::size_t flows = std::size_t{workers} * (std::size_t{slots} + 1);
+  d.count = device_array<uint16_t>(flows);
+  d.row = device_array<uint32_t>(flows);
+  check(cudaMemset(d.count, 0, flows * sizeof(uint16_t)), "memset");
+  check(cudaMemset(d.row, 0xFF, flows * sizeof(uint32_t)), "memset");  // kNoRow
+  d.key = device_array<uint64_t>(kItems);
+  d.per_item = device_array<uint32_t>(14 * kItems);
+  d.items = device_array<SelectedPacket>(kItems);
+  d.host_items = pinned_array<SelectedPacket>(kItems);
+  d.free_stack = device_array<uint32_t>(kItems);
+  d.host_free = pinned_array<uint32_t>(kItems);
+  d.host_out = pinned_array<uint32_t>(2 + 3 * kItems);
+  const uint32_t n = spec.packets;
+  const uint32_t row_bytes = spec.matrix ? n * spec.bytes : 0;
+  d.rows = {device_array<uint8_t>(std::size_t{rows} * row_bytes),
+            device_array<int32_t>(std::size_t{rows} * n),
+            device_array<float>(std::size_t{rows} * n),
+            device_array<uint8_t>(std::size_t{rows} * n),
+            device_array<int32_t>(std::size_t{rows} * n),
+            device_array<FlowInfo>(rows),
+            n,
+            spec.bytes,
+            row_bytes};
+  d.scratch_arena = device_array<char>(kArenaBytes);
+  free_.reserve(rows);
+  for (uint32_t r = rows; r-- > 0;) free_.push_back(r);
+}
+
+CudaBatchExtractor::~CudaBatchExtractor() = default;
+
+void CudaBatchExtractor::add(const SelectedBatch& b) {
+  const uint32_t n = b.size();
+  if (n == 0) return;
+  Device& d = *d_;
+  const uint32_t bytes = n * b.snaplen();
+  if (bytes > d.arena_bytes) {  // the first batch sizes the byte buffers (snaplen is fixed)
+    if (d.arena != nullptr) cudaFree(d.arena);
+    if (d.host_arena != nullptr) cudaFreeHost(d.host_arena);
+    d.arena_bytes = kItems * b.snaplen();
+    d.arena = device_array<uint8_t>(d.arena_bytes);
+    d.host_arena = pinned_array<uint8_t>(d.arena_bytes);
+  }
+  std::memcpy(d.host_items, &b.packet(0), n * sizeof(SelectedPacket));
+  std::memcpy(d.host_arena, b.arena(), bytes);
+  const auto m = static_cast<uint32_t>(std::min<std::size_t>(n, free_.size()));
+  std::copy(free_.end() - m, free_.end(), d.host_free);  // the top m rows, order kept
+  check(cudaMemcpyAsync(d.items, d.host_items, n * sizeof(SelectedPacket), cudaMemcpyHostToDevice,
+                        d.stream),
+        "copy");
+  check(cudaMemcpyAsync(d.arena, d.host_arena, bytes, cudaMemcpyHostToDevice, d.stream), "copy");
+  check(cudaMemcpyAsync(d.free_stack, d.host_free, m * sizeof(uint32_t), cudaMemcpyHostToDevice,
+                        d.stream),
+        "copy");
+
+  const batch::Items in{d.items, d.arena, n, b.worker * (slots_ + 1), b.worker};
+  const batch::FlowState st{d.count, d.row};
+  const batch::Scratch s = d.scratch();
+  d.scratch_top = 0;
+  ArenaAllocator alloc(d.scratch_arena, kArenaBytes, &d.scratch_top);
+  batch::extract_batch(thrust::cuda::par(alloc).on(d.stream), in, st, s,
+                       batch::Rows{d.rows, spec_}, d.free_stack, m);
+
+  uint32_t* h = d.host_out;
+  check(cudaMemcpyAsync(h, s.need + n - 1, 4, cudaMemcpyDeviceToHost, d.stream), "copy");
+  check(cudaMemcpyAsync(h + 1, s.alloc + n - 1, 4, cudaMemcpyDeviceToHost, d.stream), "copy");
+  check(cudaMemcpyAsync(h + 2, s.done_row, 3 * std::size_t{kItems} * 4, cudaMemcpyDeviceToHost,
+                        d.stream),
+        "copy");  // done_row, written, late are consecutive scratch arrays
+  check(cudaStreamSynchronize(d.stream), "batch");
+
+  const uint32_t needed = h[0] + h[1], taken = std::min(needed, m);
+  free_.resize(free_.size() - taken);
+  stats_.rows_full += needed - taken;
+  const uint32_t* done = h + 2;
+  const uint32_t* written = done + kItems;
+  const uint32_t* late = written + kItems;
+  uint32_t k = 0;
+  uint32_t done_rows[kItems];
+  const RowsView host = view_of(staging_);
+  const RowsView& dev = d.rows;
+  for (uint32_t j = 0; j < n; ++j) {
+    stats_.packets += written[j];
+    stats_.late += late[j];
+    if (done[j] == batch::kNoRow) continue;
+    const uint32_t r = done[j];
+    auto back = [&](auto* dst, const auto* src, std::size_t count) {
+      check(cudaMemcpyAsync(dst + std::size_t{k} * count, src + std::size_t{r} * count,
+                            count * sizeof(*src), cudaMemcpyDeviceToHost, d.stream),
+            "copy");
+    };
+    back(host.matrix, dev.matrix, dev.row_bytes);
+    back(host.sizes, dev.sizes, dev.n);
+    back(host.iats, dev.iats, dev.n);
+    back(host.flags, dev.flags, dev.n);
+    back(host.payloads, dev.payloads, dev.n);
+    back(host.info, dev.info, 1);
+    done_rows[k++] = r;
+  }
+  check(cudaStreamSynchronize(d.stream), "rows");
+  for (uint32_t i = 0; i < k; ++i) {
+    emit_row(out_, staging_, i, stats_);
+    free_.push_back(done_rows[i]);
+  }
+  out_.hand_over();
+}
+
+}  // namespace etcpipe

@@ -37,7 +37,8 @@ T* pinned_array(std::size_t n) {
 class ArenaAllocator {
  public:
   using value_type = char;
-  ArenaAllocator(char* base, std::size_t size, std::size_t* top) : base_(base), size_(size), top_(top) {}
+  ArenaAllocator(char* base, std::size_t size, std::size_t* top)
+      : base_(base), size_(size), top_(top) {}
   char* allocate(std::ptrdiff_t n) {
     const std::size_t bytes = (std::size_t(n) + 255) & ~std::size_t{255};
     if (*top_ + bytes > size_) throw std::runtime_error("CUDA scratch arena too small");
@@ -106,13 +107,13 @@ struct CudaBatchExtractor::Device {
   }
 
   ~Device() {
-    for (void* p : {static_cast<void*>(items), static_cast<void*>(arena),
-                    static_cast<void*>(free_stack), static_cast<void*>(count),
-                    static_cast<void*>(row), static_cast<void*>(key), static_cast<void*>(per_item),
-                    static_cast<void*>(rows.matrix), static_cast<void*>(rows.sizes),
-                    static_cast<void*>(rows.iats), static_cast<void*>(rows.flags),
-                    static_cast<void*>(rows.payloads), static_cast<void*>(rows.info),
-                    static_cast<void*>(scratch_arena)}) {
+    for (void* p :
+         {static_cast<void*>(items), static_cast<void*>(arena), static_cast<void*>(free_stack),
+          static_cast<void*>(count), static_cast<void*>(row), static_cast<void*>(key),
+          static_cast<void*>(per_item), static_cast<void*>(rows.matrix),
+          static_cast<void*>(rows.sizes), static_cast<void*>(rows.iats),
+          static_cast<void*>(rows.flags), static_cast<void*>(rows.payloads),
+          static_cast<void*>(rows.info), static_cast<void*>(scratch_arena)}) {
       if (p != nullptr) cudaFree(p);
     }
     for (void* p : {static_cast<void*>(host_items), static_cast<void*>(host_arena),
@@ -130,7 +131,10 @@ bool CudaBatchExtractor::available() {
 
 CudaBatchExtractor::CudaBatchExtractor(const FeatureSpec& spec, uint32_t rows, unsigned workers,
                                        uint32_t slots, FeatureOutput& out)
-    : spec_(spec), out_(out), slots_(slots), d_(std::make_unique<Device>()),
+    : spec_(spec),
+      out_(out),
+      slots_(slots),
+      d_(std::make_unique<Device>()),
       staging_(spec, kItems) {
   Device& d = *d_;
   check(cudaStreamCreateWithFlags(&d.stream, cudaStreamNonBlocking), "stream");
@@ -193,8 +197,8 @@ void CudaBatchExtractor::add(const SelectedBatch& b) {
   const batch::Scratch s = d.scratch();
   d.scratch_top = 0;
   ArenaAllocator alloc(d.scratch_arena, kArenaBytes, &d.scratch_top);
-  batch::extract_batch(thrust::cuda::par(alloc).on(d.stream), in, st, s,
-                       batch::Rows{d.rows, spec_}, d.free_stack, m);
+  batch::extract_batch(thrust::cuda::par(alloc).on(d.stream), in, st, s, batch::Rows{d.rows, spec_},
+                       d.free_stack, m);
 
   uint32_t* h = d.host_out;
   check(cudaMemcpyAsync(h, s.need + n - 1, 4, cudaMemcpyDeviceToHost, d.stream), "copy");

@@ -143,7 +143,7 @@ struct Extracted {
 
 Extracted extract_capture(const fs::path& file, const FeatureSpec& spec, ExtractorKind kind,
                           unsigned workers) {
-  constexpr uint32_t kRows = 8192;
+  constexpr uint32_t kRows = 4096;
   PcapFileSource source({file.string()}, "", [](const std::string&) {});
   FlowPipelineConfig cfg;
   cfg.select_snaplen = 2048;
@@ -152,27 +152,28 @@ Extracted extract_capture(const fs::path& file, const FeatureSpec& spec, Extract
   cfg.feature_rows = kRows;
   test::KeepingSink rows;
   SinkOutput out(spec, rows);
-  ReferenceExtractor ref(spec, kRows, out);
-  BatchExtractor batch(spec, kRows, workers, cfg.table.max_flows / workers, out);
+  std::unique_ptr<ReferenceExtractor> ref;
+  std::unique_ptr<BatchExtractor> batch;
   RunOptions opts;
   opts.workers = workers;
   if (kind == ExtractorKind::Streaming) {
     cfg.streaming = spec;
     opts.on_features = [&rows](const FeatureBatch& b) { rows.write(b); };
   } else if (kind == ExtractorKind::Reference) {
-    opts.on_selected = [&ref](const SelectedBatch& b) { ref.add(b); };
+    ref = std::make_unique<ReferenceExtractor>(spec, kRows, out);
+    opts.on_selected = [&ref](const SelectedBatch& b) { ref->add(b); };
   } else {
-    opts.on_selected = [&batch](const SelectedBatch& b) { batch.add(b); };
+    batch =
+        std::make_unique<BatchExtractor>(spec, kRows, workers, cfg.table.max_flows / workers, out);
+    opts.on_selected = [&batch](const SelectedBatch& b) { batch->add(b); };
   }
   CollectingSink records;
   const RunStats rs = run_flows(source, cfg, records, opts);
-  ref.finish();
-  batch.finish();
+  if (ref) ref->finish();
+  if (batch) batch->finish();
   Extracted e;
   e.rows = rows.canonical();
-  e.stats = kind == ExtractorKind::Streaming   ? rs.features
-            : kind == ExtractorKind::Reference ? ref.stats()
-                                               : batch.stats();
+  e.stats = ref ? ref->stats() : batch ? batch->stats() : rs.features;
   for (const auto& r : records.records) e.flows_with_selected += r.selected > 0;
   e.selected = rs.flows.selection[size_t(Selection::Selected)];
   return e;

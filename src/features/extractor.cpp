@@ -84,7 +84,6 @@ void ExtractorCore::packet(RowState& st, const DecodedPacket& p, const uint8_t* 
   ++stats_.packets;
   if (st.count == spec_.packets) {
     finish_row(st.row);
-    st.row = RowPool::kNoRow;
   }
 }
 
@@ -129,7 +128,10 @@ void ReferenceExtractor::add(const SelectedBatch& batch) {
 
 StreamingExtractor::StreamingExtractor(const FeatureSpec& spec, uint32_t rows, uint32_t slots,
                                        uint16_t worker, uint32_t snaplen, FeatureOutput& out)
-    : core_(spec, rows, out), state_(std::size_t{slots} + 1), worker_(worker), snaplen_(snaplen) {}
+    : core_(spec, rows, out),
+      state_(std::size_t{slots} + 1, false, "the streaming extractor's flow states"),
+      worker_(worker),
+      snaplen_(snaplen) {}
 
 void StreamingExtractor::packet(const DecodedPacket& p, uint32_t flow, bool client,
                                 std::span<const uint8_t> b) {

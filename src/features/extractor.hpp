@@ -86,7 +86,7 @@ ExtractorKind parse_extractor(std::string_view s);  // throws std::invalid_argum
 struct RowState {
   static constexpr uint16_t kSkip = 0xFFFF;  // no row could be had: ignore until the end
   uint16_t count = 0;                        // selected packets seen
-  uint32_t row = RowPool::kNoRow;
+  uint32_t row = 0;  // meaningful only while 0 < count < N: all-zero memory is a fresh state
 };
 
 // The rows, the output and the per-packet steps of the serial extractors.
@@ -145,7 +145,8 @@ class StreamingExtractor {
 
  private:
   ExtractorCore core_;
-  std::vector<RowState> state_;  // by flow slot
+  // By flow slot; pages are backed only as flows arrive, as the flow table's are.
+  ZeroedPages<RowState> state_;
   uint16_t worker_;
   uint32_t snaplen_;
 };

@@ -8,13 +8,13 @@ namespace etcpipe {
 FeatureRows::FeatureRows(const FeatureSpec& spec, uint32_t capacity)
     : spec_(spec),
       capacity_(capacity),
-      matrix_(new uint8_t[std::size_t{capacity} * row_bytes()]),
-      sizes_(new int32_t[std::size_t{capacity} * n()]),
-      iats_(new float[std::size_t{capacity} * n()]),
-      flags_(new uint8_t[std::size_t{capacity} * n()]),
-      payloads_(new int32_t[std::size_t{capacity} * n()]),
-      stats_(new float[std::size_t{capacity} * kStatCount]),
-      info_(new FlowInfo[capacity]) {}
+      matrix_(std::size_t{capacity} * row_bytes(), false, "feature rows"),
+      sizes_(std::size_t{capacity} * n(), false, "feature rows"),
+      iats_(std::size_t{capacity} * n(), false, "feature rows"),
+      flags_(std::size_t{capacity} * n(), false, "feature rows"),
+      payloads_(std::size_t{capacity} * n(), false, "feature rows"),
+      stats_(std::size_t{capacity} * kStatCount, false, "feature rows"),
+      info_(capacity, false, "feature rows") {}
 
 void FeatureBatch::append(const FeatureRows& from, uint32_t r) {
   const uint32_t k = size_++;

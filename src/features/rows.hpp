@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/zeroed_pages.hpp"
 #include "features/spec.hpp"
 #include "packet/packet.hpp"
 
@@ -52,13 +53,14 @@ class FeatureRows {
  private:
   FeatureSpec spec_;
   uint32_t capacity_;
-  std::unique_ptr<uint8_t[]> matrix_;
-  std::unique_ptr<int32_t[]> sizes_;
-  std::unique_ptr<float[]> iats_;
-  std::unique_ptr<uint8_t[]> flags_;
-  std::unique_ptr<int32_t[]> payloads_;
-  std::unique_ptr<float[]> stats_;
-  std::unique_ptr<FlowInfo[]> info_;
+  // Reserved pages: a large pool costs address space, not memory, until rows are used.
+  ZeroedPages<uint8_t> matrix_;
+  ZeroedPages<int32_t> sizes_;
+  ZeroedPages<float> iats_;
+  ZeroedPages<uint8_t> flags_;
+  ZeroedPages<int32_t> payloads_;
+  ZeroedPages<float> stats_;
+  ZeroedPages<FlowInfo> info_;
 };
 
 // Finished flows, rows 0..size()-1, contiguous: what the dataset writer and the inference

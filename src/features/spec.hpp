@@ -51,12 +51,12 @@ Anonymize parse_anonymize(std::string_view s);
 // Flow statistics computed over a flow's selected packets: for all packets, the client's
 // ("fwd") and the server's ("bwd"): packets, IP bytes, size min/mean/max/std, inter-arrival
 // time min/mean/max/std (seconds); then the duration and TCP flag counts.
-#define ETCPIPE_DIR_STATS(X, d)                                                                  \
-  X(d##_packets)                                                                                 \
-  X(d##_bytes)                                                                                   \
-  X(d##_size_min)                                                                                \
-  X(d##_size_mean) X(d##_size_max) X(d##_size_std) X(d##_iat_min) X(d##_iat_mean) X(d##_iat_max) \
-      X(d##_iat_std)
+#define ETCPIPE_DIR_STATS(X, d) \
+  X(d##_packets)                \
+  X(d##_bytes)                  \
+  X(d##_size_min)               \
+  X(d##_size_mean)              \
+  X(d##_size_max) X(d##_size_std) X(d##_iat_min) X(d##_iat_mean) X(d##_iat_max) X(d##_iat_std)
 #define ETCPIPE_STATS(X)    \
   ETCPIPE_DIR_STATS(X, all) \
   ETCPIPE_DIR_STATS(X, fwd) \

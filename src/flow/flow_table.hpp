@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "common/zeroed_pages.hpp"
 #include "flow/flow_key.hpp"
 #include "flow/flow_record.hpp"
 #include "flow/selection.hpp"
@@ -110,8 +111,8 @@ class FlowTable {
   Selection select(const Entry& e, const DecodedPacket& p, bool from_client) const;
 
   FlowTableConfig cfg_;
-  Entry* entries_ = nullptr;
-  uint32_t* buckets_ = nullptr;  // chain heads, entry index + 1
+  ZeroedPages<Entry> entries_;
+  ZeroedPages<uint32_t> buckets_;  // chain heads, entry index + 1
   uint32_t bucket_mask_ = 0;
   uint32_t used_ = 0;  // high-water mark of entries_
   uint32_t free_ = 0;  // free list through chain_next

@@ -1,6 +1,7 @@
 #include "capture/pcap_source.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -16,6 +17,23 @@ namespace fs = std::filesystem;
 namespace {
 // 2^33 s, the year 2242: packet times in ns stay far from uint64 overflow.
 constexpr int64_t kMaxSeconds = int64_t{1} << 33;
+
+// Whether a file starts with a pcap (either byte order, micro- or nanosecond) or pcapng
+// magic number: a directory's READMEs and label files are not captures.
+bool looks_like_capture(const fs::path& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return true;  // let the reader report why it cannot be opened
+  unsigned char m[4] = {};
+  const std::size_t n = std::fread(m, 1, 4, f);
+  std::fclose(f);
+  if (n < 4) return false;
+  const uint32_t be = uint32_t(m[0]) << 24 | uint32_t(m[1]) << 16 | uint32_t(m[2]) << 8 | m[3];
+  for (uint32_t magic : {0xA1B2C3D4u, 0xA1B23C4Du, 0x0A0D0D0Au}) {
+    const uint32_t swapped = __builtin_bswap32(magic);
+    if (be == magic || be == swapped) return true;
+  }
+  return false;
+}
 }  // namespace
 
 void PacketBatch::push(uint64_t ts_ns, const uint8_t* data, uint32_t caplen, uint32_t wire_len) {
@@ -31,7 +49,9 @@ std::vector<std::string> expand_capture_paths(const std::vector<std::string>& in
     if (fs::is_directory(in, ec)) {
       std::vector<std::string> inside;
       for (const auto& entry : fs::recursive_directory_iterator(in, ec)) {
-        if (entry.is_regular_file()) inside.push_back(entry.path().string());
+        if (entry.is_regular_file() && looks_like_capture(entry.path())) {
+          inside.push_back(entry.path().string());
+        }
       }
       if (ec) throw std::runtime_error(in + ": " + ec.message());
       std::sort(inside.begin(), inside.end());

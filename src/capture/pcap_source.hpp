@@ -13,8 +13,9 @@
 
 namespace etcpipe {
 
-// Expands the inputs of -r: a file stays as is, a directory becomes the regular files under
-// it (subdirectories too: one per class in public datasets) in path order. Throws
+// Expands the inputs of -r: a file stays as is, a directory becomes the capture files under
+// it (subdirectories too: one per class in public datasets) in path order; files there
+// without a pcap or pcapng magic number (READMEs, label files) are left out. Throws
 // std::runtime_error for a path that does not exist.
 std::vector<std::string> expand_capture_paths(const std::vector<std::string>& inputs);
 

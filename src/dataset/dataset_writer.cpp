@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "export/format.hpp"
+
 namespace etcpipe {
 
 namespace fs = std::filesystem;
@@ -76,8 +78,9 @@ void DatasetWriter::write(const FeatureBatch& b) {
     }
     if (spec_.statistics) arrays_[a++]->append(b.stats(r), 1);
     const PacketTuple& t = f.tuple;
-    csv_ << labels_.size() << ',' << address_string(t.src, t.ip_version) << ',' << t.sport << ','
-         << address_string(t.dst, t.ip_version) << ',' << t.dport << ',' << int(t.proto) << ','
+    char src[64], dst[64];
+    csv_ << labels_.size() << ',' << format_ip(t.src, t.ip_version, src) << ',' << t.sport << ','
+         << format_ip(t.dst, t.ip_version, dst) << ',' << t.dport << ',' << int(t.proto) << ','
          << t.vlan << ',' << f.first_ns << ',' << f.last_ns << ',' << f.packets << ','
          << csv_cell(capture_) << ',' << csv_cell(label) << '\n';
     labels_.push_back(it->second);

@@ -1,7 +1,5 @@
 #include "dataset/labels.hpp"
 
-#include <arpa/inet.h>
-
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -10,19 +8,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include "export/format.hpp"
+
 namespace etcpipe {
 
 namespace fs = std::filesystem;
 
-std::string address_string(const IpAddr& a, uint8_t ip_version) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(ip_version == 6 ? AF_INET6 : AF_INET, a.b, buf, sizeof buf);
-  return buf;
-}
-
 std::string endpoint_string(const IpAddr& a, uint8_t ip_version, uint16_t port) {
   std::string s = ip_version == 6 ? "[" : "";
-  s.append(address_string(a, ip_version));
+  char buf[64];
+  s.append(format_ip(a, ip_version, buf));
   s.append(ip_version == 6 ? "]:" : ":");
   s.append(std::to_string(port));
   return s;

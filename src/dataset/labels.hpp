@@ -32,8 +32,6 @@ std::unique_ptr<Labeler> csv_labels(const std::string& path);
 std::unique_ptr<Labeler> directory_labels();
 std::unique_ptr<Labeler> ndpi_labels(const std::string& result_dir, NdpiLabelOptions o);
 
-// The address in text (inet_ntop).
-std::string address_string(const IpAddr& a, uint8_t ip_version);
 // "ip:port" as nDPI writes it ("[v6]:port" for IPv6).
 std::string endpoint_string(const IpAddr& a, uint8_t ip_version, uint16_t port);
 // The application part of an nDPI protocol name: "Amazon" of "TLS.Amazon", "TLS" of "TLS".

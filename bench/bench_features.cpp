@@ -9,6 +9,7 @@
 //    into a selected batch (the hand-off the streaming extractor does not need).
 #include <benchmark/benchmark.h>
 
+#include <memory>
 #include <vector>
 
 #include "features/batch_extractor.hpp"
@@ -147,24 +148,28 @@ void via_selected(benchmark::State& state, const FeatureSpec& s, Consume&& consu
   }
 }
 
-void BM_Reference(benchmark::State& state) {
+// A consumer-side extractor made by make(spec, output), fed through selected batches.
+template <class Make>
+void consumer_side(benchmark::State& state, Make&& make) {
   const FeatureSpec s = spec_of(state);
   CountingSink sink;
   SinkOutput out(s, sink);
-  ReferenceExtractor x(s, kFlows, out);
-  via_selected(state, s, [&](const SelectedBatch& b) { x.add(b); });
-  x.finish();
+  auto x = make(s, out);
+  via_selected(state, s, [&](const SelectedBatch& b) { x->add(b); });
+  x->finish();
   report(state, s, sink.rows);
 }
 
+void BM_Reference(benchmark::State& state) {
+  consumer_side(state, [](const FeatureSpec& s, FeatureOutput& out) {
+    return std::make_unique<ReferenceExtractor>(s, kFlows, out);
+  });
+}
+
 void BM_BatchCpu(benchmark::State& state) {
-  const FeatureSpec s = spec_of(state);
-  CountingSink sink;
-  SinkOutput out(s, sink);
-  BatchExtractor x(s, kFlows, 1, kFlows, out);
-  via_selected(state, s, [&](const SelectedBatch& b) { x.add(b); });
-  x.finish();
-  report(state, s, sink.rows);
+  consumer_side(state, [](const FeatureSpec& s, FeatureOutput& out) {
+    return std::make_unique<BatchExtractor>(s, kFlows, 1, kFlows, out);
+  });
 }
 
 #ifdef ETCPIPE_HAVE_CUDA
@@ -173,13 +178,9 @@ void BM_BatchCuda(benchmark::State& state) {
     state.SkipWithError("no CUDA device");
     return;
   }
-  const FeatureSpec s = spec_of(state);
-  CountingSink sink;
-  SinkOutput out(s, sink);
-  CudaBatchExtractor x(s, kFlows, 1, kFlows, out);
-  via_selected(state, s, [&](const SelectedBatch& b) { x.add(b); });
-  x.finish();
-  report(state, s, sink.rows);
+  consumer_side(state, [](const FeatureSpec& s, FeatureOutput& out) {
+    return std::make_unique<CudaBatchExtractor>(s, kFlows, 1, kFlows, out);
+  });
 }
 #endif
 

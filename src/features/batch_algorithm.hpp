@@ -42,9 +42,9 @@ struct Items {
   uint16_t worker;
 };
 
-struct FlowState {  // indexed by flow id
+struct FlowState {  // indexed by flow id; all zero = no flow
   uint16_t* count;  // selected packets seen; kSkip; >= N once complete
-  uint32_t* row;    // the row being filled, or kNoRow
+  uint32_t* row;    // the row being filled (read only while 0 < count < N)
 };
 
 // Per-item scratch arrays, n entries each (indexed in sorted order).
@@ -64,6 +64,33 @@ struct Scratch {
   uint32_t* written;   // at tails: packets written into rows by the segment
   uint32_t* late;      // at tails: packets past the N-th
 };
+
+// The Scratch arrays carved out of `key` (n entries) and `per_item` (kScratchArrays x n).
+inline constexpr std::size_t kScratchArrays = 14;
+inline Scratch scratch_layout(uint64_t* key, uint32_t* per_item, std::size_t n) {
+  uint32_t* p = per_item;
+  auto next = [&] {
+    uint32_t* q = p;
+    p += n;
+    return q;
+  };
+  Scratch s{};
+  s.key = key;
+  s.order = next();
+  s.head = next();
+  s.seg = next();
+  s.is_packet = next();
+  s.local = next();
+  s.need = next();
+  s.alloc = next();
+  s.seg_base = next();
+  s.seg_row = next();
+  s.seg_packets = next();
+  s.done_row = next();  // done_row, written, late: consecutive (copied back in one go)
+  s.written = next();
+  s.late = next();
+  return s;
+}
 
 struct Rows {
   RowsView view;

@@ -9,37 +9,20 @@
 namespace etcpipe {
 
 struct BatchExtractor::Arrays {
+  // Per-flow state in reserved pages (backed as flows arrive); all zero is "no flow" (a
+  // row index is read only while 0 < count < N).
   Arrays(std::size_t flows, std::size_t items)
-      : count(flows, 0), row(flows, batch::kNoRow), key(items), per_item(kPerItem * items) {}
-  static constexpr std::size_t kPerItem = 14;
-  std::vector<uint16_t> count;
-  std::vector<uint32_t> row;
+      : count(flows, false, "the batch extractor's flow states"),
+        row(flows, false, "the batch extractor's flow states"),
+        key(items),
+        per_item(batch::kScratchArrays * items) {}
+  ZeroedPages<uint16_t> count;
+  ZeroedPages<uint32_t> row;
   std::vector<uint64_t> key;
   std::vector<uint32_t> per_item;
 
   batch::Scratch scratch(std::size_t items) {
-    uint32_t* p = per_item.data();
-    auto next = [&] {
-      uint32_t* q = p;
-      p += items;
-      return q;
-    };
-    batch::Scratch s{};
-    s.key = key.data();
-    s.order = next();
-    s.head = next();
-    s.seg = next();
-    s.is_packet = next();
-    s.local = next();
-    s.need = next();
-    s.alloc = next();
-    s.seg_base = next();
-    s.seg_row = next();
-    s.seg_packets = next();
-    s.done_row = next();
-    s.written = next();
-    s.late = next();
-    return s;
+    return batch::scratch_layout(key.data(), per_item.data(), items);
   }
 };
 
@@ -56,7 +39,7 @@ void BatchExtractor::add(const SelectedBatch& b) {
   const uint32_t n = b.size();
   if (n == 0) return;
   const batch::Items in{&b.packet(0), b.arena(), n, b.worker * (slots_ + 1), b.worker};
-  const batch::FlowState st{a_->count.data(), a_->row.data()};
+  const batch::FlowState st{a_->count.get(), a_->row.get()};
   const batch::Scratch s = a_->scratch(SelectedBatch::kCapacity);
   FeatureRows& rows = core_.pool().rows();
   const batch::Rows r{view_of(rows), core_.spec()};

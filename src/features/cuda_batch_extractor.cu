@@ -81,30 +81,7 @@ struct CudaBatchExtractor::Device {
   char* scratch_arena = nullptr;
   std::size_t scratch_top = 0;
 
-  batch::Scratch scratch() const {
-    batch::Scratch s{};
-    uint32_t* p = per_item;
-    auto next = [&] {
-      uint32_t* q = p;
-      p += kItems;
-      return q;
-    };
-    s.key = key;
-    s.order = next();
-    s.head = next();
-    s.seg = next();
-    s.is_packet = next();
-    s.local = next();
-    s.need = next();
-    s.alloc = next();
-    s.seg_base = next();
-    s.seg_row = next();
-    s.seg_packets = next();
-    s.done_row = next();
-    s.written = next();
-    s.late = next();
-    return s;
-  }
+  batch::Scratch scratch() const { return batch::scratch_layout(key, per_item, kItems); }
 
   ~Device() {
     for (void* p :
@@ -144,7 +121,7 @@ CudaBatchExtractor::CudaBatchExtractor(const FeatureSpec& spec, uint32_t rows, u
   check(cudaMemset(d.count, 0, flows * sizeof(uint16_t)), "memset");
   check(cudaMemset(d.row, 0xFF, flows * sizeof(uint32_t)), "memset");  // kNoRow
   d.key = device_array<uint64_t>(kItems);
-  d.per_item = device_array<uint32_t>(14 * kItems);
+  d.per_item = device_array<uint32_t>(batch::kScratchArrays * kItems);
   d.items = device_array<SelectedPacket>(kItems);
   d.host_items = pinned_array<SelectedPacket>(kItems);
   d.free_stack = device_array<uint32_t>(kItems);

@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libpcap-dev libcli11-dev nlohmann-json3-dev libfmt-dev libreaderwriterqueue-dev
   libthrust-dev              # the batch feature extractor (Thrust, CPU system)
+  libsqlite3-dev              # the sqlite: output
   googletest libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer and the sanitizer runtimes for the fuzz targets
   python3 python3-numpy      # the CLI tests load the .npy datasets with numpy

@@ -1,5 +1,6 @@
 #include "capture/pcap_writer.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace etcpipe {
@@ -21,14 +22,17 @@ PcapWriter::~PcapWriter() {
 
 void PcapWriter::write(const PacketBatch& batch) {
   for (uint32_t i = 0; i < batch.size(); ++i) {
-    const PacketRef& r = batch.ref(i);
-    pcap_pkthdr h{};
-    h.ts.tv_sec = time_t(r.ts_ns / 1'000'000'000ULL);
-    h.ts.tv_usec = suseconds_t(r.ts_ns % 1'000'000'000ULL);  // nanoseconds: see the constructor
-    h.caplen = r.caplen;
-    h.len = r.wire_len;
-    pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, batch.bytes(i).data());
+    write(batch.ref(i).ts_ns, batch.bytes(i), batch.ref(i).wire_len);
   }
+}
+
+void PcapWriter::write(uint64_t ts_ns, std::span<const uint8_t> bytes, uint32_t wire_len) {
+  pcap_pkthdr h{};
+  h.ts.tv_sec = time_t(ts_ns / 1'000'000'000ULL);
+  h.ts.tv_usec = suseconds_t(ts_ns % 1'000'000'000ULL);  // nanoseconds: see the constructor
+  h.caplen = static_cast<uint32_t>(bytes.size());
+  h.len = std::max(wire_len, h.caplen);
+  pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, bytes.data());
 }
 
 void PcapWriter::close() {

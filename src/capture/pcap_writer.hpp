@@ -18,6 +18,7 @@ class PcapWriter {
   PcapWriter& operator=(const PcapWriter&) = delete;
 
   void write(const PacketBatch& batch);
+  void write(uint64_t ts_ns, std::span<const uint8_t> bytes, uint32_t wire_len);
   // Flushes; throws std::runtime_error if the data could not be written.
   void close();
 

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <functional>
+#include <string>
 
 namespace etcpipe::cli {
 
@@ -13,6 +14,10 @@ using Runner = std::function<int()>;
 // Process-wide stop request set by SIGINT/SIGTERM.
 void install_stop_handlers();
 const std::atomic<bool>& stop_flag();
+
+// The command line as given (for the records of a run, e.g. in SQLite).
+void set_command_line(int argc, char** argv);
+const std::string& command_line();
 
 Runner add_flows_command(CLI::App& app);
 Runner add_extract_command(CLI::App& app);

@@ -9,8 +9,12 @@
 #include "capture/pcap_source.hpp"
 #include "cli/commands.hpp"
 #include "cli/pipeline_options.hpp"
+#include "export/csv_writer.hpp"
+#include "export/fanout_sink.hpp"
 #include "export/jsonl_writer.hpp"
+#include "export/sqlite_writer.hpp"
 #include "pipeline/run.hpp"
+#include "pipeline/selected_pcap.hpp"
 
 namespace etcpipe::cli {
 namespace {
@@ -18,7 +22,7 @@ namespace {
 struct FlowsOptions {
   std::vector<std::string> inputs;
   std::vector<std::string> filter_words;
-  std::string output = "-";
+  std::vector<std::string> outputs;  // KIND:TARGET, or a file for JSON Lines
   std::string stats_json;
   bool quiet = false;
   double stats_interval = 0;
@@ -50,8 +54,28 @@ int run(const FlowsOptions& o) {
       std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
     };
     PcapFileSource source(expand_capture_paths(o.inputs), join(o.filter_words), warn);
-    JsonlWriter sink(o.output);
+    FanoutSink sink;
+    std::unique_ptr<SelectedPcapWriter> pcap;
+    for (const std::string& spec : o.outputs.empty() ? std::vector<std::string>{"-"} : o.outputs) {
+      const auto colon = spec.find(':');
+      const std::string kind = colon == std::string::npos ? "jsonl" : spec.substr(0, colon);
+      const std::string target = colon == std::string::npos ? spec : spec.substr(colon + 1);
+      if (target.empty()) throw std::runtime_error("--output " + spec + ": no target");
+      if (kind == "jsonl") {
+        sink.add(std::make_unique<JsonlWriter>(target));
+      } else if (kind == "csv") {
+        sink.add(std::make_unique<CsvWriter>(target));
+      } else if (kind == "sqlite") {
+        sink.add(std::make_unique<SqliteWriter>(target, command_line()));
+      } else if (kind == "pcap" && !pcap) {
+        pcap = std::make_unique<SelectedPcapWriter>(target, cfg.select_snaplen);
+      } else {
+        throw std::runtime_error("--output " + spec +
+                                 ": KIND must be jsonl, csv, sqlite or pcap (pcap once)");
+      }
+    }
     RunOptions ro;
+    if (pcap) ro.on_selected = [&pcap](const SelectedBatch& b) { pcap->write(b); };
     ro.workers = o.pipeline.workers;
     ro.stop = &stop_flag();
     if (o.stats_interval > 0) {  // one line per interval
@@ -66,8 +90,16 @@ int run(const FlowsOptions& o) {
       };
     }
     const RunStats stats = run_flows(source, cfg, sink, ro);
+    if (pcap) pcap->close();
     if (progress) std::cerr << "\r\x1b[K";
     if (!o.quiet) std::cerr << format_summary(stats);
+    if (pcap && !o.quiet) {
+      std::cerr << "pcap: " << pcap->written() << " selected packets written";
+      if (pcap->other_link_type() != 0) {
+        std::cerr << ", " << pcap->other_link_type() << " of another link type left out";
+      }
+      std::cerr << '\n';
+    }
     if (!o.stats_json.empty()) append_line(o.stats_json, format_stats_json(stats));
     if (source.open_failures() != 0) {
       std::cerr << "etcpipe: " << source.open_failures() << " input(s) could not be read\n";
@@ -94,6 +126,7 @@ Runner add_flows_command(CLI::App& app) {
       "  etcpipe flows -r trace.pcap\n"
       "  etcpipe flows -r captures/ -o flows.jsonl tcp port 443\n"
       "  etcpipe flows -r a.pcapng -r b.pcap --stats-json stats.json 'vlan and udp'\n"
+      "  etcpipe flows -r t.pcap -o csv:flows.csv -o sqlite:probe.db -o pcap:analysed.pcap\n"
       "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
   cmd->add_option("-r,--read", o.inputs,
                   "Capture file (pcap or pcapng) or directory of captures; repeatable")
@@ -101,8 +134,11 @@ Runner add_flows_command(CLI::App& app) {
       ->allow_extra_args(false);
   cmd->add_option("filter", o.filter_words,
                   "BPF filter expression (tcpdump syntax), applied to each packet as captured");
-  cmd->add_option("-o,--output", o.output, "Write flow records (JSON Lines) here; - = stdout")
-      ->capture_default_str();
+  cmd->add_option("-o,--output", o.outputs,
+                  "KIND:TARGET, repeatable: jsonl:FILE, csv:FILE, sqlite:FILE (flow records; "
+                  "FILE - is stdout), pcap:FILE (the selected packets); a bare FILE is "
+                  "jsonl:FILE (default: JSON Lines on stdout)")
+      ->allow_extra_args(false);
   cmd->add_option("--stats-json", o.stats_json,
                   "Also write the statistics as JSON lines: one per --stats-interval, and the "
                   "end-of-run totals last");

@@ -8,6 +8,7 @@ namespace etcpipe::cli {
 namespace {
 // The one piece of global state: a signal handler can reach nothing else.
 std::atomic<bool> g_stop{false};
+std::string g_command_line;
 extern "C" void on_signal(int) {
   g_stop.store(true);
 }
@@ -24,9 +25,17 @@ const std::atomic<bool>& stop_flag() {
   return g_stop;
 }
 
+void set_command_line(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + std::string(argv[i]);
+}
+const std::string& command_line() {
+  return g_command_line;
+}
+
 }  // namespace etcpipe::cli
 
 int main(int argc, char** argv) {
+  etcpipe::cli::set_command_line(argc, argv);
   CLI::App app{"etcpipe: real-time encrypted-traffic classification engine"};
   app.set_version_flag("--version", ETCPIPE_VERSION);
   app.require_subcommand(1);

@@ -34,6 +34,7 @@ Outcome decode_packet(int dlt, std::span<const uint8_t> data, uint32_t wire_len,
   const uint64_t ts = out.ts_ns;
   out = DecodedPacket{};
   out.ts_ns = ts;
+  out.link_type = dlt;
   out.cap_len = static_cast<uint32_t>(data.size());
   // A record claiming fewer bytes on the wire than captured is hostile or broken: trust
   // what we hold.

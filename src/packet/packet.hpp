@@ -60,6 +60,7 @@ enum class FragKind : uint8_t { None = 0, First, Later };
 
 struct DecodedPacket {
   uint64_t ts_ns = 0;
+  int link_type = 0;  // DLT of the captured bytes
   uint32_t wire_len = 0;
   uint32_t cap_len = 0;
   PacketTuple tuple;

@@ -60,6 +60,13 @@ RunStats base_stats(const PacketSource& source, const PacketStage& stage, double
   return s;
 }
 
+// Hands the sink the run's statistics, closes it, returns them.
+RunStats close_sink(FlowSink& sink, RunStats s) {
+  sink.summary(format_stats_json(s));
+  sink.close();
+  return s;
+}
+
 void drain(std::vector<FlowRecord>& done, FlowSink& sink) {
   if (!done.empty()) sink.write(done);
   done.clear();
@@ -106,8 +113,7 @@ RunStats run_single(PacketSource& source, const FlowPipelineConfig& cfg, FlowSin
   pipeline.flush();
   drain(pipeline.finished(), sink);
   drain(pipeline.flow_stage(), opts);
-  sink.close();
-  return snapshot();
+  return close_sink(sink, snapshot());
 }
 
 // ---- several workers -------------------------------------------------------------------
@@ -332,8 +338,7 @@ RunStats run_parallel(PacketSource& source, const FlowPipelineConfig& cfg, FlowS
     pacer.tick(snapshot);
   }
   dispatcher.finish(stage.now_ns());
-  sink.close();
-  return snapshot();
+  return close_sink(sink, snapshot());
 }
 
 }  // namespace

@@ -36,8 +36,8 @@ struct RunOptions {
   bool lossless = true;
 };
 
-// Reads the source to its end (or until *stop), flushes every flow into the sink (which it
-// closes) and returns the run's statistics.
+// Reads the source to its end (or until *stop), flushes every flow into the sink, gives it
+// the statistics (FlowSink::summary) and closes it, and returns the statistics.
 RunStats run_flows(PacketSource& source, const FlowPipelineConfig& cfg, FlowSink& sink,
                    const RunOptions& opts);
 

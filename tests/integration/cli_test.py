@@ -4,9 +4,12 @@ import csv
 import json
 import os
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import numpy as np  # Debian's python3-numpy (scripts/install-deps.sh)
@@ -355,6 +358,99 @@ class Extract(unittest.TestCase):
                 "--start", "payload", "--header-bytes", "8")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--header-bytes needs --start l3 or l4", r.stderr)
+
+
+class Outputs(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def test_jsonl_csv_and_sqlite_hold_the_same_flows(self):
+        out = run("flows", "-r", SAMPLE, "-o", self.path("f.jsonl"), "-o", "csv:" + self.path("f.csv"),
+                  "-o", "sqlite:" + self.path("f.db"), "--stats-json", self.path("s.json"))
+        self.assertEqual(out.returncode, 0, out.stderr)
+        with open(self.path("f.jsonl")) as f:
+            jsonl = [json.loads(line) for line in f]
+        with open(self.path("f.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(list(rows[0].keys()), list(jsonl[0].keys()), "same columns, same order")
+        self.assertEqual(len(rows), len(jsonl))
+        for r, j in zip(rows, jsonl):
+            for key, value in j.items():
+                if isinstance(value, float):  # times: JSON numbers, CSV text
+                    self.assertAlmostEqual(float(r[key]), value, places=6)
+                else:
+                    self.assertEqual(r[key], str(value), key)
+        db = sqlite3.connect(self.path("f.db"))
+        self.assertEqual(db.execute("pragma journal_mode").fetchone()[0], "wal")
+        (n,) = db.execute("select count(*) from flows").fetchone()
+        self.assertEqual(n, len(jsonl))
+        (pkts,) = db.execute("select sum(pkts_fwd + pkts_rev) from flows").fetchone()
+        self.assertEqual(pkts, sum(j["pkts_fwd"] + j["pkts_rev"] for j in jsonl))
+        run_row = db.execute("select finished_at, command, statistics from runs").fetchone()
+        self.assertIsNotNone(run_row[0])
+        self.assertIn("sqlite:", run_row[1])
+        self.assertEqual(json.loads(run_row[2])["flows_created"], n)
+        db.close()
+        # A second run adds a run and its flows.
+        run("flows", "-r", SAMPLE, "-q", "-o", "sqlite:" + self.path("f.db"))
+        db = sqlite3.connect(self.path("f.db"))
+        self.assertEqual(db.execute("select count(*) from runs").fetchone()[0], 2)
+        self.assertEqual(db.execute("select count(*) from flows where run_id = 2").fetchone()[0], n)
+
+    def test_sqlite_survives_sigkill(self):
+        capture = self.path("churn.pcap")
+        gen = run("gen", "--flows", "20000", "--new-flows-per-sec", "20000", "--packet-size", "64",
+                  "--packets", "4000000", "--rate", "200000", "-w", capture)
+        self.assertEqual(gen.returncode, 0, gen.stderr)
+        db_path = self.path("k.db")
+        proc = subprocess.Popen([ETCPIPE, "flows", "-r", capture, "-q", "-o", "sqlite:" + db_path,
+                                 "--workers", "1", "--tcp-idle", "1", "--udp-idle", "1"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        def committed():
+            try:
+                db = sqlite3.connect(db_path)
+                return db.execute("select count(*) from flows").fetchone()[0] > 0
+            except sqlite3.Error:  # not created yet
+                return False
+
+        for _ in range(100):  # until some batches are committed, 10 s at most
+            if proc.poll() is not None or (os.path.exists(db_path) and committed()):
+                break
+            time.sleep(0.1)
+        self.assertIsNone(proc.poll(), "the run ended before it could be killed")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        db = sqlite3.connect(db_path)
+        self.assertEqual(db.execute("pragma integrity_check").fetchone()[0], "ok")
+        (n,) = db.execute("select count(*) from flows").fetchone()
+        self.assertGreater(n, 0)
+        self.assertIsNone(db.execute("select finished_at from runs").fetchone()[0], "killed run")
+
+    def test_pcap_holds_the_selected_packets(self):
+        out = run("flows", "-r", SAMPLE, "-o", "/dev/null", "-o", "pcap:" + self.path("sel.pcap"),
+                  "--stats-json", "/dev/stdout")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        selected = json.loads(out.stdout.splitlines()[-1])["selection"]["selected"]
+        self.assertIn(f"pcap: {selected} selected packets written", out.stderr)
+        again = run("flows", "-r", self.path("sel.pcap"), "-o", "/dev/null", "--stats-json",
+                    "/dev/stdout")
+        stats = json.loads(again.stdout.splitlines()[-1])
+        self.assertEqual(stats["packets_read"], selected)
+        self.assertEqual(stats["selection"]["selected"], selected, "the same packets, selected again")
+
+    def test_bad_output_kinds_are_clear_errors(self):
+        out = run("flows", "-r", SAMPLE, "-o", "ipfux:x")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("KIND must be jsonl, csv, sqlite or pcap", out.stderr)
+        out = run("flows", "-r", SAMPLE, "-o", "sqlite:" + self.path("no/such/dir/x.db"))
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("cannot open", out.stderr)
 
 
 class Generator(unittest.TestCase):

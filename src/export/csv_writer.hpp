@@ -1,0 +1,24 @@
+// CSV: a header row, then one row per flow, columns in the order of record_fields.hpp
+// (the JSON Lines fields). Values never contain commas or quotes.
+#pragma once
+
+#include <string>
+
+#include "export/sink.hpp"
+#include "export/text_output.hpp"
+
+namespace etcpipe {
+
+class CsvWriter final : public FlowSink {
+ public:
+  // `path` "-" writes to stdout. Throws std::runtime_error if the file cannot be created.
+  explicit CsvWriter(const std::string& path);
+
+  void write(std::span<const FlowRecord> records) override;
+  void close() override { out_.close(); }
+
+ private:
+  TextOutput out_;
+};
+
+}  // namespace etcpipe

@@ -1,0 +1,50 @@
+// The fields of a flow record, in the one order every format writes them (docs: README,
+// "Flow records"). A visitor gets text(name, string_view), number(name, uint64_t) and
+// time(name, ns) calls.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "export/format.hpp"
+#include "flow/flow_record.hpp"
+
+namespace etcpipe {
+
+template <class Visitor>
+void visit_record(const FlowRecord& r, Visitor&& v) {
+  char src[64], dst[64], proto[8];
+  v.text("src_ip", format_ip(r.src, r.ip_version, src));
+  v.text("dst_ip", format_ip(r.dst, r.ip_version, dst));
+  v.number("src_port", r.src_port);
+  v.number("dst_port", r.dst_port);
+  v.text("proto", proto_name(r.proto, proto));
+  v.number("ip_version", r.ip_version);
+  v.number("vlan", r.vlan);
+  v.number("vlan_outer", r.vlan_outer);
+  v.text("tunnel", tunnel_name(r.tunnel));
+  v.number("tunnel_id", r.tunnel_id);
+  v.time("first_ts", r.first_ns);
+  v.time("last_ts", r.last_ns);
+  v.number("pkts_fwd", r.pkts_fwd);
+  v.number("pkts_rev", r.pkts_rev);
+  v.number("bytes_fwd", r.bytes_fwd);
+  v.number("bytes_rev", r.bytes_rev);
+  v.number("tcp_flags_fwd", r.tcp_flags_fwd);
+  v.number("tcp_flags_rev", r.tcp_flags_rev);
+  v.text("end_reason", end_reason_name(r.end_reason));
+}
+
+// The field names, in order.
+template <class F>
+void visit_record_names(F&& f) {
+  struct Names {
+    F& f;
+    void text(std::string_view n, std::string_view) { f(n); }
+    void number(std::string_view n, uint64_t) { f(n); }
+    void time(std::string_view n, uint64_t) { f(n); }
+  };
+  visit_record(FlowRecord{}, Names{f});
+}
+
+}  // namespace etcpipe

@@ -1,0 +1,121 @@
+#include "export/sqlite_writer.hpp"
+
+#include <sqlite3.h>
+
+#include <ctime>
+#include <stdexcept>
+
+#include "export/record_fields.hpp"
+
+namespace etcpipe {
+namespace {
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// "CREATE TABLE flows (...)" and "INSERT INTO flows VALUES (...)" from the record fields.
+struct FlowsSql {
+  std::string create =
+      "CREATE TABLE IF NOT EXISTS flows (id INTEGER PRIMARY KEY, "
+      "run_id INTEGER NOT NULL REFERENCES runs(id)";
+  std::string insert = "INSERT INTO flows VALUES (NULL, ?";
+  void column(std::string_view name, const char* type) {
+    create.append(", ").append(name).append(" ").append(type);
+    insert.append(", ?");
+  }
+  void text(std::string_view n, std::string_view) { column(n, "TEXT"); }
+  void number(std::string_view n, uint64_t) { column(n, "INTEGER"); }
+  void time(std::string_view n, uint64_t) { column(std::string(n) + "_ns", "INTEGER"); }
+};
+
+}  // namespace
+
+SqliteWriter::SqliteWriter(const std::string& path, const std::string& command) : path_(path) {
+  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) fail("cannot open");
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=NORMAL");
+  exec(
+      "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, "
+      "finished_at TEXT, command TEXT NOT NULL, statistics TEXT)");
+  FlowsSql sql;
+  visit_record(FlowRecord{}, sql);
+  exec((sql.create + ", label TEXT, confidence REAL)").c_str());
+  exec("CREATE INDEX IF NOT EXISTS flows_run ON flows(run_id)");
+  sqlite3_stmt* run = nullptr;
+  if (sqlite3_prepare_v2(db_, "INSERT INTO runs (started_at, command) VALUES (?, ?)", -1, &run,
+                         nullptr) != SQLITE_OK) {
+    fail("cannot prepare");
+  }
+  const std::string now = utc_now();
+  sqlite3_bind_text(run, 1, now.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(run, 2, command.c_str(), -1, SQLITE_TRANSIENT);
+  const int rc = sqlite3_step(run);
+  sqlite3_finalize(run);
+  if (rc != SQLITE_DONE) fail("cannot start the run");
+  run_id_ = sqlite3_last_insert_rowid(db_);
+  if (sqlite3_prepare_v2(db_, (sql.insert + ", NULL, NULL)").c_str(), -1, &insert_, nullptr) !=
+      SQLITE_OK) {
+    fail("cannot prepare");
+  }
+}
+
+SqliteWriter::~SqliteWriter() {
+  sqlite3_finalize(insert_);
+  sqlite3_close(db_);
+}
+
+void SqliteWriter::fail(const char* what) {
+  throw std::runtime_error(path_ + ": " + what + ": " + (db_ ? sqlite3_errmsg(db_) : "no memory"));
+}
+
+void SqliteWriter::exec(const char* sql) {
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(sql);
+}
+
+void SqliteWriter::write(std::span<const FlowRecord> records) {
+  struct Bind {
+    sqlite3_stmt* s;
+    int i = 2;  // 1 is run_id
+    void text(std::string_view, std::string_view v) {
+      sqlite3_bind_text(s, i++, v.data(), int(v.size()), SQLITE_TRANSIENT);
+    }
+    void number(std::string_view, uint64_t v) { sqlite3_bind_int64(s, i++, sqlite3_int64(v)); }
+    void time(std::string_view, uint64_t ns) { sqlite3_bind_int64(s, i++, sqlite3_int64(ns)); }
+  };
+  exec("BEGIN");
+  for (const FlowRecord& r : records) {
+    sqlite3_bind_int64(insert_, 1, run_id_);
+    visit_record(r, Bind{insert_});
+    if (sqlite3_step(insert_) != SQLITE_DONE) fail("cannot insert");
+    sqlite3_reset(insert_);
+  }
+  exec("COMMIT");
+}
+
+void SqliteWriter::close() {
+  sqlite3_stmt* done = nullptr;
+  if (sqlite3_prepare_v2(db_, "UPDATE runs SET finished_at = ?, statistics = ? WHERE id = ?", -1,
+                         &done, nullptr) != SQLITE_OK) {
+    fail("cannot prepare");
+  }
+  const std::string now = utc_now();
+  sqlite3_bind_text(done, 1, now.c_str(), -1, SQLITE_TRANSIENT);
+  if (stats_.empty()) {
+    sqlite3_bind_null(done, 2);
+  } else {
+    sqlite3_bind_text(done, 2, stats_.c_str(), -1, SQLITE_TRANSIENT);
+  }
+  sqlite3_bind_int64(done, 3, run_id_);
+  const int rc = sqlite3_step(done);
+  sqlite3_finalize(done);
+  if (rc != SQLITE_DONE) fail("cannot finish the run");
+}
+
+}  // namespace etcpipe

@@ -1,0 +1,40 @@
+// A text file (or stdout for "-") written through a buffer, for the line-based sinks.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <string>
+
+namespace etcpipe {
+
+class TextOutput {
+ public:
+  // Throws std::runtime_error if the file cannot be created.
+  explicit TextOutput(const std::string& path);
+  ~TextOutput();
+  TextOutput(const TextOutput&) = delete;
+  TextOutput& operator=(const TextOutput&) = delete;
+
+  fmt::memory_buffer& buffer() { return buf_; }
+  void flush_if_full() {
+    if (buf_.size() >= kFlushBytes) flush_buffer();
+  }
+  // Writes what is buffered; throws std::runtime_error if anything could not be written.
+  void close();
+
+ private:
+  static constexpr std::size_t kFlushBytes = 1 << 16;
+  void flush_buffer();
+
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  bool owns_file_ = false;
+  bool failed_ = false;
+  fmt::memory_buffer buf_;
+};
+
+// "seconds.nanoseconds" since the epoch.
+void append_time(fmt::memory_buffer& out, uint64_t ns);
+
+}  // namespace etcpipe

@@ -11,6 +11,7 @@
 #include "cli/pipeline_options.hpp"
 #include "export/csv_writer.hpp"
 #include "export/fanout_sink.hpp"
+#include "export/ipfix_exporter.hpp"
 #include "export/jsonl_writer.hpp"
 #include "export/sqlite_writer.hpp"
 #include "pipeline/run.hpp"
@@ -56,6 +57,7 @@ int run(const FlowsOptions& o) {
     PcapFileSource source(expand_capture_paths(o.inputs), join(o.filter_words), warn);
     FanoutSink sink;
     std::unique_ptr<SelectedPcapWriter> pcap;
+    std::vector<const IpfixExporter*> ipfix;
     for (const std::string& spec : o.outputs.empty() ? std::vector<std::string>{"-"} : o.outputs) {
       const auto colon = spec.find(':');
       const std::string kind = colon == std::string::npos ? "jsonl" : spec.substr(0, colon);
@@ -67,11 +69,26 @@ int run(const FlowsOptions& o) {
         sink.add(std::make_unique<CsvWriter>(target));
       } else if (kind == "sqlite") {
         sink.add(std::make_unique<SqliteWriter>(target, command_line()));
+      } else if (kind == "ipfix" || kind == "ipfix-tcp") {
+        const auto port_at = target.rfind(':');
+        std::string host = port_at == std::string::npos ? "" : target.substr(0, port_at);
+        if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+          host = host.substr(1, host.size() - 2);  // [IPv6 address]
+        }
+        if (host.empty() || port_at + 1 == target.size()) {
+          throw std::runtime_error("--output " + spec + ": expected " + kind + ":HOST:PORT");
+        }
+        auto exporter = std::make_unique<IpfixExporter>(
+            host, target.substr(port_at + 1),
+            kind == "ipfix" ? IpfixExporter::Transport::Udp : IpfixExporter::Transport::Tcp);
+        ipfix.push_back(exporter.get());
+        sink.add(std::move(exporter));
       } else if (kind == "pcap" && !pcap) {
         pcap = std::make_unique<SelectedPcapWriter>(target, cfg.select_snaplen);
       } else {
-        throw std::runtime_error("--output " + spec +
-                                 ": KIND must be jsonl, csv, sqlite or pcap (pcap once)");
+        throw std::runtime_error(
+            "--output " + spec +
+            ": KIND must be jsonl, csv, sqlite, ipfix, ipfix-tcp or pcap (pcap once)");
       }
     }
     RunOptions ro;
@@ -93,6 +110,12 @@ int run(const FlowsOptions& o) {
     if (pcap) pcap->close();
     if (progress) std::cerr << "\r\x1b[K";
     if (!o.quiet) std::cerr << format_summary(stats);
+    for (const IpfixExporter* x : ipfix) {
+      if (!o.quiet || x->records_dropped() != 0) {
+        std::cerr << "ipfix: " << x->records_sent() << " records sent, " << x->records_dropped()
+                  << " dropped (collector gone or behind)\n";
+      }
+    }
     if (pcap && !o.quiet) {
       std::cerr << "pcap: " << pcap->written() << " selected packets written";
       if (pcap->other_link_type() != 0) {
@@ -136,8 +159,9 @@ Runner add_flows_command(CLI::App& app) {
                   "BPF filter expression (tcpdump syntax), applied to each packet as captured");
   cmd->add_option("-o,--output", o.outputs,
                   "KIND:TARGET, repeatable: jsonl:FILE, csv:FILE, sqlite:FILE (flow records; "
-                  "FILE - is stdout), pcap:FILE (the selected packets); a bare FILE is "
-                  "jsonl:FILE (default: JSON Lines on stdout)")
+                  "FILE - is stdout), ipfix:HOST:PORT (UDP), ipfix-tcp:HOST:PORT, pcap:FILE "
+                  "(the selected packets); a bare FILE is jsonl:FILE (default: JSON Lines on "
+                  "stdout)")
       ->allow_extra_args(false);
   cmd->add_option("--stats-json", o.stats_json,
                   "Also write the statistics as JSON lines: one per --stats-interval, and the "

@@ -3,9 +3,12 @@
 import csv
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -194,8 +197,6 @@ class Interrupt(unittest.TestCase):
     def test_sigint_flushes_every_flow_and_exits_0(self):
         if not os.path.isdir(self.SHARED):
             self.skipTest("no shared captures beside the checkout")
-        import signal
-        import time
         with tempfile.TemporaryDirectory() as tmp:
             out_path = os.path.join(tmp, "flows.jsonl")
             stats_path = os.path.join(tmp, "stats.json")
@@ -444,10 +445,90 @@ class Outputs(unittest.TestCase):
         self.assertEqual(stats["packets_read"], selected)
         self.assertEqual(stats["selection"]["selected"], selected, "the same packets, selected again")
 
+    def free_port(self, kind=socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def test_ipfix_round_trip_through_nfcapd(self):
+        if shutil.which("nfcapd") is None or shutil.which("nfdump") is None:
+            self.skipTest("nfdump's nfcapd/nfdump not installed (scripts/install-deps.sh does)")
+        port = self.free_port()
+        flowdir = self.path("nf")
+        os.makedirs(flowdir)
+        collector = subprocess.Popen(["nfcapd", "-b", "127.0.0.1", "-p", str(port), "-w", flowdir,
+                                      "-t", "3600"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)
+            out = run("flows", "-r", SAMPLE, "-o", self.path("f.jsonl"), "-o",
+                      f"ipfix:127.0.0.1:{port}")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            time.sleep(0.5)
+        finally:
+            collector.send_signal(signal.SIGTERM)
+            collector.wait(timeout=10)
+        files = [os.path.join(flowdir, f) for f in os.listdir(flowdir) if f.startswith("nfcapd.2")]
+        self.assertEqual(len(files), 1, os.listdir(flowdir))
+        dump = subprocess.run(["nfdump", "-r", files[0], "-q", "-o", "csv"],
+                              capture_output=True, text=True, timeout=60)
+        names = {"ICMP6": "ICMPv6"}  # nfdump's spelling
+        got = sorted((c[3], c[5] if c[7] in ("TCP", "UDP") else "0", c[4],
+                      c[6] if c[7] in ("TCP", "UDP") else "0", names.get(c[7], c[7]),
+                      c[11], c[12], c[13], c[14])
+                     for c in csv.reader(dump.stdout.splitlines()) if len(c) > 14)
+        with open(self.path("f.jsonl")) as f:
+            sent = sorted((r["src_ip"], str(r["src_port"]), r["dst_ip"], str(r["dst_port"]),
+                           r["proto"], str(r["pkts_fwd"]), str(r["bytes_fwd"]),
+                           str(r["pkts_rev"]), str(r["bytes_rev"]))
+                          for r in map(json.loads, f))
+        self.assertGreater(len(sent), 50)
+        self.assertEqual(got, sent, "addresses, ports, protocol and counters both ways")
+        self.assertIn(f"ipfix: {len(sent)} records sent, 0 dropped", out.stderr)
+
+    def test_ipfix_collector_gone_is_counted_not_fatal(self):
+        port = self.free_port()  # nobody listens: the kernel refuses, etcpipe counts
+        out = run("flows", "-r", SAMPLES, "-o", "/dev/null", "-o", f"ipfix:127.0.0.1:{port}")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        _, dropped = map(int, re.search(r"ipfix: (\d+) records sent, (\d+) dropped",
+                                           out.stderr).groups())
+        self.assertGreater(dropped, 0)
+
+    def test_ipfix_over_tcp(self):
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        proc = subprocess.Popen([ETCPIPE, "flows", "-r", SAMPLE, "-q", "-o", "/dev/null", "-o",
+                                 f"ipfix-tcp:127.0.0.1:{port}"])
+        conn, _ = server.accept()
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+        self.assertEqual(proc.wait(timeout=30), 0)
+        conn.close()
+        server.close()
+        records, templates, offset = 0, 0, 0
+        while offset < len(data):  # IPFIX messages: version 10, length, then sets
+            version, length = struct.unpack_from("!HH", data, offset)
+            self.assertEqual(version, 10)
+            pos = offset + 16
+            while pos < offset + length:
+                set_id, set_len = struct.unpack_from("!HH", data, pos)
+                if set_id == 2:
+                    templates += 1
+                else:
+                    records += (set_len - 4) // (68 if set_id == 256 else 92)
+                pos += set_len
+            offset += length
+        self.assertEqual(templates, 1, "templates once over TCP")
+        flows = run("flows", "-r", SAMPLE, "-q").stdout.splitlines()
+        self.assertEqual(records, len(flows))
+
     def test_bad_output_kinds_are_clear_errors(self):
         out = run("flows", "-r", SAMPLE, "-o", "ipfux:x")
         self.assertEqual(out.returncode, 2)
-        self.assertIn("KIND must be jsonl, csv, sqlite or pcap", out.stderr)
+        self.assertIn("KIND must be jsonl, csv, sqlite, ipfix, ipfix-tcp or pcap", out.stderr)
         out = run("flows", "-r", SAMPLE, "-o", "sqlite:" + self.path("no/such/dir/x.db"))
         self.assertEqual(out.returncode, 2)
         self.assertIn("cannot open", out.stderr)

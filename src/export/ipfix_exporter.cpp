@@ -1,0 +1,210 @@
+#include "export/ipfix_exporter.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+namespace etcpipe {
+namespace {
+
+constexpr uint16_t kVersion = 10;
+constexpr uint16_t kTemplateSetId = 2;
+constexpr uint16_t kTemplateV4 = 256, kTemplateV6 = 257;
+constexpr uint32_t kReversePen = 29305;  // RFC 5103 reverse information elements
+constexpr std::size_t kUdpMessageBytes = 1400;
+constexpr std::size_t kTcpMessageBytes = 65000;
+
+struct Field {
+  uint16_t id;
+  uint16_t length;
+  bool reverse = false;
+};
+
+// The record layout after the two addresses (whose elements depend on the IP version).
+constexpr Field kFields[] = {
+    {7, 2},        // sourceTransportPort
+    {11, 2},       // destinationTransportPort
+    {4, 1},        // protocolIdentifier
+    {58, 2},       // vlanId
+    {152, 8},      // flowStartMilliseconds
+    {153, 8},      // flowEndMilliseconds
+    {2, 8},        // packetDeltaCount (client -> server)
+    {1, 8},        // octetDeltaCount
+    {2, 8, true},  // reverse packetDeltaCount (server -> client)
+    {1, 8, true},  // reverse octetDeltaCount
+    {6, 2},        // tcpControlBits
+    {6, 2, true},  // reverse tcpControlBits
+    {136, 1},      // flowEndReason
+};
+
+void put16(std::vector<uint8_t>& b, uint16_t v) {
+  b.push_back(uint8_t(v >> 8));
+  b.push_back(uint8_t(v));
+}
+void put32(std::vector<uint8_t>& b, uint32_t v) {
+  put16(b, uint16_t(v >> 16));
+  put16(b, uint16_t(v));
+}
+void put64(std::vector<uint8_t>& b, uint64_t v) {
+  put32(b, uint32_t(v >> 32));
+  put32(b, uint32_t(v));
+}
+void set16(std::vector<uint8_t>& b, std::size_t at, uint16_t v) {
+  b[at] = uint8_t(v >> 8);
+  b[at + 1] = uint8_t(v);
+}
+
+uint8_t end_reason_code(EndReason r) {  // IANA flowEndReason
+  switch (r) {
+    case EndReason::Idle: return 1;
+    case EndReason::Active: return 2;
+    case EndReason::Fin:
+    case EndReason::Rst: return 3;         // end of flow detected
+    case EndReason::EndOfInput: return 4;  // forced end
+    case EndReason::Evicted: return 5;     // lack of resources
+  }
+  return 4;
+}
+
+}  // namespace
+
+IpfixExporter::IpfixExporter(const std::string& host, const std::string& port, Transport transport,
+                             uint32_t observation_domain)
+    : target_(host + ":" + port), transport_(transport), domain_(observation_domain) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = transport == Transport::Udp ? SOCK_DGRAM : SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    throw std::runtime_error("IPFIX collector " + target_ + ": " + gai_strerror(rc));
+  }
+  std::string error = "no address";
+  for (addrinfo* a = res; a != nullptr && fd_ < 0; a = a->ai_next) {
+    fd_ = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd_ < 0) continue;
+    if (connect(fd_, a->ai_addr, a->ai_addrlen) != 0) {
+      error = std::strerror(errno);
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  freeaddrinfo(res);
+  if (fd_ < 0) throw std::runtime_error("IPFIX collector " + target_ + ": " + error);
+  fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);  // never block the caller
+  start_message();
+  add_templates();
+}
+
+IpfixExporter::~IpfixExporter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void IpfixExporter::start_message() {
+  msg_.clear();
+  put16(msg_, kVersion);
+  put16(msg_, 0);  // length, set when sent
+  put32(msg_, uint32_t(std::time(nullptr)));
+  put32(msg_, sequence_);
+  put32(msg_, domain_);
+  set_start_ = 0;
+  records_in_msg_ = 0;
+}
+
+void IpfixExporter::add_templates() {
+  put16(msg_, kTemplateSetId);
+  const std::size_t len_at = msg_.size();
+  put16(msg_, 0);
+  const std::size_t start = msg_.size() - 4;
+  for (bool v6 : {false, true}) {
+    put16(msg_, v6 ? kTemplateV6 : kTemplateV4);
+    put16(msg_, uint16_t(2 + std::size(kFields)));
+    put16(msg_, v6 ? 27 : 8);  // sourceIPv6Address / sourceIPv4Address
+    put16(msg_, v6 ? 16 : 4);
+    put16(msg_, v6 ? 28 : 12);  // destination
+    put16(msg_, v6 ? 16 : 4);
+    for (const Field& f : kFields) {
+      put16(msg_, f.reverse ? uint16_t(f.id | 0x8000) : f.id);
+      put16(msg_, f.length);
+      if (f.reverse) put32(msg_, kReversePen);
+    }
+  }
+  set16(msg_, len_at, uint16_t(msg_.size() - start));
+}
+
+void IpfixExporter::add_record(const FlowRecord& r) {
+  const bool v6 = r.ip_version == 6;
+  const uint16_t set_id = v6 ? kTemplateV6 : kTemplateV4;
+  const std::size_t record_bytes = (v6 ? 32 : 8) + 60;  // addresses + kFields
+  const std::size_t limit = transport_ == Transport::Udp ? kUdpMessageBytes : kTcpMessageBytes;
+  if (msg_.size() + record_bytes + 4 > limit) send_message();
+  if (set_start_ == 0 || set_id_ != set_id) {
+    if (set_start_ != 0) set16(msg_, set_start_ + 2, uint16_t(msg_.size() - set_start_));
+    set_start_ = msg_.size();
+    set_id_ = set_id;
+    put16(msg_, set_id);
+    put16(msg_, 0);
+  }
+  const std::size_t n = v6 ? 16 : 4;
+  msg_.insert(msg_.end(), r.src.b, r.src.b + n);
+  msg_.insert(msg_.end(), r.dst.b, r.dst.b + n);
+  put16(msg_, r.src_port);
+  put16(msg_, r.dst_port);
+  msg_.push_back(r.proto);
+  put16(msg_, r.vlan);
+  put64(msg_, r.first_ns / 1'000'000);
+  put64(msg_, r.last_ns / 1'000'000);
+  put64(msg_, r.pkts_fwd);
+  put64(msg_, r.bytes_fwd);
+  put64(msg_, r.pkts_rev);
+  put64(msg_, r.bytes_rev);
+  put16(msg_, r.tcp_flags_fwd);
+  put16(msg_, r.tcp_flags_rev);
+  msg_.push_back(end_reason_code(r.end_reason));
+  ++records_in_msg_;
+}
+
+void IpfixExporter::send_message() {
+  if (set_start_ != 0) set16(msg_, set_start_ + 2, uint16_t(msg_.size() - set_start_));
+  if (records_in_msg_ > 0 || messages_ == 0) {
+    set16(msg_, 2, uint16_t(msg_.size()));
+    const ssize_t sent = ::send(fd_, msg_.data(), msg_.size(), MSG_NOSIGNAL);
+    if (sent == ssize_t(msg_.size())) {
+      records_sent_ += records_in_msg_;
+      sequence_ += records_in_msg_;
+    } else {
+      // Not taken at once (or only in part, which breaks a TCP stream: stop there).
+      records_dropped_ += records_in_msg_;
+      if (sent > 0 && transport_ == Transport::Tcp) {
+        ::close(fd_);
+        fd_ = -1;
+      }
+    }
+    ++messages_;
+  }
+  start_message();
+  if (transport_ == Transport::Udp && messages_ % kTemplateRefresh == 0) add_templates();
+}
+
+void IpfixExporter::write(std::span<const FlowRecord> records) {
+  for (const FlowRecord& r : records) {
+    if (fd_ < 0) {
+      ++records_dropped_;
+      continue;
+    }
+    add_record(r);
+  }
+}
+
+void IpfixExporter::close() {
+  if (fd_ >= 0 && (records_in_msg_ > 0 || messages_ == 0)) send_message();
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+}  // namespace etcpipe

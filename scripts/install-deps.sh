@@ -8,6 +8,7 @@ PACKAGES=(
   libpcap-dev libcli11-dev nlohmann-json3-dev libfmt-dev libreaderwriterqueue-dev
   libthrust-dev              # the batch feature extractor (Thrust, CPU system)
   libsqlite3-dev              # the sqlite: output
+  libcpp-httplib-dev          # the --metrics HTTP server
   nfdump                      # nfcapd, the IPFIX collector the ipfix: output is tested against
   googletest libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer and the sanitizer runtimes for the fuzz targets

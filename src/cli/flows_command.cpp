@@ -3,11 +3,13 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 
 #include "capture/pcap_source.hpp"
 #include "cli/commands.hpp"
+#include "cli/metrics_server.hpp"
 #include "cli/pipeline_options.hpp"
 #include "export/csv_writer.hpp"
 #include "export/fanout_sink.hpp"
@@ -27,6 +29,7 @@ struct FlowsOptions {
   std::string stats_json;
   bool quiet = false;
   double stats_interval = 0;
+  std::string metrics;  // ADDR:PORT
   PipelineOptions pipeline;
 };
 
@@ -95,18 +98,31 @@ int run(const FlowsOptions& o) {
     if (pcap) ro.on_selected = [&pcap](const SelectedBatch& b) { pcap->write(b); };
     ro.workers = o.pipeline.workers;
     ro.stop = &stop_flag();
+    // What happens about once a second (every --stats-interval seconds if given).
+    std::vector<std::function<void(const RunStats&)>> ticks;
     if (o.stats_interval > 0) {  // one line per interval
       ro.tick_seconds = o.stats_interval;
-      ro.on_tick = [&source, &o](const RunStats& s) {
+      ticks.push_back([&source, &o](const RunStats& s) {
         std::cerr << "etcpipe: " << format_progress(s, source.progress()) << '\n';
         if (!o.stats_json.empty()) append_line(o.stats_json, format_stats_json(s));
-      };
-    } else if (progress) {  // a line rewritten in place about once a second
-      ro.on_tick = [&source](const RunStats& s) {
+      });
+    } else if (progress) {  // a line rewritten in place
+      ticks.push_back([&source](const RunStats& s) {
         std::cerr << '\r' << format_progress(s, source.progress()) << "\x1b[K" << std::flush;
+      });
+    }
+    std::unique_ptr<MetricsServer> metrics;
+    if (!o.metrics.empty()) {
+      metrics = std::make_unique<MetricsServer>(o.metrics);
+      ticks.push_back([&metrics](const RunStats& s) { metrics->update(s); });
+    }
+    if (!ticks.empty()) {
+      ro.on_tick = [&ticks](const RunStats& s) {
+        for (const auto& tick : ticks) tick(s);
       };
     }
     const RunStats stats = run_flows(source, cfg, sink, ro);
+    if (metrics) metrics->update(stats);
     if (pcap) pcap->close();
     if (progress) std::cerr << "\r\x1b[K";
     if (!o.quiet) std::cerr << format_summary(stats);
@@ -171,6 +187,8 @@ Runner add_flows_command(CLI::App& app) {
                   "seconds of run time")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", o.quiet, "Do not print the summary on stderr");
+  cmd->add_option("--metrics", o.metrics,
+                  "Serve the counters for Prometheus at http://ADDR:PORT/metrics while running");
   add_pipeline_options(cmd, o.pipeline, true);
   return [opts] { return run(*opts); };
 }

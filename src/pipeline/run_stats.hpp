@@ -52,9 +52,12 @@ struct RunStats {
 
 // Human-readable summary (several lines, for stderr).
 std::string format_summary(const RunStats& s);
-// One line of progress: share of the input read (if known), packets, rate, active flows.
+// One line of progress: share of the input read (if known), packets, bytes, rates, active
+// flows, drops, and the time left at this rate.
 std::string format_progress(const RunStats& s, double fraction);
 // One JSON object on one line.
 std::string format_stats_json(const RunStats& s);
+// The Prometheus text exposition format (version 0.0.4), metric names etcpipe_*.
+std::string format_prometheus(const RunStats& s);
 
 }  // namespace etcpipe

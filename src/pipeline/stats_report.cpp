@@ -69,9 +69,15 @@ std::string format_progress(const RunStats& s, double fraction) {
   std::string out;
   auto it = std::back_inserter(out);
   if (fraction >= 0) fmt::format_to(it, "{:5.1f}%  ", fraction * 100);
-  fmt::format_to(it, "{} packets  {:.0f} packets/s  {:.3f} Gbit/s  {} flows active  {} dropped",
-                 s.source.packets, rate(s.source.packets, s.elapsed_s),
-                 rate(s.source.bytes, s.elapsed_s) * 8e-9, s.flows.active, s.dropped());
+  fmt::format_to(it,
+                 "{} packets  {:.1f} MB  {:.0f} packets/s  {:.3f} Gbit/s  {} flows active  "
+                 "{} dropped",
+                 s.source.packets, double(s.source.bytes) / 1e6,
+                 rate(s.source.packets, s.elapsed_s), rate(s.source.bytes, s.elapsed_s) * 8e-9,
+                 s.flows.active, s.dropped());
+  if (fraction > 0.001 && fraction < 1) {
+    fmt::format_to(it, "  ETA {:.0f} s", s.elapsed_s * (1 - fraction) / fraction);
+  }
   return out;
 }
 
@@ -124,6 +130,57 @@ std::string format_stats_json(const RunStats& s) {
   j["packets_per_second"] = rate(s.source.packets, s.elapsed_s);
   j["accounting_balanced"] = s.accounting_balanced();
   return j.dump();
+}
+
+std::string format_prometheus(const RunStats& s) {
+  fmt::memory_buffer out;
+  auto it = std::back_inserter(out);
+  auto family = [&](std::string_view name, std::string_view type, std::string_view help) {
+    fmt::format_to(it, "# HELP etcpipe_{} {}\n# TYPE etcpipe_{} {}\n", name, help, name, type);
+  };
+  auto sample = [&](std::string_view name, uint64_t v, std::string_view labels = {}) {
+    fmt::format_to(it, "etcpipe_{}{}{}{} {}\n", name, labels.empty() ? "" : "{", labels,
+                   labels.empty() ? "" : "}", v);
+  };
+  auto labelled = [&](std::string_view name, std::string_view label, std::string_view value,
+                      uint64_t v) { sample(name, v, fmt::format("{}=\"{}\"", label, value)); };
+
+  family("packets_read_total", "counter", "Packets read from the source.");
+  sample("packets_read_total", s.source.packets);
+  family("bytes_read_total", "counter", "Captured bytes read from the source.");
+  sample("bytes_read_total", s.source.bytes);
+  family("packets_total", "counter", "Packets by outcome (exactly one each).");
+  for (std::size_t i = 0; i < kOutcomeCount; ++i) {
+    labelled("packets_total", "outcome", outcome_name(static_cast<Outcome>(i)), s.outcomes[i]);
+  }
+  family("packets_dropped_total", "counter",
+         "Packets lost to analysis: in no flow (decode errors, non-IP, ...) or copies dropped.");
+  sample("packets_dropped_total", s.dropped());
+  family("flows_created_total", "counter", "Flows created.");
+  sample("flows_created_total", s.flows.created);
+  family("flows_ended_total", "counter", "Flows ended, by reason.");
+  for (std::size_t r = 0; r < kEndReasonCount; ++r) {
+    labelled("flows_ended_total", "reason", end_reason_name(static_cast<EndReason>(r)),
+             s.flows.ended[r]);
+  }
+  family("flows_active", "gauge", "Flows in the flow tables.");
+  sample("flows_active", s.flows.active);
+  family("flow_table_bytes", "gauge", "Memory the flow tables have touched.");
+  sample("flow_table_bytes", s.flows.resident_bytes);
+  family("selection_total", "counter", "Packets in flows by selection outcome.");
+  for (std::size_t i = 0; i < kSelectionCount; ++i) {
+    labelled("selection_total", "outcome", selection_name(static_cast<Selection>(i)),
+             s.flows.selection[i]);
+  }
+  family("selected_copied_total", "counter", "Selected packets handed to feature extraction.");
+  sample("selected_copied_total", s.selected.copied);
+  family("selected_copy_dropped_total", "counter", "Selected packets whose copy was dropped.");
+  sample("selected_copy_dropped_total", s.selected.copy_dropped);
+  family("worker_packets_total", "counter", "Packets given to each flow worker.");
+  for (std::size_t w = 0; w < s.workers.size(); ++w) {
+    labelled("worker_packets_total", "worker", std::to_string(w), s.workers[w].packets);
+  }
+  return fmt::to_string(out);
 }
 
 }  // namespace etcpipe

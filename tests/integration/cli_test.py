@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 import numpy as np  # Debian's python3-numpy (scripts/install-deps.sh)
 
@@ -25,6 +26,7 @@ REQUIRED_FIELDS = ["src_ip", "dst_ip", "src_port", "dst_port", "proto", "vlan", 
                    "last_ts", "pkts_fwd", "pkts_rev", "bytes_fwd", "bytes_rev", "tcp_flags_fwd",
                    "tcp_flags_rev", "end_reason"]
 FLOWS_OPTIONS = ["-r,--read", "-o,--output", "--stats-json", "--stats-interval", "-q,--quiet",
+                 "--metrics",
                  "--workers", "--no-decap", "--max-flows", "--tcp-idle", "--udp-idle",
                  "--other-idle", "--active-timeout", "--tcp-close-timeout", "--frag-table",
                  "--frag-timeout", "--select-packets", "--select-proto", "--select-empty",
@@ -524,6 +526,37 @@ class Outputs(unittest.TestCase):
         self.assertEqual(templates, 1, "templates once over TCP")
         flows = run("flows", "-r", SAMPLE, "-q").stdout.splitlines()
         self.assertEqual(records, len(flows))
+
+    def test_prometheus_metrics_while_running(self):
+        capture = self.path("churn.pcap")
+        run("gen", "--flows", "20000", "--new-flows-per-sec", "20000", "--packet-size", "64",
+            "--packets", "4000000", "--rate", "200000", "-w", capture)
+        port = self.free_port(socket.SOCK_STREAM)
+        proc = subprocess.Popen([ETCPIPE, "flows", "-r", capture, "-q", "-o", "/dev/null",
+                                 "--workers", "1", "--tcp-idle", "1", "--udp-idle", "1",
+                                 "--metrics", f"127.0.0.1:{port}"])
+        body = ""
+        for _ in range(100):  # 10 s at most, until a snapshot with packets is served
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                    self.assertTrue(r.headers["Content-Type"].startswith("text/plain"))
+                    body = r.read().decode()
+                if re.search(r"^etcpipe_packets_read_total [1-9]", body, re.M):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.assertEqual(proc.wait(timeout=60), 0)
+        samples = {}
+        for line in body.splitlines():
+            if not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                samples[name] = int(value)
+        self.assertGreater(samples["etcpipe_packets_read_total"], 0, body)
+        self.assertIn('etcpipe_flows_ended_total{reason="idle"}', samples)
+        self.assertIn("# TYPE etcpipe_flows_active gauge", body)
+        self.assertEqual(samples["etcpipe_packets_read_total"],
+                         sum(v for k, v in samples.items() if k.startswith("etcpipe_packets_total{")))
 
     def test_bad_output_kinds_are_clear_errors(self):
         out = run("flows", "-r", SAMPLE, "-o", "ipfux:x")

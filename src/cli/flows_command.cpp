@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "cli/metrics_server.hpp"
 #include "cli/pipeline_options.hpp"
+#include "export/async_sink.hpp"
 #include "export/csv_writer.hpp"
 #include "export/fanout_sink.hpp"
 #include "export/ipfix_exporter.hpp"
@@ -58,7 +59,8 @@ int run(const FlowsOptions& o) {
       std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
     };
     PcapFileSource source(expand_capture_paths(o.inputs), join(o.filter_words), warn);
-    FanoutSink sink;
+    auto outputs = std::make_unique<FanoutSink>();
+    FanoutSink& sink = *outputs;
     std::unique_ptr<SelectedPcapWriter> pcap;
     std::vector<const IpfixExporter*> ipfix;
     for (const std::string& spec : o.outputs.empty() ? std::vector<std::string>{"-"} : o.outputs) {
@@ -121,7 +123,10 @@ int run(const FlowsOptions& o) {
         for (const auto& tick : ticks) tick(s);
       };
     }
-    const RunStats stats = run_flows(source, cfg, sink, ro);
+    // The sinks format and write in a thread of their own; reading from files, the reader
+    // waits for them when they fall behind rather than lose records.
+    AsyncSink writer(std::move(outputs), true);
+    const RunStats stats = run_flows(source, cfg, writer, ro);
     if (metrics) metrics->update(stats);
     if (pcap) pcap->close();
     if (progress) std::cerr << "\r\x1b[K";

@@ -1,0 +1,96 @@
+#include "export/async_sink.hpp"
+
+#include <stdexcept>
+
+namespace etcpipe {
+
+namespace {
+constexpr std::size_t kRecordsPerBatch = 1024;
+}
+
+AsyncSink::AsyncSink(std::unique_ptr<FlowSink> inner, bool wait_when_full, std::size_t batches)
+    : inner_(std::move(inner)),
+      wait_when_full_(wait_when_full),
+      full_(batches + 1),
+      free_(batches + 1) {
+  for (std::size_t i = 0; i < batches + 1; ++i) {  // + 1: the closing item always finds one
+    auto& b = *all_.emplace_back(std::make_unique<Batch>());
+    b.records.reserve(kRecordsPerBatch);
+    if (i < batches) free_.enqueue(&b);
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+AsyncSink::~AsyncSink() {
+  if (!closed_) {
+    try {
+      close();
+    } catch (const std::exception&) {  // reported by close() when called; nothing to do here
+    }
+  }
+}
+
+AsyncSink::Batch* AsyncSink::free_batch() {
+  Batch* b = nullptr;
+  while (!free_.try_dequeue(b)) {
+    if (!wait_when_full_) return nullptr;
+    std::this_thread::yield();
+  }
+  return b;
+}
+
+void AsyncSink::write(std::span<const FlowRecord> records) {
+  while (!records.empty()) {
+    const std::size_t n = std::min(records.size(), kRecordsPerBatch);
+    Batch* b = free_batch();
+    if (b == nullptr) {
+      dropped_ += records.size();
+      return;
+    }
+    b->records.assign(records.begin(), records.begin() + std::ptrdiff_t(n));
+    full_.enqueue(b);
+    records = records.subspan(n);
+  }
+}
+
+void AsyncSink::summary(const std::string& stats_json) {
+  summary_ = stats_json;
+}
+
+void AsyncSink::run() {
+  for (;;) {
+    Batch* b = nullptr;
+    full_.wait_dequeue(b);
+    if (b->last) {
+      try {
+        if (!b->summary.empty()) inner_->summary(b->summary);
+        inner_->close();
+      } catch (const std::exception& e) {
+        error_ = e.what();
+      }
+      return;
+    }
+    if (error_.empty()) {
+      try {
+        inner_->write(b->records);
+      } catch (const std::exception& e) {
+        error_ = e.what();  // later batches are discarded; close() reports it
+      }
+    }
+    b->records.clear();
+    free_.enqueue(b);
+  }
+}
+
+void AsyncSink::close() {
+  if (closed_) return;
+  closed_ = true;
+  Batch* last = all_.back().get();  // kept out of the free queue for this
+  last->last = true;
+  last->summary = summary_;
+  full_.enqueue(last);
+  thread_.join();
+  if (!error_.empty()) throw std::runtime_error(error_);
+}
+
+}  // namespace etcpipe

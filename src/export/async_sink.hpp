@@ -1,0 +1,53 @@
+// Runs a sink in a thread of its own, so that formatting and writing records happen beside
+// the packet path instead of in it. Records travel in batches from a fixed pool through a
+// single-producer single-consumer queue. When the sink cannot keep up (a slow disk, a
+// database lock) and no batch is free, the records are dropped and counted, or, with
+// `wait_when_full` (file input: nothing is lost by waiting), the caller waits.
+#pragma once
+
+#include <readerwriterqueue/readerwriterqueue.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "export/sink.hpp"
+
+namespace etcpipe {
+
+class AsyncSink final : public FlowSink {
+ public:
+  AsyncSink(std::unique_ptr<FlowSink> inner, bool wait_when_full, std::size_t batches = 64);
+  ~AsyncSink() override;
+
+  void write(std::span<const FlowRecord> records) override;
+  void summary(const std::string& stats_json) override;
+  // Waits for every queued record, closes the inner sink; rethrows its error, if any.
+  void close() override;
+
+  uint64_t dropped() const { return dropped_; }
+
+ private:
+  struct Batch {
+    std::vector<FlowRecord> records;
+    std::string summary;  // set on the last item only
+    bool last = false;
+  };
+  Batch* free_batch();
+  void run();
+
+  std::unique_ptr<FlowSink> inner_;
+  bool wait_when_full_;
+  std::vector<std::unique_ptr<Batch>> all_;
+  moodycamel::BlockingReaderWriterQueue<Batch*> full_;
+  moodycamel::ReaderWriterQueue<Batch*> free_;
+  std::thread thread_;
+  std::string error_;  // the inner sink's failure (written by the thread, read after join)
+  std::string summary_;
+  uint64_t dropped_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace etcpipe

@@ -1,4 +1,5 @@
-// Several sinks as one (--output given more than once).
+// Several sinks as one (--output given more than once). A sink that fails is set aside
+// (its error kept) and the others go on; close() closes them all, then reports it.
 #pragma once
 
 #include <memory>
@@ -12,28 +13,39 @@ namespace etcpipe {
 
 class FanoutSink final : public FlowSink {
  public:
-  void add(std::unique_ptr<FlowSink> sink) { sinks_.push_back(std::move(sink)); }
+  void add(std::unique_ptr<FlowSink> sink) { sinks_.push_back({std::move(sink), false}); }
   void write(std::span<const FlowRecord> records) override {
-    for (auto& s : sinks_) s->write(records);
+    each([&](FlowSink& s) { s.write(records); });
   }
   void summary(const std::string& stats_json) override {
-    for (auto& s : sinks_) s->summary(stats_json);
+    each([&](FlowSink& s) { s.summary(stats_json); });
   }
-  // Closes every sink; then throws the first error, if any.
+  // Closes every sink still working; then throws the first error, if any.
   void close() override {
-    std::string error;
-    for (auto& s : sinks_) {
-      try {
-        s->close();
-      } catch (const std::exception& e) {
-        if (error.empty()) error = e.what();
-      }
-    }
-    if (!error.empty()) throw std::runtime_error(error);
+    each([](FlowSink& s) { s.close(); });
+    if (!error_.empty()) throw std::runtime_error(error_);
   }
 
  private:
-  std::vector<std::unique_ptr<FlowSink>> sinks_;
+  struct Entry {
+    std::unique_ptr<FlowSink> sink;
+    bool failed;
+  };
+  template <class F>
+  void each(F&& f) {
+    for (Entry& e : sinks_) {
+      if (e.failed) continue;
+      try {
+        f(*e.sink);
+      } catch (const std::exception& ex) {
+        e.failed = true;
+        if (error_.empty()) error_ = ex.what();
+      }
+    }
+  }
+
+  std::vector<Entry> sinks_;
+  std::string error_;
 };
 
 }  // namespace etcpipe

@@ -558,6 +558,16 @@ class Outputs(unittest.TestCase):
         self.assertEqual(samples["etcpipe_packets_read_total"],
                          sum(v for k, v in samples.items() if k.startswith("etcpipe_packets_total{")))
 
+    def test_a_full_disk_is_reported_and_the_other_sinks_finish(self):
+        if not os.path.exists("/dev/full"):
+            self.skipTest("no /dev/full")
+        out = run("flows", "-r", SAMPLE, "-q", "-o", "/dev/full", "-o", "csv:" + self.path("f.csv"))
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("/dev/full: write failed: No space left on device", out.stderr)
+        flows = run("flows", "-r", SAMPLE, "-q").stdout.splitlines()
+        with open(self.path("f.csv")) as f:
+            self.assertEqual(len(f.read().splitlines()), len(flows) + 1)
+
     def test_bad_output_kinds_are_clear_errors(self):
         out = run("flows", "-r", SAMPLE, "-o", "ipfux:x")
         self.assertEqual(out.returncode, 2)

@@ -36,9 +36,19 @@ struct FlowsSql {
 
 }  // namespace
 
+void SqliteWriter::CloseDb::operator()(sqlite3* db) const {
+  sqlite3_close(db);
+}
+void SqliteWriter::Finalize::operator()(sqlite3_stmt* s) const {
+  sqlite3_finalize(s);
+}
+
 SqliteWriter::SqliteWriter(const std::string& path, const std::string& command) : path_(path) {
-  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) fail("cannot open");
-  sqlite3_busy_timeout(db_, 5000);
+  sqlite3* db = nullptr;
+  const int rc_open = sqlite3_open(path.c_str(), &db);
+  db_.reset(db);  // a handle even on failure: it holds the message, and must be closed
+  if (rc_open != SQLITE_OK) fail("cannot open");
+  sqlite3_busy_timeout(db_.get(), 5000);
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");
   exec(
@@ -49,8 +59,8 @@ SqliteWriter::SqliteWriter(const std::string& path, const std::string& command) 
   exec((sql.create + ", label TEXT, confidence REAL)").c_str());
   exec("CREATE INDEX IF NOT EXISTS flows_run ON flows(run_id)");
   sqlite3_stmt* run = nullptr;
-  if (sqlite3_prepare_v2(db_, "INSERT INTO runs (started_at, command) VALUES (?, ?)", -1, &run,
-                         nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_.get(), "INSERT INTO runs (started_at, command) VALUES (?, ?)", -1,
+                         &run, nullptr) != SQLITE_OK) {
     fail("cannot prepare");
   }
   const std::string now = utc_now();
@@ -59,24 +69,23 @@ SqliteWriter::SqliteWriter(const std::string& path, const std::string& command) 
   const int rc = sqlite3_step(run);
   sqlite3_finalize(run);
   if (rc != SQLITE_DONE) fail("cannot start the run");
-  run_id_ = sqlite3_last_insert_rowid(db_);
-  if (sqlite3_prepare_v2(db_, (sql.insert + ", NULL, NULL)").c_str(), -1, &insert_, nullptr) !=
-      SQLITE_OK) {
-    fail("cannot prepare");
-  }
+  run_id_ = sqlite3_last_insert_rowid(db_.get());
+  sqlite3_stmt* insert = nullptr;
+  const int rc_prepare =
+      sqlite3_prepare_v2(db_.get(), (sql.insert + ", NULL, NULL)").c_str(), -1, &insert, nullptr);
+  insert_.reset(insert);
+  if (rc_prepare != SQLITE_OK) fail("cannot prepare");
 }
 
-SqliteWriter::~SqliteWriter() {
-  sqlite3_finalize(insert_);
-  sqlite3_close(db_);
-}
+SqliteWriter::~SqliteWriter() = default;
 
 void SqliteWriter::fail(const char* what) {
-  throw std::runtime_error(path_ + ": " + what + ": " + (db_ ? sqlite3_errmsg(db_) : "no memory"));
+  throw std::runtime_error(path_ + ": " + what + ": " +
+                           (db_ ? sqlite3_errmsg(db_.get()) : "no memory"));
 }
 
 void SqliteWriter::exec(const char* sql) {
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(sql);
+  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(sql);
 }
 
 void SqliteWriter::write(std::span<const FlowRecord> records) {
@@ -90,19 +99,20 @@ void SqliteWriter::write(std::span<const FlowRecord> records) {
     void time(std::string_view, uint64_t ns) { sqlite3_bind_int64(s, i++, sqlite3_int64(ns)); }
   };
   exec("BEGIN");
+  sqlite3_stmt* insert = insert_.get();
   for (const FlowRecord& r : records) {
-    sqlite3_bind_int64(insert_, 1, run_id_);
-    visit_record(r, Bind{insert_});
-    if (sqlite3_step(insert_) != SQLITE_DONE) fail("cannot insert");
-    sqlite3_reset(insert_);
+    sqlite3_bind_int64(insert, 1, run_id_);
+    visit_record(r, Bind{insert});
+    if (sqlite3_step(insert) != SQLITE_DONE) fail("cannot insert");
+    sqlite3_reset(insert);
   }
   exec("COMMIT");
 }
 
 void SqliteWriter::close() {
   sqlite3_stmt* done = nullptr;
-  if (sqlite3_prepare_v2(db_, "UPDATE runs SET finished_at = ?, statistics = ? WHERE id = ?", -1,
-                         &done, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_.get(), "UPDATE runs SET finished_at = ?, statistics = ? WHERE id = ?",
+                         -1, &done, nullptr) != SQLITE_OK) {
     fail("cannot prepare");
   }
   const std::string now = utc_now();

@@ -9,6 +9,7 @@
 // leaves a database that opens and holds every batch committed before.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "export/sink.hpp"
@@ -32,9 +33,16 @@ class SqliteWriter final : public FlowSink {
   void exec(const char* sql);
   [[noreturn]] void fail(const char* what);
 
+  struct CloseDb {
+    void operator()(sqlite3* db) const;
+  };
+  struct Finalize {
+    void operator()(sqlite3_stmt* s) const;
+  };
+
   std::string path_;
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* insert_ = nullptr;
+  std::unique_ptr<sqlite3, CloseDb> db_;  // members: released even if the constructor throws
+  std::unique_ptr<sqlite3_stmt, Finalize> insert_;
   long long run_id_ = 0;
   std::string stats_;
 };

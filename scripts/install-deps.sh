@@ -12,7 +12,9 @@ PACKAGES=(
   nfdump                      # nfcapd, the IPFIX collector the ipfix: output is tested against
   googletest libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer and the sanitizer runtimes for the fuzz targets
+  libtorch-dev               # the TorchScript inference engine
   python3 python3-numpy      # the CLI tests load the .npy datasets with numpy
+  python3-torch python3-sklearn python3-matplotlib  # training and evaluation (python/)
 )
 
 missing=()

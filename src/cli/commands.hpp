@@ -20,6 +20,7 @@ void set_command_line(int argc, char** argv);
 const std::string& command_line();
 
 Runner add_flows_command(CLI::App& app);
+Runner add_classify_command(CLI::App& app);
 Runner add_extract_command(CLI::App& app);
 Runner add_gen_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);

@@ -1,11 +1,16 @@
 // etcpipe flows: read captures, track bidirectional flows, write one record per flow.
+// etcpipe classify: the same, with a model's verdict (label, confidence, latency) in each
+// record: features extracted in the workers, batched inference, verdicts joined to records.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <thread>
 
 #include "capture/pcap_source.hpp"
 #include "cli/commands.hpp"
@@ -17,6 +22,7 @@
 #include "export/ipfix_exporter.hpp"
 #include "export/jsonl_writer.hpp"
 #include "export/sqlite_writer.hpp"
+#include "infer/verdict_join.hpp"
 #include "pipeline/run.hpp"
 #include "pipeline/selected_pcap.hpp"
 
@@ -32,6 +38,12 @@ struct FlowsOptions {
   double stats_interval = 0;
   std::string metrics;  // ADDR:PORT
   PipelineOptions pipeline;
+  // classify
+  bool classify = false;
+  std::string model = ETCPIPE_DEFAULT_MODEL;
+  ClassifierConfig infer;
+  uint32_t feature_rows = 65536;
+  CLI::App* cmd = nullptr;
 };
 
 std::string join(const std::vector<std::string>& words) {
@@ -47,10 +59,58 @@ void append_line(const std::string& path, const std::string& line) {
   if (!f) throw std::runtime_error(path + ": cannot write statistics");
 }
 
-int run(const FlowsOptions& o) {
+// What a classifying run adds: the model, the classifier and the join.
+struct Classification {
+  Model model;
+  std::unique_ptr<Classifier> classifier;
+  std::unique_ptr<VerdictJoin> join;
+};
+
+std::string pad_to(const std::string& s, std::size_t width) {
+  return s + std::string(s.size() < width ? width - s.size() : 1, ' ');
+}
+
+void print_verdict_summary(const Classification& c) {
+  const VerdictStats& v = c.join->stats();
+  const ClassifierStats cs = c.classifier->stats();
+  std::cerr << "classified " << v.classified << " flows with " << c.model.name << " (batch "
+            << cs.batch << ", " << cs.threads_peak << " inference thread(s) at most, "
+            << cs.deadline_batches << " of " << cs.batches << " batches sent at their deadline)";
+  if (v.no_packets != 0) std::cerr << "; " << v.no_packets << " without a selected packet";
+  if (v.no_verdict != 0) std::cerr << "; " << v.no_verdict << " without a row or verdict";
+  if (cs.dropped != 0) std::cerr << "; " << cs.dropped << " rows dropped (inference behind)";
+  std::cerr << "\nverdict latency ms: p50 " << v.latency_percentile(50) << ", p99 "
+            << v.latency_percentile(99) << "\nflows per label:\n";
+  std::vector<std::pair<uint64_t, std::string>> labels;
+  for (std::size_t i = 0; i < v.per_label.size(); ++i) {
+    if (v.per_label[i] != 0) labels.emplace_back(v.per_label[i], c.model.classes[i]);
+  }
+  std::sort(labels.rbegin(), labels.rend());
+  for (const auto& [n, label] : labels) std::cerr << "  " << pad_to(label, 24) << n << '\n';
+}
+
+int run(FlowsOptions& o) {
   install_stop_handlers();
-  const FlowPipelineConfig cfg = pipeline_config(o.pipeline);
   try {
+    std::optional<Classification> classification;
+    if (o.classify) {
+      classification.emplace();
+      classification->model = Model::load(o.model);
+      const FeatureSpec& spec = classification->model.spec;
+      o.pipeline.select_packets = spec.packets;
+      if (o.cmd->count("--select-snaplen") == 0) {
+        o.pipeline.select_snaplen = std::clamp(spec.bytes + 512, 1600u, 65535u);
+      }
+    }
+    FlowPipelineConfig cfg = pipeline_config(o.pipeline);
+    if (classification) {
+      cfg.streaming = classification->model.spec;
+      cfg.feature_rows = o.feature_rows;
+      // Cores left once the reader and the workers have theirs.
+      const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+      o.infer.max_threads = std::max(1u, cores - std::min(cores, o.pipeline.workers + 1));
+      classification->classifier = std::make_unique<Classifier>(classification->model, o.infer);
+    }
     if (!o.stats_json.empty() && o.stats_json != "/dev/stdout" && o.stats_json != "/dev/stderr") {
       std::ofstream(o.stats_json, std::ios::trunc);  // each run starts the file anew
     }
@@ -69,9 +129,9 @@ int run(const FlowsOptions& o) {
       const std::string target = colon == std::string::npos ? spec : spec.substr(colon + 1);
       if (target.empty()) throw std::runtime_error("--output " + spec + ": no target");
       if (kind == "jsonl") {
-        sink.add(std::make_unique<JsonlWriter>(target));
+        sink.add(std::make_unique<JsonlWriter>(target, o.classify));
       } else if (kind == "csv") {
-        sink.add(std::make_unique<CsvWriter>(target));
+        sink.add(std::make_unique<CsvWriter>(target, o.classify));
       } else if (kind == "sqlite") {
         sink.add(std::make_unique<SqliteWriter>(target, command_line()));
       } else if (kind == "ipfix" || kind == "ipfix-tcp") {
@@ -118,19 +178,28 @@ int run(const FlowsOptions& o) {
       metrics = std::make_unique<MetricsServer>(o.metrics);
       ticks.push_back([&metrics](const RunStats& s) { metrics->update(s); });
     }
+    // The sinks format and write in a thread of their own; reading from files, the reader
+    // waits for them when they fall behind rather than lose records.
+    AsyncSink writer(std::move(outputs), true);
+    FlowSink* records = &writer;
+    if (classification) {
+      Classification& c = *classification;
+      c.join = std::make_unique<VerdictJoin>(*c.classifier, c.model, cfg.table.timeouts, writer);
+      records = c.join.get();
+      ro.on_features = [&c](const FeatureBatch& b) { c.classifier->add(b); };
+      ticks.push_back([&c](const RunStats&) { c.join->poll(); });
+    }
     if (!ticks.empty()) {
       ro.on_tick = [&ticks](const RunStats& s) {
         for (const auto& tick : ticks) tick(s);
       };
     }
-    // The sinks format and write in a thread of their own; reading from files, the reader
-    // waits for them when they fall behind rather than lose records.
-    AsyncSink writer(std::move(outputs), true);
-    const RunStats stats = run_flows(source, cfg, writer, ro);
+    const RunStats stats = run_flows(source, cfg, *records, ro);
     if (metrics) metrics->update(stats);
     if (pcap) pcap->close();
     if (progress) std::cerr << "\r\x1b[K";
     if (!o.quiet) std::cerr << format_summary(stats);
+    if (classification && !o.quiet) print_verdict_summary(*classification);
     for (const IpfixExporter* x : ipfix) {
       if (!o.quiet || x->records_dropped() != 0) {
         std::cerr << "ipfix: " << x->records_sent() << " records sent, " << x->records_dropped()
@@ -156,22 +225,8 @@ int run(const FlowsOptions& o) {
   }
 }
 
-}  // namespace
-
-Runner add_flows_command(CLI::App& app) {
-  auto opts = std::make_shared<FlowsOptions>();
-  FlowsOptions& o = *opts;
-  CLI::App* cmd = app.add_subcommand(
-      "flows", "Track bidirectional flows in captures and write one JSON line per flow");
-
-  cmd->footer(
-      "Usage: etcpipe flows -r FILE [-r FILE...] [options] [BPF expression]\n\n"
-      "Examples:\n"
-      "  etcpipe flows -r trace.pcap\n"
-      "  etcpipe flows -r captures/ -o flows.jsonl tcp port 443\n"
-      "  etcpipe flows -r a.pcapng -r b.pcap --stats-json stats.json 'vlan and udp'\n"
-      "  etcpipe flows -r t.pcap -o csv:flows.csv -o sqlite:probe.db -o pcap:analysed.pcap\n"
-      "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
+// The options of flows, and of classify (which has them all).
+void add_record_options(CLI::App* cmd, FlowsOptions& o) {
   cmd->add_option("-r,--read", o.inputs,
                   "Capture file (pcap or pcapng) or directory of captures; repeatable")
       ->required()
@@ -194,7 +249,69 @@ Runner add_flows_command(CLI::App& app) {
   cmd->add_flag("-q,--quiet", o.quiet, "Do not print the summary on stderr");
   cmd->add_option("--metrics", o.metrics,
                   "Serve the counters for Prometheus at http://ADDR:PORT/metrics while running");
-  add_pipeline_options(cmd, o.pipeline, true);
+  add_pipeline_options(cmd, o.pipeline, !o.classify);
+}
+
+}  // namespace
+
+Runner add_flows_command(CLI::App& app) {
+  auto opts = std::make_shared<FlowsOptions>();
+  FlowsOptions& o = *opts;
+  o.cmd = app.add_subcommand(
+      "flows", "Track bidirectional flows in captures and write one JSON line per flow");
+  o.cmd->footer(
+      "Usage: etcpipe flows -r FILE [-r FILE...] [options] [BPF expression]\n\n"
+      "Examples:\n"
+      "  etcpipe flows -r trace.pcap\n"
+      "  etcpipe flows -r captures/ -o flows.jsonl tcp port 443\n"
+      "  etcpipe flows -r a.pcapng -r b.pcap --stats-json stats.json 'vlan and udp'\n"
+      "  etcpipe flows -r t.pcap -o csv:flows.csv -o sqlite:probe.db -o pcap:analysed.pcap\n"
+      "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
+  add_record_options(o.cmd, o);
+  return [opts] { return run(*opts); };
+}
+
+Runner add_classify_command(CLI::App& app) {
+  auto opts = std::make_shared<FlowsOptions>();
+  FlowsOptions& o = *opts;
+  o.classify = true;
+  CLI::App* cmd = o.cmd = app.add_subcommand(
+      "classify",
+      "Classify the flows of captures with a model: one JSON line per flow with its label");
+  cmd->footer(
+      "Usage: etcpipe classify -r FILE [-r FILE...] [--model DIR] [options] [BPF expression]\n\n"
+      "Each record is a flow of `etcpipe flows` plus label, confidence (the class\n"
+      "probability) and verdict_latency_ms (packet time from the flow's first packet to the\n"
+      "moment its row was complete, plus the time the row waited for inference). Flows\n"
+      "with no selected packet have label null. The model directory (docs/MODELS.md)\n"
+      "fixes the features: N packets, L bytes, and what they hold.\n\n"
+      "Examples:\n"
+      "  etcpipe classify -r trace.pcap\n"
+      "  etcpipe classify -r captures/ --model models/default -o sqlite:probe.db tcp or udp\n"
+      "  etcpipe classify -r t.pcap --max-delay-ms 20 --infer-threads 2 --batch 64\n"
+      "Engines in this build: trees" + std::string(have_torchscript() ? ", TorchScript (libtorch, CPU)" : "") + "\n"
+      "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
+  add_record_options(cmd, o);
+  auto* inf = cmd->add_option_group("Inference");
+  inf->add_option("-m,--model", o.model, "Model directory (model.json, labels.json, spec.json)")
+      ->capture_default_str();
+  inf->add_option("--max-delay-ms", o.infer.max_delay_ms,
+                  "A complete row waits at most this long (wall clock) for its batch")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  inf->add_option("--batch", o.infer.batch,
+                  "Rows per inference batch (default: calibrated on the model at start)")
+      ->check(CLI::Range(1, 4096));
+  inf->add_option("--infer-threads", o.infer.threads,
+                  "Inference threads (default: as many as the rate of rows needs, up to the "
+                  "cores the reader and workers leave)")
+      ->check(CLI::Range(1, 256));
+  inf->add_option("--min-confidence", o.infer.min_confidence,
+                  "Below this class probability the verdict is the model's catch-all class")
+      ->check(CLI::Range(0.0, 1.0));
+  inf->add_option("--feature-rows", o.feature_rows,
+                  "Flows whose rows are being filled at once, per worker (N x L bytes each)")
+      ->capture_default_str();
   return [opts] { return run(*opts); };
 }
 

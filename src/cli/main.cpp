@@ -41,11 +41,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Run 'etcpipe COMMAND --help' for the options of a command.");
   const auto run_flows = etcpipe::cli::add_flows_command(app);
+  const auto run_classify = etcpipe::cli::add_classify_command(app);
   const auto run_extract = etcpipe::cli::add_extract_command(app);
   const auto run_gen = etcpipe::cli::add_gen_command(app);
   const auto run_bench = etcpipe::cli::add_bench_command(app);
   CLI11_PARSE(app, argc, argv);
   if (app.got_subcommand("flows")) return run_flows();
+  if (app.got_subcommand("classify")) return run_classify();
   if (app.got_subcommand("extract")) return run_extract();
   if (app.got_subcommand("gen")) return run_gen();
   if (app.got_subcommand("bench")) return run_bench();

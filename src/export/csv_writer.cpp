@@ -4,13 +4,13 @@
 
 namespace etcpipe {
 
-CsvWriter::CsvWriter(const std::string& path) : out_(path) {
+CsvWriter::CsvWriter(const std::string& path, bool verdicts) : out_(path), verdicts_(verdicts) {
   char sep = 0;
   visit_record_names([&](std::string_view n) {
     if (sep != 0) out_.buffer().push_back(sep);
     sep = ',';
     out_.buffer().append(n);
-  });
+  }, verdicts_);
   out_.buffer().push_back('\n');
 }
 
@@ -34,9 +34,14 @@ void CsvWriter::write(std::span<const FlowRecord> records) {
       sep();
       append_time(out, ns);
     }
+    void real(std::string_view, double v) {
+      sep();
+      fmt::format_to(std::back_inserter(out), "{:.6g}", v);
+    }
+    void null(std::string_view) { sep(); }
   };
   for (const FlowRecord& r : records) {
-    visit_record(r, Csv{out_.buffer()});
+    visit_record(r, Csv{out_.buffer()}, verdicts_);
     out_.buffer().push_back('\n');
     out_.flush_if_full();
   }

@@ -12,13 +12,15 @@ namespace etcpipe {
 class CsvWriter final : public FlowSink {
  public:
   // `path` "-" writes to stdout. Throws std::runtime_error if the file cannot be created.
-  explicit CsvWriter(const std::string& path);
+  // With `verdicts`, the rows end with label, confidence and verdict_latency_ms.
+  explicit CsvWriter(const std::string& path, bool verdicts = false);
 
   void write(std::span<const FlowRecord> records) override;
   void close() override { out_.close(); }
 
  private:
   TextOutput out_;
+  bool verdicts_;
 };
 
 }  // namespace etcpipe

@@ -4,7 +4,7 @@
 
 namespace etcpipe {
 
-void JsonlWriter::format(const FlowRecord& r, fmt::memory_buffer& out) {
+void JsonlWriter::format(const FlowRecord& r, fmt::memory_buffer& out, bool verdicts) {
   struct Json {
     fmt::memory_buffer& out;
     char sep = '{';
@@ -25,14 +25,22 @@ void JsonlWriter::format(const FlowRecord& r, fmt::memory_buffer& out) {
       name(n);
       append_time(out, ns);
     }
+    void real(std::string_view n, double v) {
+      name(n);
+      fmt::format_to(std::back_inserter(out), "{:.6g}", v);
+    }
+    void null(std::string_view n) {
+      name(n);
+      out.append(std::string_view("null"));
+    }
   };
-  visit_record(r, Json{out});
+  visit_record(r, Json{out}, verdicts);
   out.push_back('}');
 }
 
 void JsonlWriter::write(std::span<const FlowRecord> records) {
   for (const FlowRecord& r : records) {
-    format(r, out_.buffer());
+    format(r, out_.buffer(), verdicts_);
     out_.buffer().push_back('\n');
     out_.flush_if_full();
   }

@@ -13,16 +13,19 @@ namespace etcpipe {
 class JsonlWriter final : public FlowSink {
  public:
   // `path` "-" writes to stdout. Throws std::runtime_error if the file cannot be created.
-  explicit JsonlWriter(const std::string& path) : out_(path) {}
+  // With `verdicts`, the objects end with label, confidence and verdict_latency_ms.
+  explicit JsonlWriter(const std::string& path, bool verdicts = false)
+      : out_(path), verdicts_(verdicts) {}
 
   void write(std::span<const FlowRecord> records) override;
   void close() override { out_.close(); }
 
   // Appends one record's JSON object (no newline) to `out`.
-  static void format(const FlowRecord& r, fmt::memory_buffer& out);
+  static void format(const FlowRecord& r, fmt::memory_buffer& out, bool verdicts = false);
 
  private:
   TextOutput out_;
+  bool verdicts_;
 };
 
 }  // namespace etcpipe

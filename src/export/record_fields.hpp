@@ -1,6 +1,7 @@
 // The fields of a flow record, in the one order every format writes them (docs: README,
-// "Flow records"). A visitor gets text(name, string_view), number(name, uint64_t) and
-// time(name, ns) calls.
+// "Flow records"). A visitor gets text(name, string_view), number(name, uint64_t),
+// time(name, ns) calls and, with `verdicts` (runs that classify), real(name, double) and
+// null(name) for the verdict's fields.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +13,7 @@
 namespace etcpipe {
 
 template <class Visitor>
-void visit_record(const FlowRecord& r, Visitor&& v) {
+void visit_record(const FlowRecord& r, Visitor&& v, bool verdicts = false) {
   char src[64], dst[64], proto[8];
   v.text("src_ip", format_ip(r.src, r.ip_version, src));
   v.text("dst_ip", format_ip(r.dst, r.ip_version, dst));
@@ -33,18 +34,32 @@ void visit_record(const FlowRecord& r, Visitor&& v) {
   v.number("tcp_flags_fwd", r.tcp_flags_fwd);
   v.number("tcp_flags_rev", r.tcp_flags_rev);
   v.text("end_reason", end_reason_name(r.end_reason));
+  if (!verdicts) return;
+  if (r.label == nullptr) {
+    v.null("label");
+    v.null("confidence");
+    v.null("verdict_latency_ms");
+  } else {
+    v.text("label", r.label);
+    v.real("confidence", r.confidence);
+    v.real("verdict_latency_ms", r.verdict_latency_ms);
+  }
 }
 
 // The field names, in order.
 template <class F>
-void visit_record_names(F&& f) {
+void visit_record_names(F&& f, bool verdicts = false) {
   struct Names {
     F& f;
     void text(std::string_view n, std::string_view) { f(n); }
     void number(std::string_view n, uint64_t) { f(n); }
     void time(std::string_view n, uint64_t) { f(n); }
+    void real(std::string_view n, double) { f(n); }
+    void null(std::string_view n) { f(n); }
   };
-  visit_record(FlowRecord{}, Names{f});
+  FlowRecord classified;
+  classified.label = "";
+  visit_record(classified, Names{f}, verdicts);
 }
 
 }  // namespace etcpipe

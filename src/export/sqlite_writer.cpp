@@ -32,6 +32,8 @@ struct FlowsSql {
   void text(std::string_view n, std::string_view) { column(n, "TEXT"); }
   void number(std::string_view n, uint64_t) { column(n, "INTEGER"); }
   void time(std::string_view n, uint64_t) { column(std::string(n) + "_ns", "INTEGER"); }
+  void real(std::string_view n, double) { column(n, "REAL"); }
+  void null(std::string_view n) { column(n, "TEXT"); }
 };
 
 }  // namespace
@@ -55,8 +57,10 @@ SqliteWriter::SqliteWriter(const std::string& path, const std::string& command) 
       "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, "
       "finished_at TEXT, command TEXT NOT NULL, statistics TEXT)");
   FlowsSql sql;
-  visit_record(FlowRecord{}, sql);
-  exec((sql.create + ", label TEXT, confidence REAL)").c_str());
+  FlowRecord classified;
+  classified.label = "";
+  visit_record(classified, sql, true);  // the verdict columns stay NULL for unclassified flows
+  exec((sql.create + ")").c_str());
   exec("CREATE INDEX IF NOT EXISTS flows_run ON flows(run_id)");
   sqlite3_stmt* run = nullptr;
   if (sqlite3_prepare_v2(db_.get(), "INSERT INTO runs (started_at, command) VALUES (?, ?)", -1,
@@ -72,7 +76,7 @@ SqliteWriter::SqliteWriter(const std::string& path, const std::string& command) 
   run_id_ = sqlite3_last_insert_rowid(db_.get());
   sqlite3_stmt* insert = nullptr;
   const int rc_prepare =
-      sqlite3_prepare_v2(db_.get(), (sql.insert + ", NULL, NULL)").c_str(), -1, &insert, nullptr);
+      sqlite3_prepare_v2(db_.get(), (sql.insert + ")").c_str(), -1, &insert, nullptr);
   insert_.reset(insert);
   if (rc_prepare != SQLITE_OK) fail("cannot prepare");
 }
@@ -97,12 +101,14 @@ void SqliteWriter::write(std::span<const FlowRecord> records) {
     }
     void number(std::string_view, uint64_t v) { sqlite3_bind_int64(s, i++, sqlite3_int64(v)); }
     void time(std::string_view, uint64_t ns) { sqlite3_bind_int64(s, i++, sqlite3_int64(ns)); }
+    void real(std::string_view, double v) { sqlite3_bind_double(s, i++, v); }
+    void null(std::string_view) { sqlite3_bind_null(s, i++); }
   };
   exec("BEGIN");
   sqlite3_stmt* insert = insert_.get();
   for (const FlowRecord& r : records) {
     sqlite3_bind_int64(insert, 1, run_id_);
-    visit_record(r, Bind{insert});
+    visit_record(r, Bind{insert}, true);
     if (sqlite3_step(insert) != SQLITE_DONE) fail("cannot insert");
     sqlite3_reset(insert);
   }

@@ -34,6 +34,16 @@ void FeatureBatch::append(const FeatureRows& from, uint32_t r) {
   compute_stats(from, r, stats(k));
 }
 
+void FeatureRows::copy_row(uint32_t to, const FeatureRows& from, uint32_t r) {
+  std::memcpy(matrix(to), from.matrix(r), row_bytes());
+  std::copy_n(from.sizes(r), n(), sizes(to));
+  std::copy_n(from.iats(r), n(), iats(to));
+  std::copy_n(from.flags(r), n(), flags(to));
+  std::copy_n(from.payloads(r), n(), payloads(to));
+  std::copy_n(from.stats(r), kStatCount, stats(to));
+  info(to) = from.info(r);
+}
+
 namespace {
 // min/mean/max/std (population) of a series, zeros when empty.
 struct Moments {

@@ -49,6 +49,8 @@ class FeatureRows {
   const float* stats(uint32_t r) const { return stats_.get() + std::size_t{r} * kStatCount; }
   FlowInfo& info(uint32_t r) { return info_[r]; }
   const FlowInfo& info(uint32_t r) const { return info_[r]; }
+  // Row r of `from` (same spec, a finished row: padded, statistics computed) into row `to`.
+  void copy_row(uint32_t to, const FeatureRows& from, uint32_t r);
 
  private:
   FeatureSpec spec_;

@@ -31,9 +31,17 @@ struct FlowRecord {
   uint8_t tcp_flags_fwd = 0;
   uint8_t tcp_flags_rev = 0;
   EndReason end_reason = EndReason::Idle;
-  // Not exported: the slot the flow had in its table, and how many of its packets were
-  // selected (feature extraction learns from these that the flow ended).
+  // The verdict of classification (etcpipe classify): the class name (owned by the model),
+  // null when the flow was not classified (no selected packet); the class probability and
+  // the packet time from the flow's first packet to its verdict (plus the time its row
+  // waited for inference).
+  const char* label = nullptr;
+  float confidence = 0;
+  float verdict_latency_ms = 0;
+  // Not exported: the worker and the slot the flow had in its table, and how many of its
+  // packets were selected (feature extraction learns from these that the flow ended).
   uint32_t slot = 0;
+  uint16_t worker = 0;
   uint8_t selected = 0;
 };
 

@@ -8,7 +8,8 @@ PacketStage::PacketStage(const FlowPipelineConfig& cfg)
       select_filter_(cfg.select_filter) {}
 
 FlowStage::FlowStage(const FlowPipelineConfig& cfg, uint16_t worker)
-    : table_(cfg.table),
+    : worker_(worker),
+      table_(cfg.table),
       selected_(worker, cfg.select_snaplen, cfg.streaming ? 0 : cfg.selected_batches,
                 table_.capacity()) {
   if (cfg.streaming) {
@@ -19,9 +20,10 @@ FlowStage::FlowStage(const FlowPipelineConfig& cfg, uint16_t worker)
 }
 
 void FlowStage::report_ends() {
-  const std::vector<FlowRecord>& f = table_.finished();
+  std::vector<FlowRecord>& f = table_.finished();
   for (; reported_ < f.size(); ++reported_) {
-    const FlowRecord& r = f[reported_];
+    FlowRecord& r = f[reported_];
+    r.worker = worker_;
     if (r.selected == 0) continue;
     if (streaming_) {
       streaming_->end(r.slot);

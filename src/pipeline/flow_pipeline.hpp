@@ -135,6 +135,7 @@ class FlowStage {
   void report_ends();
   void hand_over();
 
+  uint16_t worker_;
   FlowTable table_;
   SelectedRing selected_;
   std::optional<FeatureRing> features_;

@@ -1,0 +1,29 @@
+// TorchScript models through libtorch (Debian's libtorch-dev), on the CPU. The module's
+// forward takes one tensor per model input, in the order of model.json's "inputs", shaped
+// [B, ...] as the rows hold them (matrix uint8 [B, N, L]; sizes, payloads int32 [B, N];
+// iats float32 [B, N]; flags uint8 [B, N]; stats float32 [B, 39]), and returns logits
+// [B, classes]. The tensors are views of the batch's rows: no copy.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "infer/engine.hpp"
+
+namespace etcpipe {
+
+class TorchEngine final : public Engine {
+ public:
+  // Loads the module and runs it once on a zero row to check the output's shape; throws
+  // std::runtime_error with libtorch's message otherwise.
+  TorchEngine(const std::string& file, const FeatureSpec& spec, std::vector<ModelInput> inputs,
+              uint32_t classes);
+  ~TorchEngine() override;
+  void infer(const FeatureRows& rows, uint32_t count, float* scores) override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace etcpipe

@@ -1,0 +1,59 @@
+// Gives each flow record its verdict. Verdicts come when a flow's row is complete (its
+// N-th selected packet, or its end), records when the flow ends; either may come first.
+// Both are keyed by the flow's (worker, table slot); a slot is reused once its flow ended,
+// so a verdict belongs to the record whose time span holds the row's first packet.
+// Records of flows without a selected packet go out at once, unclassified.
+#pragma once
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "export/sink.hpp"
+#include "flow/flow_table.hpp"
+#include "infer/classifier.hpp"
+
+namespace etcpipe {
+
+struct VerdictStats {
+  uint64_t classified = 0;
+  uint64_t no_packets = 0;  // flows with no selected packet: nothing to classify
+  uint64_t no_verdict = 0;  // flows whose row was not made (no free row) or dropped
+  std::vector<uint64_t> per_label;
+  std::vector<float> latency_ms;  // of every classified flow
+  double latency_percentile(double p) const;  // p in [0, 100]; 0 when none
+};
+
+class VerdictJoin final : public FlowSink {
+ public:
+  // Records go on to `out`, which is closed by close().
+  VerdictJoin(Classifier& classifier, const Model& model, const FlowTimeouts& timeouts,
+              FlowSink& out);
+  void write(std::span<const FlowRecord> records) override;
+  void summary(const std::string& stats_json) override { out_.summary(stats_json); }
+  // Classifies what is left, joins, writes the records still waiting (unclassified) and
+  // closes `out`.
+  void close() override;
+  // Joins the verdicts made so far (write() does too).
+  void poll();
+  const VerdictStats& stats() const { return stats_; }
+
+ private:
+  static uint64_t key(uint16_t worker, uint32_t slot) { return uint64_t{worker} << 32 | slot; }
+  bool matches(const FlowRecord& r, const Verdict& v) const;
+  void emit(FlowRecord r, const Verdict* v);
+  void flush();
+
+  Classifier& classifier_;
+  const Model& model_;
+  FlowTimeouts timeouts_;
+  uint32_t n_;
+  FlowSink& out_;
+  std::unordered_multimap<uint64_t, Verdict> verdicts_;  // waiting for their record
+  std::unordered_multimap<uint64_t, FlowRecord> records_;  // waiting for their verdict
+  std::vector<Verdict> taken_;
+  std::vector<FlowRecord> batch_;
+  VerdictStats stats_;
+};
+
+}  // namespace etcpipe

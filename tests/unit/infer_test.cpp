@@ -1,0 +1,318 @@
+// Tree ensembles, model directories, the classifier's batching and the verdict join.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "infer/classifier.hpp"
+#include "infer/tree_engine.hpp"
+#include "infer/verdict_join.hpp"
+
+namespace etcpipe {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() : path_(fs::temp_directory_path() / fs::path("etcpipe-infer-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++))) {
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name, const std::string& text) const {
+    const fs::path p = path_ / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path path_;
+};
+
+// Two trees over 2 features and 3 classes: x0 <= 0.5 -> class 0, else x1 <= 10 -> class 1,
+// else class 2; the second tree always says class 2.
+constexpr const char* kForest = R"({"format": "etcpipe-trees/1", "kind": "forest",
+  "features": 2, "classes": 3, "trees": [
+   {"feature": [0, -1, 1, -1, -1], "threshold": [0.5, 0, 10, 0, 0],
+    "left": [1, -1, 3, -1, -1], "right": [2, -1, 4, -1, -1],
+    "value": [[], [1, 0, 0], [], [0, 1, 0], [0, 0, 1]]},
+   {"feature": [-1], "threshold": [0], "left": [-1], "right": [-1], "value": [[0, 0, 1]]}]})";
+
+TEST(TreeEnsemble, ForestAveragesTheLeavesDistributions) {
+  TempDir dir;
+  const TreeEnsemble t = TreeEnsemble::load(dir.file("f.json", kForest));
+  EXPECT_EQ(t.features(), 2u);
+  EXPECT_EQ(t.classes(), 3u);
+  float p[3];
+  const float a[2] = {0.5f, 0};  // <= threshold goes left
+  t.predict(a, p);
+  EXPECT_FLOAT_EQ(p[0], 0.5f);
+  EXPECT_FLOAT_EQ(p[1], 0.0f);
+  EXPECT_FLOAT_EQ(p[2], 0.5f);
+  const float b[2] = {0.6f, 11};
+  t.predict(b, p);
+  EXPECT_FLOAT_EQ(p[2], 1.0f);
+}
+
+TEST(TreeEnsemble, BoostingIsASoftmaxOfInitPlusLeaves) {
+  TempDir dir;
+  const TreeEnsemble t = TreeEnsemble::load(dir.file("b.json", R"({"format": "etcpipe-trees/1",
+    "kind": "boosting", "features": 1, "classes": 3, "init": [0, 1, 0], "trees": [
+    {"feature": [0, -1, -1], "left": [1, -1, -1], "right": [2, -1, -1],
+     "threshold": [1, 0, 0], "value": [[], [2, 0, 0], [0, 0, 0]]}]})"));
+  float p[3];
+  const float x[1] = {0};
+  t.predict(x, p);  // scores 2, 1, 0
+  const float e = std::exp(2.0f) + std::exp(1.0f) + 1.0f;
+  EXPECT_NEAR(p[0], std::exp(2.0f) / e, 1e-6);
+  EXPECT_NEAR(p[1], std::exp(1.0f) / e, 1e-6);
+  EXPECT_NEAR(p[2], 1.0f / e, 1e-6);
+}
+
+TEST(TreeEnsemble, MalformedFilesAreRefusedWithTheirReason) {
+  TempDir dir;
+  auto message = [&](const std::string& text) {
+    try {
+      TreeEnsemble::load(dir.file("x.json", text));
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message("{").find("not JSON"), std::string::npos);
+  EXPECT_NE(message(R"({"format": "other"})").find("etcpipe-trees/1"), std::string::npos);
+  // A child that points back to its parent would loop forever.
+  EXPECT_NE(message(R"({"format": "etcpipe-trees/1", "kind": "forest", "features": 1,
+    "classes": 1, "trees": [{"feature": [0, -1], "threshold": [0, 0], "left": [0, -1],
+    "right": [1, -1], "value": [[], [1]]}]})").find("out of range"), std::string::npos);
+  EXPECT_NE(message(R"({"format": "etcpipe-trees/1", "kind": "forest", "features": 1,
+    "classes": 2, "trees": [{"feature": [-1], "threshold": [0], "left": [-1],
+    "right": [-1], "value": [[1]]}]})").find("one value per class"), std::string::npos);
+  EXPECT_NE(message(R"({"format": "etcpipe-trees/1", "kind": "forest", "features": 1,
+    "classes": 2, "trees": []})").find("no trees"), std::string::npos);
+}
+
+// A model directory around kForest: its 2 features are the sizes of N = 2 packets.
+struct ModelDir {
+  TempDir dir;
+  explicit ModelDir(const std::string& inputs = R"(["sizes"])",
+                    const std::string& spec = R"({"packets": 2, "bytes": 4})") {
+    dir.file("trees.json", kForest);
+    dir.file("model.json", R"({"format": "etcpipe-model/1", "engine": "trees",
+      "file": "trees.json", "inputs": )" + inputs + "}");
+    dir.file("labels.json", R"({"classes": ["a", "b", "other"], "other": "other"})");
+    dir.file("spec.json", spec);
+  }
+};
+
+std::string load_error(const ModelDir& m) {
+  try {
+    Model::load(m.dir.path());
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+TEST(Model, LoadsAModelDirectory) {
+  ModelDir d;
+  const Model m = Model::load(d.dir.path());
+  EXPECT_EQ(m.classes.size(), 3u);
+  EXPECT_EQ(m.other, 2);
+  EXPECT_EQ(m.spec.packets, 2u);
+  ASSERT_EQ(m.inputs.size(), 1u);
+  EXPECT_EQ(m.inputs[0], ModelInput::Sizes);
+}
+
+TEST(Model, RefusesWhatItCannotRunWithAClearMessage) {
+  EXPECT_NE(load_error(ModelDir(R"(["sizes"])", R"({"packets": 0})")).find("cannot produce"),
+            std::string::npos);
+  EXPECT_NE(load_error(ModelDir(R"(["sizes"])", R"({"packets": 2, "colour": 1})"))
+                .find("cannot produce"),
+            std::string::npos);
+  EXPECT_NE(load_error(ModelDir(R"(["pixels"])")).find("unknown model input"), std::string::npos);
+  EXPECT_NE(load_error(ModelDir(R"(["sizes"])", R"({"packets": 2, "sequences": false})"))
+                .find("turns off"),
+            std::string::npos);
+  // Three packets make three features; the trees read two.
+  EXPECT_NE(load_error(ModelDir(R"(["sizes"])", R"({"packets": 3})")).find("read 2 features"),
+            std::string::npos);
+}
+
+// A batch of `count` rows whose sizes are {x0, x1}, at flow slots 0..count-1.
+FeatureBatch make_batch(const FeatureSpec& spec, uint32_t count, int32_t x0, int32_t x1) {
+  FeatureBatch b(spec);
+  FeatureRows one(spec, 1);
+  for (uint32_t r = 0; r < count; ++r) {
+    one.sizes(0)[0] = x0;
+    one.sizes(0)[1] = x1;
+    one.info(0) = {};
+    one.info(0).flow = r;
+    one.info(0).packets = 2;
+    one.info(0).first_ns = 1000 + r;
+    one.info(0).last_ns = 2000 + r;
+    b.append(one, 0);
+  }
+  return b;
+}
+
+TEST(Classifier, EveryRowGetsItsVerdict) {
+  ModelDir d;
+  const Model m = Model::load(d.dir.path());
+  ClassifierConfig cfg;
+  cfg.batch = 8;
+  cfg.threads = 2;
+  Classifier c(m, cfg);
+  const FeatureBatch a = make_batch(m.spec, 20, 0, 0);   // class a
+  const FeatureBatch b = make_batch(m.spec, 30, 5, 11);  // class other (2) by both trees
+  c.add(a);
+  c.add(b);
+  c.finish();
+  std::vector<Verdict> v;
+  c.take_verdicts(v);
+  ASSERT_EQ(v.size(), 50u);
+  std::size_t as = 0, others = 0;
+  for (const Verdict& x : v) {
+    if (x.label == 0) {
+      ++as;
+      EXPECT_FLOAT_EQ(x.confidence, 0.5f);  // ties go to the first class
+    }
+    if (x.label == 2) {
+      ++others;
+      EXPECT_FLOAT_EQ(x.confidence, 1.0f);
+    }
+  }
+  EXPECT_EQ(as, 20u);
+  EXPECT_EQ(others, 30u);
+  const ClassifierStats s = c.stats();
+  EXPECT_EQ(s.rows, 50u);
+  EXPECT_EQ(s.batches, 7u);  // 6 full batches of 8 and the last 2 rows
+}
+
+TEST(Classifier, ARowWaitsNoLongerThanItsDeadline) {
+  ModelDir d;
+  const Model m = Model::load(d.dir.path());
+  ClassifierConfig cfg;
+  cfg.batch = 1000;
+  cfg.threads = 1;
+  cfg.max_delay_ms = 20;
+  Classifier c(m, cfg);
+  c.add(make_batch(m.spec, 3, 0, 0));
+  std::vector<Verdict> v;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (v.size() < 3 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    c.take_verdicts(v);  // no finish(): only the deadline sends the batch
+  }
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_GE(v[0].wait_ms, 20.0);
+  EXPECT_EQ(c.stats().deadline_batches, 1u);
+}
+
+TEST(Classifier, CalibrationPicksABatchSize) {
+  ModelDir d;
+  const Model m = Model::load(d.dir.path());
+  Classifier c(m, ClassifierConfig{});
+  EXPECT_GE(c.batch_size(), 1u);
+  EXPECT_LE(c.batch_size(), 1024u);
+}
+
+class KeepSink final : public FlowSink {
+ public:
+  std::vector<FlowRecord> records;
+  bool closed = false;
+  void write(std::span<const FlowRecord> r) override { records.insert(records.end(), r.begin(), r.end()); }
+  void close() override { closed = true; }
+};
+
+FlowRecord record(uint32_t slot, uint64_t first, uint64_t last, uint8_t selected) {
+  FlowRecord r;
+  r.slot = slot;
+  r.first_ns = first;
+  r.last_ns = last;
+  r.selected = selected;
+  r.proto = 17;
+  r.end_reason = EndReason::EndOfInput;
+  return r;
+}
+
+TEST(VerdictJoin, RecordsMeetTheirVerdictsWhicheverComesFirstAcrossSlotReuse) {
+  ModelDir d;
+  const Model m = Model::load(d.dir.path());
+  ClassifierConfig cfg;
+  cfg.batch = 1;
+  cfg.threads = 1;
+  Classifier c(m, cfg);
+  KeepSink out;
+  VerdictJoin join(c, m, FlowTimeouts{}, out);
+  // Slot 0 holds flow A (time 1000..1500, class a), then flow B (time 2000..3000, class
+  // other); slot 1 a flow with no selected packet.
+  FeatureBatch rows(m.spec);
+  FeatureRows one(m.spec, 1);
+  auto add_row = [&](uint64_t first, uint64_t last, int32_t x0, int32_t x1) {
+    one.info(0) = {};
+    one.info(0).flow = 0;
+    one.info(0).packets = 2;
+    one.info(0).first_ns = first;
+    one.info(0).last_ns = last;
+    one.sizes(0)[0] = x0;
+    one.sizes(0)[1] = x1;
+    rows.append(one, 0);
+  };
+  add_row(2000, 2500, 5, 11);  // B's verdict is made first
+  c.add(rows);
+  c.finish();
+  const FlowRecord a = record(0, 1000, 1500, 2), b = record(0, 2000, 3000, 2),
+                   none = record(1, 100, 200, 0);
+  const FlowRecord ab[] = {a, none};
+  join.write(ab);  // A waits; none goes out unclassified
+  rows.clear();
+  add_row(1000, 1400, 0, 0);
+  c.add(rows);
+  const FlowRecord bs[] = {b};
+  join.write(bs);  // B meets the verdict that waited for it
+  join.close();    // A's verdict comes, if it had not yet
+  ASSERT_EQ(out.records.size(), 3u);
+  EXPECT_TRUE(out.closed);
+  EXPECT_EQ(out.records[0].label, nullptr);  // at once
+  // A's verdict may be ready before B's record: the order of A and B is not fixed.
+  auto by_start = [&](uint64_t first) {
+    for (const FlowRecord& r : out.records) {
+      if (r.first_ns == first) return r;
+    }
+    return FlowRecord{};
+  };
+  EXPECT_STREQ(by_start(2000).label, "other");
+  EXPECT_STREQ(by_start(1000).label, "a");
+  // A's row had its N packets at 1400 ns: 400 ns after the flow's first packet.
+  EXPECT_GE(by_start(1000).verdict_latency_ms, 0.0004f);
+  EXPECT_EQ(join.stats().classified, 2u);
+  EXPECT_EQ(join.stats().no_packets, 1u);
+  EXPECT_EQ(join.stats().no_verdict, 0u);
+}
+
+TEST(VerdictJoin, ARecordWhoseRowWasNeverMadeGoesOutUnclassifiedAtTheEnd) {
+  ModelDir d;
+  const Model m = Model::load(d.dir.path());
+  ClassifierConfig cfg;
+  cfg.batch = 4;
+  cfg.threads = 1;
+  Classifier c(m, cfg);
+  KeepSink out;
+  VerdictJoin join(c, m, FlowTimeouts{}, out);
+  const FlowRecord r[] = {record(7, 10, 20, 3)};
+  join.write(r);
+  EXPECT_TRUE(out.records.empty());
+  join.close();
+  ASSERT_EQ(out.records.size(), 1u);
+  EXPECT_EQ(out.records[0].label, nullptr);
+  EXPECT_EQ(join.stats().no_verdict, 1u);
+}
+
+}  // namespace
+}  // namespace etcpipe

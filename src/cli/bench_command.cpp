@@ -1,11 +1,15 @@
 // etcpipe bench: generated traffic, from memory, through dispatch, flow management and
-// selection; one JSON line of results.
+// selection (and, with --model, feature extraction and inference); one JSON line of
+// results.
 #include <sys/resource.h>
 
+#include <chrono>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "capture/memory_source.hpp"
+#include "cli/classification.hpp"
 #include "cli/commands.hpp"
 #include "cli/generator_options.hpp"
 #include "pipeline/run.hpp"
@@ -34,6 +38,7 @@ Runner add_bench_command(CLI::App& app) {
     uint32_t max_flows = 0;
     uint32_t snaplen = 128;
     bool json = false;
+    InferenceOptions inference;
   };
   auto opts = std::make_shared<Options>();
   opts->gen.cfg.packets = 10'000'000;
@@ -45,9 +50,15 @@ Runner add_bench_command(CLI::App& app) {
       "bytes, its wire length unchanged). An untimed warm-up opens every active flow; the\n"
       "timed part is --packets packets drawn from the active flows, with births at\n"
       "--new-flows-per-sec of packet time (--rate).\n"
-      "Example (one of the flow-offload study's scenarios):\n"
+      "With --model, each flow's first N packets are extracted in the workers and\n"
+      "classified (nothing is dropped: the run goes at the pace of its slowest stage), and\n"
+      "the results add classified_flows_per_sec (flows classified / wall seconds of the\n"
+      "whole run), the batch size and threads used, and verdict latency percentiles.\n"
+      "Examples (the first is one of the flow-offload study's scenarios):\n"
       "  etcpipe bench --flows 1000000 --new-flows-per-sec 100000 --packet-size 64 "
-      "--packets 10000000 --workers 1 --json");
+      "--packets 10000000 --workers 1 --json\n"
+      "  etcpipe bench --model models/default --flows 20000 --new-flows-per-sec 20000 "
+      "--packet-size 600 --packets 2000000 --json");
   cmd->add_option("--workers", opts->workers, "Flow-tracking workers")
       ->capture_default_str()
       ->check(CLI::Range(1u, 256u));
@@ -58,7 +69,8 @@ Runner add_bench_command(CLI::App& app) {
       ->check(CLI::Range(64u, 65535u));
   cmd->add_flag("--json", opts->json, "Print one JSON line instead of text");
   add_generator_options(*cmd, opts->gen);
-  return [opts] {
+  add_inference_options(cmd, opts->inference);
+  return [opts, cmd] {
     try {
       GeneratorConfig g = generator_config(opts->gen);
       const uint64_t timed = g.packets;
@@ -74,11 +86,23 @@ Runner add_bench_command(CLI::App& app) {
       cfg.table.max_flows = opts->max_flows != 0
                                 ? opts->max_flows
                                 : uint32_t(std::max<uint64_t>(1024, g.flows + g.flows / 4));
-      NullSink sink;
+      NullSink null_sink;
+      FlowSink* sink = &null_sink;
       RunOptions ro;
       ro.workers = opts->workers;
       ro.lossless = false;  // a probe at line rate drops what it cannot keep up with
-      const RunStats s = run_flows(replay, cfg, sink, ro);
+      std::optional<Classification> classification;
+      if (cmd->count("--model") != 0) {
+        classification.emplace(opts->inference);
+        cfg.select_snaplen = std::max<uint32_t>(opts->snaplen, 64);
+        classification->configure(cfg, opts->workers);
+        sink = &classification->attach(ro, null_sink, cfg.table.timeouts);
+        ro.lossless = true;  // every flow classified: the slowest stage sets the pace
+      }
+      const auto start = std::chrono::steady_clock::now();
+      const RunStats s = run_flows(replay, cfg, *sink, ro);
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
       const double secs = replay.seconds_after_mark();
       const double mpps = double(replay.packets_after_mark()) / secs / 1e6;
@@ -101,6 +125,22 @@ Runner add_bench_command(CLI::App& app) {
       j["drops"] = s.dropped();
       j["selected"] = s.selected.copied;
       j["evicted"] = s.flows.ended[size_t(EndReason::Evicted)];
+      if (classification) {
+        const VerdictStats& v = classification->verdicts();
+        const ClassifierStats c = classification->classifier_stats();
+        j["model"] = classification->model().name;
+        j["wall_seconds"] = wall;
+        j["classified"] = v.classified;
+        j["classified_flows_per_sec"] = double(v.classified) / wall;
+        j["batch"] = c.batch;
+        j["infer_threads"] = c.threads;
+        j["infer_threads_peak"] = c.threads_peak;
+        j["infer_busy_seconds"] = c.busy_seconds;
+        j["deadline_batches"] = c.deadline_batches;
+        j["batches"] = c.batches;
+        j["verdict_latency_ms_p50"] = v.latency_percentile(50);
+        j["verdict_latency_ms_p99"] = v.latency_percentile(99);
+      }
       if (opts->json) {
         std::cout << j.dump() << '\n';
       } else {

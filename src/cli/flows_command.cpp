@@ -10,9 +10,9 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <thread>
 
 #include "capture/pcap_source.hpp"
+#include "cli/classification.hpp"
 #include "cli/commands.hpp"
 #include "cli/metrics_server.hpp"
 #include "cli/pipeline_options.hpp"
@@ -22,7 +22,6 @@
 #include "export/ipfix_exporter.hpp"
 #include "export/jsonl_writer.hpp"
 #include "export/sqlite_writer.hpp"
-#include "infer/verdict_join.hpp"
 #include "pipeline/run.hpp"
 #include "pipeline/selected_pcap.hpp"
 
@@ -38,11 +37,8 @@ struct FlowsOptions {
   double stats_interval = 0;
   std::string metrics;  // ADDR:PORT
   PipelineOptions pipeline;
-  // classify
   bool classify = false;
-  std::string model = ETCPIPE_DEFAULT_MODEL;
-  ClassifierConfig infer;
-  uint32_t feature_rows = 65536;
+  InferenceOptions inference;
   CLI::App* cmd = nullptr;
 };
 
@@ -59,58 +55,19 @@ void append_line(const std::string& path, const std::string& line) {
   if (!f) throw std::runtime_error(path + ": cannot write statistics");
 }
 
-// What a classifying run adds: the model, the classifier and the join.
-struct Classification {
-  Model model;
-  std::unique_ptr<Classifier> classifier;
-  std::unique_ptr<VerdictJoin> join;
-};
-
-std::string pad_to(const std::string& s, std::size_t width) {
-  return s + std::string(s.size() < width ? width - s.size() : 1, ' ');
-}
-
-void print_verdict_summary(const Classification& c) {
-  const VerdictStats& v = c.join->stats();
-  const ClassifierStats cs = c.classifier->stats();
-  std::cerr << "classified " << v.classified << " flows with " << c.model.name << " (batch "
-            << cs.batch << ", " << cs.threads_peak << " inference thread(s) at most, "
-            << cs.deadline_batches << " of " << cs.batches << " batches sent at their deadline)";
-  if (v.no_packets != 0) std::cerr << "; " << v.no_packets << " without a selected packet";
-  if (v.no_verdict != 0) std::cerr << "; " << v.no_verdict << " without a row or verdict";
-  if (cs.dropped != 0) std::cerr << "; " << cs.dropped << " rows dropped (inference behind)";
-  std::cerr << "\nverdict latency ms: p50 " << v.latency_percentile(50) << ", p99 "
-            << v.latency_percentile(99) << "\nflows per label:\n";
-  std::vector<std::pair<uint64_t, std::string>> labels;
-  for (std::size_t i = 0; i < v.per_label.size(); ++i) {
-    if (v.per_label[i] != 0) labels.emplace_back(v.per_label[i], c.model.classes[i]);
-  }
-  std::sort(labels.rbegin(), labels.rend());
-  for (const auto& [n, label] : labels) std::cerr << "  " << pad_to(label, 24) << n << '\n';
-}
-
 int run(FlowsOptions& o) {
   install_stop_handlers();
   try {
     std::optional<Classification> classification;
     if (o.classify) {
-      classification.emplace();
-      classification->model = Model::load(o.model);
-      const FeatureSpec& spec = classification->model.spec;
-      o.pipeline.select_packets = spec.packets;
+      classification.emplace(o.inference);
+      const FeatureSpec& spec = classification->model().spec;
       if (o.cmd->count("--select-snaplen") == 0) {
         o.pipeline.select_snaplen = std::clamp(spec.bytes + 512, 1600u, 65535u);
       }
     }
     FlowPipelineConfig cfg = pipeline_config(o.pipeline);
-    if (classification) {
-      cfg.streaming = classification->model.spec;
-      cfg.feature_rows = o.feature_rows;
-      // Cores left once the reader and the workers have theirs.
-      const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-      o.infer.max_threads = std::max(1u, cores - std::min(cores, o.pipeline.workers + 1));
-      classification->classifier = std::make_unique<Classifier>(classification->model, o.infer);
-    }
+    if (classification) classification->configure(cfg, o.pipeline.workers);
     if (!o.stats_json.empty() && o.stats_json != "/dev/stdout" && o.stats_json != "/dev/stderr") {
       std::ofstream(o.stats_json, std::ios::trunc);  // each run starts the file anew
     }
@@ -183,11 +140,8 @@ int run(FlowsOptions& o) {
     AsyncSink writer(std::move(outputs), true);
     FlowSink* records = &writer;
     if (classification) {
-      Classification& c = *classification;
-      c.join = std::make_unique<VerdictJoin>(*c.classifier, c.model, cfg.table.timeouts, writer);
-      records = c.join.get();
-      ro.on_features = [&c](const FeatureBatch& b) { c.classifier->add(b); };
-      ticks.push_back([&c](const RunStats&) { c.join->poll(); });
+      records = &classification->attach(ro, writer, cfg.table.timeouts);
+      ticks.push_back([&classification](const RunStats&) { classification->poll(); });
     }
     if (!ticks.empty()) {
       ro.on_tick = [&ticks](const RunStats& s) {
@@ -199,7 +153,7 @@ int run(FlowsOptions& o) {
     if (pcap) pcap->close();
     if (progress) std::cerr << "\r\x1b[K";
     if (!o.quiet) std::cerr << format_summary(stats);
-    if (classification && !o.quiet) print_verdict_summary(*classification);
+    if (classification && !o.quiet) std::cerr << classification->summary();
     for (const IpfixExporter* x : ipfix) {
       if (!o.quiet || x->records_dropped() != 0) {
         std::cerr << "ipfix: " << x->records_sent() << " records sent, " << x->records_dropped()
@@ -292,26 +246,7 @@ Runner add_classify_command(CLI::App& app) {
       "Engines in this build: trees" + std::string(have_torchscript() ? ", TorchScript (libtorch, CPU)" : "") + "\n"
       "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
   add_record_options(cmd, o);
-  auto* inf = cmd->add_option_group("Inference");
-  inf->add_option("-m,--model", o.model, "Model directory (model.json, labels.json, spec.json)")
-      ->capture_default_str();
-  inf->add_option("--max-delay-ms", o.infer.max_delay_ms,
-                  "A complete row waits at most this long (wall clock) for its batch")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  inf->add_option("--batch", o.infer.batch,
-                  "Rows per inference batch (default: calibrated on the model at start)")
-      ->check(CLI::Range(1, 4096));
-  inf->add_option("--infer-threads", o.infer.threads,
-                  "Inference threads (default: as many as the rate of rows needs, up to the "
-                  "cores the reader and workers leave)")
-      ->check(CLI::Range(1, 256));
-  inf->add_option("--min-confidence", o.infer.min_confidence,
-                  "Below this class probability the verdict is the model's catch-all class")
-      ->check(CLI::Range(0.0, 1.0));
-  inf->add_option("--feature-rows", o.feature_rows,
-                  "Flows whose rows are being filled at once, per worker (N x L bytes each)")
-      ->capture_default_str();
+  add_inference_options(cmd, o.inference);
   return [opts] { return run(*opts); };
 }
 

@@ -161,7 +161,7 @@ Model Model::load(const std::string& dir) {
 std::unique_ptr<Engine> Model::make_engine() const {
   if (engine == EngineKind::Trees) return std::make_unique<TreeEngine>(trees, spec, inputs);
 #ifdef ETCPIPE_HAVE_TORCH
-  return std::make_unique<TorchEngine>(file, spec, inputs, uint32_t(classes.size()));
+  return make_torch_engine(file, spec, inputs, uint32_t(classes.size()));
 #else
   throw std::runtime_error("this etcpipe was built without libtorch");
 #endif

@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 
+#include <cstring>
 #include <stdexcept>
 
 namespace etcpipe {
@@ -45,14 +46,18 @@ struct TorchEngine::Impl {
     return v;
   }
 
-  torch::Tensor run(const FeatureRows& rows, uint32_t count) {
-    torch::InferenceMode guard;
-    torch::Tensor out = module.forward(tensors(rows, count)).toTensor();
+  void check(const torch::Tensor& out, uint32_t count) const {
     if (out.dim() != 2 || out.size(0) != count || out.size(1) != classes) {
       throw std::runtime_error("the model returned a tensor of shape " +
                                c10::str(out.sizes()) + ", expected [" + std::to_string(count) +
                                ", " + std::to_string(classes) + "]");
     }
+  }
+
+  torch::Tensor run(const FeatureRows& rows, uint32_t count) {
+    torch::InferenceMode guard;
+    torch::Tensor out = module.forward(tensors(rows, count)).toTensor();
+    check(out, count);
     return torch::softmax(out.to(torch::kFloat32), 1).contiguous();
   }
 };
@@ -72,9 +77,21 @@ TorchEngine::TorchEngine(const std::string& file, const FeatureSpec& spec,
   impl_->classes = classes;
   impl_->n = spec.packets;
   impl_->l = spec.matrix ? spec.bytes : 0;
-  FeatureRows zero(spec, 1);
   try {
-    impl_->run(zero, 1);
+    torch::InferenceMode guard;
+    std::vector<c10::IValue> zero;
+    for (const ModelInput in : impl_->inputs) {
+      const int64_t n = spec.packets;
+      switch (in) {
+        case ModelInput::Matrix: zero.emplace_back(torch::zeros({1, n, int64_t{impl_->l}}, torch::kUInt8)); break;
+        case ModelInput::Sizes:
+        case ModelInput::Payloads: zero.emplace_back(torch::zeros({1, n}, torch::kInt32)); break;
+        case ModelInput::Iats: zero.emplace_back(torch::zeros({1, n}, torch::kFloat32)); break;
+        case ModelInput::Flags: zero.emplace_back(torch::zeros({1, n}, torch::kUInt8)); break;
+        case ModelInput::Stats: zero.emplace_back(torch::zeros({1, int64_t{kStatCount}}, torch::kFloat32)); break;
+      }
+    }
+    impl_->check(impl_->module.forward(zero).toTensor(), 1);
   } catch (const c10::Error& e) {
     throw std::runtime_error(file + ": the model does not take this spec's inputs: " +
                              e.what_without_backtrace());
@@ -92,3 +109,11 @@ void TorchEngine::infer(const FeatureRows& rows, uint32_t count, float* scores) 
 }
 
 }  // namespace etcpipe
+
+// The module's entry point, found by make_torch_engine() (torch_loader.cpp) with dlsym.
+extern "C" etcpipe::Engine* etcpipe_torch_engine(const std::string& file,
+                                                  const etcpipe::FeatureSpec& spec,
+                                                  const std::vector<etcpipe::ModelInput>& inputs,
+                                                  uint32_t classes) {
+  return new etcpipe::TorchEngine(file, spec, inputs, classes);
+}

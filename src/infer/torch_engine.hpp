@@ -3,6 +3,10 @@
 // [B, ...] as the rows hold them (matrix uint8 [B, N, L]; sizes, payloads int32 [B, N];
 // iats float32 [B, N]; flags uint8 [B, N]; stats float32 [B, 39]), and returns logits
 // [B, classes]. The tensors are views of the batch's rows: no copy.
+//
+// libtorch is large (its libraries take half a second to load), so this engine is a
+// module of its own (libetcpipe_torch.so) that make_torch_engine() loads with dlopen the
+// first time a TorchScript model is used: the other commands never load libtorch.
 #pragma once
 #include <memory>
 #include <string>
@@ -11,6 +15,12 @@
 #include "infer/engine.hpp"
 
 namespace etcpipe {
+
+// Loads the module (ETCPIPE_TORCH_MODULE in the environment, else the one built beside
+// this binary) and makes an engine; throws std::runtime_error if it cannot.
+std::unique_ptr<Engine> make_torch_engine(const std::string& file, const FeatureSpec& spec,
+                                          const std::vector<ModelInput>& inputs,
+                                          uint32_t classes);
 
 class TorchEngine final : public Engine {
  public:

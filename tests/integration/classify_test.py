@@ -4,10 +4,12 @@ trained the models. Usage: classify_test.py ETCPIPE_BINARY SOURCE_DIR"""
 import csv
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 ETCPIPE = sys.argv[1] if len(sys.argv) > 1 else "etcpipe"
@@ -112,6 +114,33 @@ class DefaultModel(unittest.TestCase):
             self.assertEqual(out.returncode, 2)
             self.assertIn("a feature spec etcpipe cannot produce: --packets must be 1..255",
                           out.stderr)
+
+
+class Interrupt(unittest.TestCase):
+    SHARED = os.path.join(SOURCE, "..", "shared", "data", "ndpi", "pcap")
+
+    def test_sigint_classifies_and_writes_every_flow_then_exits_0(self):
+        if not os.path.isdir(self.SHARED):
+            self.skipTest("no shared captures beside the checkout")
+        with tempfile.TemporaryDirectory() as tmp:
+            out_path, stats_path = os.path.join(tmp, "v.jsonl"), os.path.join(tmp, "s.json")
+            inputs = [a for _ in range(200) for a in ("-r", self.SHARED)]
+            proc = subprocess.Popen([ETCPIPE, "classify", *inputs, "-o", out_path,
+                                     "--stats-json", stats_path],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.0)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=120)
+            self.assertEqual(proc.returncode, 0, err)
+            with open(stats_path) as f:
+                stats = json.loads(f.read().splitlines()[-1])
+            with open(out_path) as f:
+                out = records(f.read())
+            self.assertLess(stats["packets_read"], 200 * 80848, "stopped early")
+            self.assertEqual(len(out), stats["flows_created"])
+            classified = sum(1 for r in out if r["label"] is not None)
+            self.assertIn(f"classified {classified} flows", err)
+            self.assertGreater(classified, 0)
 
 
 class EnginesAgreeWithPython(unittest.TestCase):

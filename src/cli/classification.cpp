@@ -1,0 +1,75 @@
+#include "cli/classification.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <thread>
+
+namespace etcpipe::cli {
+
+void add_inference_options(CLI::App* cmd, InferenceOptions& o) {
+  auto* inf = cmd->add_option_group("Inference");
+  inf->add_option("-m,--model", o.model, "Model directory (model.json, labels.json, spec.json)")
+      ->capture_default_str();
+  inf->add_option("--max-delay-ms", o.infer.max_delay_ms,
+                  "A complete row waits at most this long (wall clock) for its batch")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  inf->add_option("--batch", o.infer.batch,
+                  "Rows per inference batch (default: calibrated on the model at start)")
+      ->check(CLI::Range(1, 4096));
+  inf->add_option("--infer-threads", o.infer.threads,
+                  "Inference threads (default: as many as the rate of rows needs, up to the "
+                  "cores the reader and workers leave)")
+      ->check(CLI::Range(1, 256));
+  inf->add_option("--min-confidence", o.infer.min_confidence,
+                  "Below this class probability the verdict is the model's catch-all class")
+      ->check(CLI::Range(0.0, 1.0));
+  inf->add_option("--feature-rows", o.feature_rows,
+                  "Flows whose rows are being filled at once, per worker (N x L bytes each)")
+      ->capture_default_str();
+}
+
+Classification::Classification(const InferenceOptions& o)
+    : opts_(o), model_(Model::load(o.model)) {}
+
+void Classification::configure(FlowPipelineConfig& cfg, unsigned workers) {
+  cfg.streaming = model_.spec;
+  cfg.feature_rows = opts_.feature_rows;
+  cfg.table.select.packets = model_.spec.packets;
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  ClassifierConfig c = opts_.infer;
+  c.max_threads = std::max(1u, cores - std::min(cores, workers + 1));
+  classifier_ = std::make_unique<Classifier>(model_, c);
+}
+
+FlowSink& Classification::attach(RunOptions& ro, FlowSink& out, const FlowTimeouts& timeouts) {
+  join_ = std::make_unique<VerdictJoin>(*classifier_, model_, timeouts, out);
+  ro.on_features = [this](const FeatureBatch& b) { classifier_->add(b); };
+  return *join_;
+}
+
+std::string Classification::summary() const {
+  const VerdictStats& v = join_->stats();
+  const ClassifierStats cs = classifier_->stats();
+  std::ostringstream s;
+  s << "classified " << v.classified << " flows with " << model_.name << " (batch " << cs.batch
+    << ", " << cs.threads_peak << " inference thread(s) at most, " << cs.deadline_batches
+    << " of " << cs.batches << " batches sent at their deadline)";
+  if (v.no_packets != 0) s << "; " << v.no_packets << " without a selected packet";
+  if (v.no_verdict != 0) s << "; " << v.no_verdict << " without a row or verdict";
+  if (cs.dropped != 0) s << "; " << cs.dropped << " rows dropped (inference behind)";
+  s << "\nverdict latency ms: p50 " << v.latency_percentile(50) << ", p99 "
+    << v.latency_percentile(99) << "\nflows per label:\n";
+  std::vector<std::pair<uint64_t, std::string>> labels;
+  for (std::size_t i = 0; i < v.per_label.size(); ++i) {
+    if (v.per_label[i] != 0) labels.emplace_back(v.per_label[i], model_.classes[i]);
+  }
+  std::sort(labels.rbegin(), labels.rend());
+  for (const auto& [n, label] : labels) {
+    s << "  " << label << std::string(label.size() < 24 ? 24 - label.size() : 1, ' ') << n
+      << '\n';
+  }
+  return s.str();
+}
+
+}  // namespace etcpipe::cli

@@ -1,0 +1,47 @@
+// What a classifying run adds to the flow pipeline (etcpipe classify, etcpipe bench
+// --model): the model, its options, the classifier and the join of verdicts to records.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "infer/verdict_join.hpp"
+#include "pipeline/run.hpp"
+
+namespace etcpipe::cli {
+
+struct InferenceOptions {
+  std::string model = ETCPIPE_DEFAULT_MODEL;
+  ClassifierConfig infer;
+  uint32_t feature_rows = 65536;
+};
+
+// Registers --model, --max-delay-ms, --batch, --infer-threads, --min-confidence and
+// --feature-rows in an "Inference" group of `cmd`.
+void add_inference_options(CLI::App* cmd, InferenceOptions& o);
+
+class Classification {
+ public:
+  // Loads the model (throws with a clear message if it cannot be run).
+  explicit Classification(const InferenceOptions& o);
+  const Model& model() const { return model_; }
+  // Sets the pipeline up for the model: streaming extraction of its spec in the workers.
+  // Then starts the classifier, with the cores the reader and `workers` leave.
+  void configure(FlowPipelineConfig& cfg, unsigned workers);
+  // Verdicts join records on their way to `out`; rows come through `ro.on_features`.
+  // Returns the sink the run writes to.
+  FlowSink& attach(RunOptions& ro, FlowSink& out, const FlowTimeouts& timeouts);
+  void poll() { join_->poll(); }
+  const VerdictStats& verdicts() const { return join_->stats(); }
+  ClassifierStats classifier_stats() const { return classifier_->stats(); }
+  // Classified flows, latency percentiles and flows per label, for stderr.
+  std::string summary() const;
+
+ private:
+  InferenceOptions opts_;
+  Model model_;
+  std::unique_ptr<Classifier> classifier_;
+  std::unique_ptr<VerdictJoin> join_;
+};
+
+}  // namespace etcpipe::cli

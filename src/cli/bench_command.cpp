@@ -95,7 +95,7 @@ Runner add_bench_command(CLI::App& app) {
       if (cmd->count("--model") != 0) {
         classification.emplace(opts->inference);
         cfg.select_snaplen = std::max<uint32_t>(opts->snaplen, 64);
-        classification->configure(cfg, opts->workers);
+        classification->configure(cfg);
         sink = &classification->attach(ro, null_sink, cfg.table.timeouts);
         ro.lossless = true;  // every flow classified: the slowest stage sets the pace
       }

@@ -18,8 +18,8 @@ void add_inference_options(CLI::App* cmd, InferenceOptions& o) {
                   "Rows per inference batch (default: calibrated on the model at start)")
       ->check(CLI::Range(1, 4096));
   inf->add_option("--infer-threads", o.infer.threads,
-                  "Inference threads (default: as many as the rate of rows needs, up to the "
-                  "cores the reader and workers leave)")
+                  "Inference threads (default: as many as the rate of rows needs, more while "
+                  "batches queue up, up to the number of cores)")
       ->check(CLI::Range(1, 256));
   inf->add_option("--min-confidence", o.infer.min_confidence,
                   "Below this class probability the verdict is the model's catch-all class")
@@ -32,13 +32,14 @@ void add_inference_options(CLI::App* cmd, InferenceOptions& o) {
 Classification::Classification(const InferenceOptions& o)
     : opts_(o), model_(Model::load(o.model)) {}
 
-void Classification::configure(FlowPipelineConfig& cfg, unsigned workers) {
+void Classification::configure(FlowPipelineConfig& cfg) {
   cfg.streaming = model_.spec;
   cfg.feature_rows = opts_.feature_rows;
   cfg.table.select.packets = model_.spec.packets;
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  // Inference may have every core: threads beyond the first start only while batches queue
+  // up, that is while the reader and workers are waiting for inference anyway.
   ClassifierConfig c = opts_.infer;
-  c.max_threads = std::max(1u, cores - std::min(cores, workers + 1));
+  c.max_threads = std::max(1u, std::thread::hardware_concurrency());
   classifier_ = std::make_unique<Classifier>(model_, c);
 }
 

@@ -25,9 +25,9 @@ class Classification {
   // Loads the model (throws with a clear message if it cannot be run).
   explicit Classification(const InferenceOptions& o);
   const Model& model() const { return model_; }
-  // Sets the pipeline up for the model: streaming extraction of its spec in the workers.
-  // Then starts the classifier, with the cores the reader and `workers` leave.
-  void configure(FlowPipelineConfig& cfg, unsigned workers);
+  // Sets the pipeline up for the model (streaming extraction of its spec in the workers)
+  // and starts the classifier.
+  void configure(FlowPipelineConfig& cfg);
   // Verdicts join records on their way to `out`; rows come through `ro.on_features`.
   // Returns the sink the run writes to.
   FlowSink& attach(RunOptions& ro, FlowSink& out, const FlowTimeouts& timeouts);

@@ -67,7 +67,7 @@ int run(FlowsOptions& o) {
       }
     }
     FlowPipelineConfig cfg = pipeline_config(o.pipeline);
-    if (classification) classification->configure(cfg, o.pipeline.workers);
+    if (classification) classification->configure(cfg);
     if (!o.stats_json.empty() && o.stats_json != "/dev/stdout" && o.stats_json != "/dev/stderr") {
       std::ofstream(o.stats_json, std::ios::trunc);  // each run starts the file anew
     }
@@ -102,7 +102,8 @@ int run(FlowsOptions& o) {
         }
         auto exporter = std::make_unique<IpfixExporter>(
             host, target.substr(port_at + 1),
-            kind == "ipfix" ? IpfixExporter::Transport::Udp : IpfixExporter::Transport::Tcp);
+            kind == "ipfix" ? IpfixExporter::Transport::Udp : IpfixExporter::Transport::Tcp,
+            o.classify);
         ipfix.push_back(exporter.get());
         sink.add(std::move(exporter));
       } else if (kind == "pcap" && !pcap) {

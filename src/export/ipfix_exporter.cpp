@@ -75,8 +75,9 @@ uint8_t end_reason_code(EndReason r) {  // IANA flowEndReason
 }  // namespace
 
 IpfixExporter::IpfixExporter(const std::string& host, const std::string& port, Transport transport,
-                             uint32_t observation_domain)
-    : target_(host + ":" + port), transport_(transport), domain_(observation_domain) {
+                             bool verdicts, uint32_t observation_domain)
+    : target_(host + ":" + port), transport_(transport), verdicts_(verdicts),
+      domain_(observation_domain) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = transport == Transport::Udp ? SOCK_DGRAM : SOCK_STREAM;
@@ -123,7 +124,7 @@ void IpfixExporter::add_templates() {
   const std::size_t start = msg_.size() - 4;
   for (bool v6 : {false, true}) {
     put16(msg_, v6 ? kTemplateV6 : kTemplateV4);
-    put16(msg_, uint16_t(2 + std::size(kFields)));
+    put16(msg_, uint16_t(2 + std::size(kFields) + (verdicts_ ? 2 : 0)));
     put16(msg_, v6 ? 27 : 8);  // sourceIPv6Address / sourceIPv4Address
     put16(msg_, v6 ? 16 : 4);
     put16(msg_, v6 ? 28 : 12);  // destination
@@ -133,6 +134,14 @@ void IpfixExporter::add_templates() {
       put16(msg_, f.length);
       if (f.reverse) put32(msg_, kReversePen);
     }
+    if (verdicts_) {
+      put16(msg_, 0x8000 | 1);  // label
+      put16(msg_, kLabelBytes);
+      put32(msg_, kVerdictPen);
+      put16(msg_, 0x8000 | 2);  // confidence
+      put16(msg_, 4);
+      put32(msg_, kVerdictPen);
+    }
   }
   set16(msg_, len_at, uint16_t(msg_.size() - start));
 }
@@ -140,7 +149,8 @@ void IpfixExporter::add_templates() {
 void IpfixExporter::add_record(const FlowRecord& r) {
   const bool v6 = r.ip_version == 6;
   const uint16_t set_id = v6 ? kTemplateV6 : kTemplateV4;
-  const std::size_t record_bytes = (v6 ? 32 : 8) + 60;  // addresses + kFields
+  // addresses + kFields (+ label and confidence)
+  const std::size_t record_bytes = (v6 ? 32 : 8) + 60 + (verdicts_ ? kLabelBytes + 4 : 0);
   const std::size_t limit = transport_ == Transport::Udp ? kUdpMessageBytes : kTcpMessageBytes;
   if (msg_.size() + record_bytes + 4 > limit) send_message();
   if (set_start_ == 0 || set_id_ != set_id) {
@@ -166,6 +176,17 @@ void IpfixExporter::add_record(const FlowRecord& r) {
   put16(msg_, r.tcp_flags_fwd);
   put16(msg_, r.tcp_flags_rev);
   msg_.push_back(end_reason_code(r.end_reason));
+  if (verdicts_) {
+    // NUL-padded, cut at kLabelBytes (a string of exactly that length has no NUL).
+    const std::string_view label = r.label != nullptr ? r.label : "";
+    const std::size_t used = std::min<std::size_t>(label.size(), kLabelBytes);
+    msg_.insert(msg_.end(), label.begin(), label.begin() + std::ptrdiff_t(used));
+    msg_.insert(msg_.end(), kLabelBytes - used, uint8_t{0});
+    uint32_t bits = 0;
+    const float confidence = r.label != nullptr ? r.confidence : 0.0f;
+    std::memcpy(&bits, &confidence, sizeof bits);
+    put32(msg_, bits);
+  }
   ++records_in_msg_;
 }
 

@@ -2,8 +2,10 @@
 // Templates 256 (IPv4) and 257 (IPv6): addresses, ports, protocol, VLAN id, flow start and
 // end in milliseconds, packets and octets each way (the reverse direction as RFC 5103's
 // reverse information elements, enterprise 29305), TCP flags each way, and the end reason.
-// Over UDP the templates are sent again every kTemplateRefresh messages, and messages stay
-// under 1,400 bytes. The exporter never blocks the caller: a message the socket does not
+// Runs that classify add two enterprise-specific elements (enterprise kVerdictPen): the
+// label (element 1, a string in a fixed 32 bytes, NUL-padded, empty when unclassified) and
+// the confidence (element 2, float32). Over UDP the templates are sent again every
+// kTemplateRefresh messages, and messages stay under 1,400 bytes. The exporter never blocks the caller: a message the socket does not
 // take at once (collector gone, TCP window full) is dropped and counted.
 #pragma once
 
@@ -19,10 +21,15 @@ class IpfixExporter final : public FlowSink {
  public:
   enum class Transport : uint8_t { Udp, Tcp };
   static constexpr uint32_t kTemplateRefresh = 64;
+  // The enterprise of the verdict elements: 32473, the number IANA reserves for
+  // documentation (RFC 5612), until etcpipe has one of its own.
+  static constexpr uint32_t kVerdictPen = 32473;
+  static constexpr uint16_t kLabelBytes = 32;
 
-  // Resolves and connects; throws std::runtime_error if that fails.
+  // Resolves and connects; throws std::runtime_error if that fails. With `verdicts` the
+  // records carry the label and confidence elements.
   IpfixExporter(const std::string& host, const std::string& port, Transport transport,
-                uint32_t observation_domain = 1);
+                bool verdicts = false, uint32_t observation_domain = 1);
   ~IpfixExporter() override;
   IpfixExporter(const IpfixExporter&) = delete;
   IpfixExporter& operator=(const IpfixExporter&) = delete;
@@ -41,6 +48,7 @@ class IpfixExporter final : public FlowSink {
 
   std::string target_;
   Transport transport_;
+  bool verdicts_;
   uint32_t domain_;
   int fd_ = -1;
   std::vector<uint8_t> msg_;

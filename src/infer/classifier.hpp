@@ -4,10 +4,11 @@
 // to collect.
 //
 // Balancing (docs/ARCHITECTURE.md, "Inference"): unless given, the batch size comes from a
-// calibration of the engine at start (the smallest batch whose cost per row is within 10%
-// of the best measured), and the number of inference threads that take work follows the
-// rate rows arrive at against the rate one thread classifies them at, both measured while
-// running, up to `max_threads`.
+// calibration at start (the smallest batch whose cost per row, engine time plus the
+// hand-off between threads, is within 10% of the best measured), and the number of
+// inference threads that take work follows the rate rows arrive at against the rate one
+// thread classifies them at, both measured while running, and grows while batches queue
+// up, up to `max_threads`.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -72,6 +73,8 @@ class Classifier {
 
   // Seconds the engine takes for batches of size b, the best of a few runs on zero rows.
   static double time_batch(Engine& engine, const Model& model, uint32_t b);
+  // Seconds a batch's hand-off to an inference thread and back costs on this machine.
+  static double handoff_seconds();
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -5,7 +5,9 @@ import csv
 import json
 import os
 import signal
+import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -98,6 +100,65 @@ class DefaultModel(unittest.TestCase):
             self.assertEqual(n, len(rows))
             self.assertEqual(with_label, len(labelled))
             con.close()
+
+    def test_ipfix_records_carry_label_and_confidence(self):
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        proc = subprocess.Popen([ETCPIPE, "classify", "-r", SAMPLE, "-q", "-o", "-", "-o",
+                                 f"ipfix-tcp:127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True)
+        conn, _ = server.accept()
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+        stdout, _ = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0)
+        conn.close()
+        server.close()
+        # A small IPFIX reader: templates (set 2) give each data set's layout.
+        templates, got, offset = {}, [], 0
+        while offset < len(data):
+            version, length = struct.unpack_from("!HH", data, offset)
+            self.assertEqual(version, 10)
+            pos = offset + 16
+            while pos < offset + length:
+                set_id, set_len = struct.unpack_from("!HH", data, pos)
+                body, end = pos + 4, pos + set_len
+                if set_id == 2:
+                    while body < end:
+                        tid, count = struct.unpack_from("!HH", data, body)
+                        body += 4
+                        fields = []
+                        for _ in range(count):
+                            ie, size = struct.unpack_from("!HH", data, body)
+                            body += 4
+                            pen = 0
+                            if ie & 0x8000:
+                                pen = struct.unpack_from("!I", data, body)[0]
+                                body += 4
+                            fields.append((ie & 0x7FFF, pen, size))
+                        templates[tid] = fields
+                else:
+                    fields = templates[set_id]
+                    size = sum(f[2] for f in fields)
+                    while body + size <= end:
+                        rec = {}
+                        for ie, pen, n in fields:
+                            rec[(ie, pen)] = data[body:body + n]
+                            body += n
+                        got.append(rec)
+                pos = end
+            offset += length
+        sent = records(stdout)
+        self.assertEqual(len(got), len(sent))
+        pen = 32473
+        for rec, r in zip(got, sent):
+            label = rec[(1, pen)].rstrip(b"\0").decode()
+            confidence = struct.unpack("!f", rec[(2, pen)])[0]
+            self.assertEqual(struct.unpack("!H", rec[(7, 0)])[0], r["src_port"])
+            self.assertEqual(label, r["label"] or "")
+            self.assertAlmostEqual(confidence, r["confidence"] or 0.0, delta=1e-5)
 
     def test_a_model_it_cannot_run_is_refused_with_a_clear_message(self):
         out = run("classify", "-r", SAMPLE, "--model", "/nonexistent")

@@ -455,15 +455,20 @@ class Outputs(unittest.TestCase):
     def test_ipfix_round_trip_through_nfcapd(self):
         if shutil.which("nfcapd") is None or shutil.which("nfdump") is None:
             self.skipTest("nfdump's nfcapd/nfdump not installed (scripts/install-deps.sh does)")
-        port = self.free_port()
         flowdir = self.path("nf")
+        for command in ("flows", "classify"):  # classify adds the verdict elements
+            with self.subTest(command=command):
+                self.nfcapd_round_trip(command, os.path.join(flowdir, command))
+
+    def nfcapd_round_trip(self, command, flowdir):
+        port = self.free_port()
         os.makedirs(flowdir)
         collector = subprocess.Popen(["nfcapd", "-b", "127.0.0.1", "-p", str(port), "-w", flowdir,
                                       "-t", "3600"], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         try:
             time.sleep(0.5)
-            out = run("flows", "-r", SAMPLE, "-o", self.path("f.jsonl"), "-o",
+            out = run(command, "-r", SAMPLE, "-o", self.path("f.jsonl"), "-o",
                       f"ipfix:127.0.0.1:{port}")
             self.assertEqual(out.returncode, 0, out.stderr)
             time.sleep(0.5)

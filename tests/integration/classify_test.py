@@ -187,9 +187,17 @@ class Interrupt(unittest.TestCase):
             out_path, stats_path = os.path.join(tmp, "v.jsonl"), os.path.join(tmp, "s.json")
             inputs = [a for _ in range(200) for a in ("-r", self.SHARED)]
             proc = subprocess.Popen([ETCPIPE, "classify", *inputs, "-o", out_path,
-                                     "--stats-json", stats_path],
+                                     "--stats-json", stats_path, "--stats-interval", "0.2"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            time.sleep(1.0)
+            # Interrupt once flows are being classified (start-up is slow under ASan).
+            deadline = time.time() + 60
+            while time.time() < deadline and proc.poll() is None:
+                time.sleep(0.1)
+                if os.path.exists(stats_path) and os.path.getsize(stats_path) > 0:
+                    with open(stats_path) as f:
+                        lines = f.read().splitlines()
+                    if lines and json.loads(lines[-1])["flows_created"] > 1000:
+                        break
             proc.send_signal(signal.SIGINT)
             _, err = proc.communicate(timeout=120)
             self.assertEqual(proc.returncode, 0, err)

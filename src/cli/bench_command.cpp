@@ -5,8 +5,8 @@
 
 #include <chrono>
 #include <iostream>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "capture/memory_source.hpp"
 #include "cli/classification.hpp"

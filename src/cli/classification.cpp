@@ -54,8 +54,8 @@ std::string Classification::summary() const {
   const ClassifierStats cs = classifier_->stats();
   std::ostringstream s;
   s << "classified " << v.classified << " flows with " << model_.name << " (batch " << cs.batch
-    << ", " << cs.threads_peak << " inference thread(s) at most, " << cs.deadline_batches
-    << " of " << cs.batches << " batches sent at their deadline)";
+    << ", " << cs.threads_peak << " inference thread(s) at most, " << cs.deadline_batches << " of "
+    << cs.batches << " batches sent at their deadline)";
   if (v.no_packets != 0) s << "; " << v.no_packets << " without a selected packet";
   if (v.no_verdict != 0) s << "; " << v.no_verdict << " without a row or verdict";
   if (cs.dropped != 0) s << "; " << cs.dropped << " rows dropped (inference behind)";
@@ -67,8 +67,7 @@ std::string Classification::summary() const {
   }
   std::sort(labels.rbegin(), labels.rend());
   for (const auto& [n, label] : labels) {
-    s << "  " << label << std::string(label.size() < 24 ? 24 - label.size() : 1, ' ') << n
-      << '\n';
+    s << "  " << label << std::string(label.size() < 24 ? 24 - label.size() : 1, ' ') << n << '\n';
   }
   return s.str();
 }

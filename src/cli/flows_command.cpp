@@ -244,7 +244,9 @@ Runner add_classify_command(CLI::App& app) {
       "  etcpipe classify -r trace.pcap\n"
       "  etcpipe classify -r captures/ --model models/default -o sqlite:probe.db tcp or udp\n"
       "  etcpipe classify -r t.pcap --max-delay-ms 20 --infer-threads 2 --batch 64\n"
-      "Engines in this build: trees" + std::string(have_torchscript() ? ", TorchScript (libtorch, CPU)" : "") + "\n"
+      "Engines in this build: trees" +
+      std::string(have_torchscript() ? ", TorchScript (libtorch, CPU)" : "") +
+      "\n"
       "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
   add_record_options(cmd, o);
   add_inference_options(cmd, o.inference);

@@ -6,11 +6,13 @@ namespace etcpipe {
 
 CsvWriter::CsvWriter(const std::string& path, bool verdicts) : out_(path), verdicts_(verdicts) {
   char sep = 0;
-  visit_record_names([&](std::string_view n) {
-    if (sep != 0) out_.buffer().push_back(sep);
-    sep = ',';
-    out_.buffer().append(n);
-  }, verdicts_);
+  visit_record_names(
+      [&](std::string_view n) {
+        if (sep != 0) out_.buffer().push_back(sep);
+        sep = ',';
+        out_.buffer().append(n);
+      },
+      verdicts_);
   out_.buffer().push_back('\n');
 }
 

@@ -76,7 +76,9 @@ uint8_t end_reason_code(EndReason r) {  // IANA flowEndReason
 
 IpfixExporter::IpfixExporter(const std::string& host, const std::string& port, Transport transport,
                              bool verdicts, uint32_t observation_domain)
-    : target_(host + ":" + port), transport_(transport), verdicts_(verdicts),
+    : target_(host + ":" + port),
+      transport_(transport),
+      verdicts_(verdicts),
       domain_(observation_domain) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;

@@ -5,8 +5,9 @@
 // Runs that classify add two enterprise-specific elements (enterprise kVerdictPen): the
 // label (element 1, a string in a fixed 32 bytes, NUL-padded, empty when unclassified) and
 // the confidence (element 2, float32). Over UDP the templates are sent again every
-// kTemplateRefresh messages, and messages stay under 1,400 bytes. The exporter never blocks the caller: a message the socket does not
-// take at once (collector gone, TCP window full) is dropped and counted.
+// kTemplateRefresh messages, and messages stay under 1,400 bytes. The exporter never blocks the
+// caller: a message the socket does not take at once (collector gone, TCP window full) is dropped
+// and counted.
 #pragma once
 
 #include <cstdint>

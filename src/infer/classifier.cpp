@@ -44,8 +44,7 @@ double Classifier::handoff_seconds() {
   return std::chrono::duration<double>(Clock::now() - t0).count() / kTrips;
 }
 
-Classifier::Classifier(const Model& model, const ClassifierConfig& cfg)
-    : model_(model), cfg_(cfg) {
+Classifier::Classifier(const Model& model, const ClassifierConfig& cfg) : model_(model), cfg_(cfg) {
   max_threads_ = std::max(1u, cfg.threads != 0 ? cfg.threads : cfg.max_threads);
   active_ = cfg.threads != 0 ? cfg.threads : 1;
   for (unsigned i = 0; i < max_threads_; ++i) engines_.push_back(model.make_engine());
@@ -135,9 +134,9 @@ void Classifier::balance() {
   if (dt < 0.2) return;
   // Rows one thread classifies per second of engine time, as measured (calibration's
   // estimate before the first batch is done).
-  const double per_thread =
-      window_done_ != 0 && window_busy_ > 0 ? double(window_done_) / window_busy_
-                                            : double(batch_) / std::max(1e-9, batch_seconds_);
+  const double per_thread = window_done_ != 0 && window_busy_ > 0
+                                ? double(window_done_) / window_busy_
+                                : double(batch_) / std::max(1e-9, batch_seconds_);
   const double arriving = double(window_rows_) / dt;
   auto needed = unsigned(std::ceil(arriving / (0.8 * per_thread)));
   if (ready_.size() > active_) needed = std::max(needed, active_ + 1);  // falling behind

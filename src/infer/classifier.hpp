@@ -25,11 +25,11 @@
 namespace etcpipe {
 
 struct ClassifierConfig {
-  uint32_t batch = 0;          // rows per inference batch; 0: calibrated
-  unsigned threads = 0;        // inference threads; 0: as many as the arrival rate needs
-  unsigned max_threads = 1;    // the most automatic balancing may use
-  double max_delay_ms = 100;   // a row waits at most this long (wall clock) for its batch
-  float min_confidence = 0;    // below it, the verdict is the model's "other" class
+  uint32_t batch = 0;         // rows per inference batch; 0: calibrated
+  unsigned threads = 0;       // inference threads; 0: as many as the arrival rate needs
+  unsigned max_threads = 1;   // the most automatic balancing may use
+  double max_delay_ms = 100;  // a row waits at most this long (wall clock) for its batch
+  float min_confidence = 0;   // below it, the verdict is the model's "other" class
   // Wait for inference when it is behind (files); false: drop rows and count them (a live
   // link must not be slowed down).
   bool lossless = true;
@@ -43,13 +43,13 @@ struct Verdict {
 };
 
 struct ClassifierStats {
-  uint64_t rows = 0;          // classified
-  uint64_t dropped = 0;       // not classified: inference behind (lossless = false)
+  uint64_t rows = 0;     // classified
+  uint64_t dropped = 0;  // not classified: inference behind (lossless = false)
   uint64_t batches = 0;
   uint64_t deadline_batches = 0;  // sent before they were full, at their deadline
-  double busy_seconds = 0;    // summed over threads, in the engine
-  uint32_t batch = 0;         // batch size in use
-  unsigned threads = 0;       // threads taking work at the end
+  double busy_seconds = 0;        // summed over threads, in the engine
+  uint32_t batch = 0;             // batch size in use
+  unsigned threads = 0;           // threads taking work at the end
   unsigned threads_peak = 0;
 };
 

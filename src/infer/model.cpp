@@ -13,8 +13,8 @@
 namespace etcpipe {
 namespace {
 
-constexpr std::string_view kInputNames[] = {"matrix", "sizes", "iats", "flags", "payloads",
-                                            "stats"};
+constexpr std::string_view kInputNames[] = {"matrix", "sizes",    "iats",
+                                            "flags",  "payloads", "stats"};
 
 nlohmann::json read_json(const std::filesystem::path& path) {
   std::ifstream in(path);
@@ -61,9 +61,7 @@ void feature_vector(const FeatureRows& rows, uint32_t r, const std::vector<Model
   const uint32_t n = rows.n();
   for (const ModelInput in : inputs) {
     switch (in) {
-      case ModelInput::Matrix:
-        out = std::copy_n(rows.matrix(r), rows.row_bytes(), out);
-        break;
+      case ModelInput::Matrix: out = std::copy_n(rows.matrix(r), rows.row_bytes(), out); break;
       case ModelInput::Sizes: out = std::copy_n(rows.sizes(r), n, out); break;
       case ModelInput::Iats: out = std::copy_n(rows.iats(r), n, out); break;
       case ModelInput::Flags: out = std::copy_n(rows.flags(r), n, out); break;
@@ -106,7 +104,8 @@ Model Model::load(const std::string& dir) {
       throw bad(model_json, "engine must be trees or torchscript, not '" + engine + "'");
     }
     m.file = (root / j.at("file").get<std::string>()).string();
-    for (const auto& in : j.at("inputs")) m.inputs.push_back(parse_model_input(in.get<std::string>()));
+    for (const auto& in : j.at("inputs"))
+      m.inputs.push_back(parse_model_input(in.get<std::string>()));
     if (m.inputs.empty()) throw bad(model_json, "no inputs");
   } catch (const nlohmann::json::exception& e) {
     throw bad(model_json, e.what());

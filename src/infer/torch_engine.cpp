@@ -14,49 +14,58 @@ struct TorchEngine::Impl {
   uint32_t classes;
   uint32_t n, l;
 
-  std::vector<c10::IValue> tensors(const FeatureRows& rows, uint32_t count) const {
+  // An input's dtype and its shape after the batch dimension.
+  std::pair<torch::ScalarType, std::vector<int64_t>> layout(ModelInput in) const {
+    const int64_t nn = n;
+    switch (in) {
+      case ModelInput::Matrix: return {torch::kUInt8, {nn, int64_t{l}}};
+      case ModelInput::Sizes:
+      case ModelInput::Payloads: return {torch::kInt32, {nn}};
+      case ModelInput::Iats: return {torch::kFloat32, {nn}};
+      case ModelInput::Flags: return {torch::kUInt8, {nn}};
+      case ModelInput::Stats: return {torch::kFloat32, {int64_t{kStatCount}}};
+    }
+    throw std::logic_error("unknown model input");
+  }
+
+  static void* data(FeatureRows& rows, ModelInput in) {
+    switch (in) {
+      case ModelInput::Matrix: return rows.matrix(0);
+      case ModelInput::Sizes: return rows.sizes(0);
+      case ModelInput::Payloads: return rows.payloads(0);
+      case ModelInput::Iats: return rows.iats(0);
+      case ModelInput::Flags: return rows.flags(0);
+      case ModelInput::Stats: return rows.stats(0);
+    }
+    throw std::logic_error("unknown model input");
+  }
+
+  // The inputs of `count` rows as tensors over the rows' memory, or zeros (rows null).
+  std::vector<c10::IValue> tensors(const FeatureRows* rows, uint32_t count) const {
     std::vector<c10::IValue> v;
     v.reserve(inputs.size());
-    const int64_t b = count, nn = n;
-    // from_blob needs a non-const pointer; the module only reads its inputs.
-    auto& w = const_cast<FeatureRows&>(rows);
     for (const ModelInput in : inputs) {
-      switch (in) {
-        case ModelInput::Matrix:
-          v.emplace_back(torch::from_blob(w.matrix(0), {b, nn, int64_t{l}}, torch::kUInt8));
-          break;
-        case ModelInput::Sizes:
-          v.emplace_back(torch::from_blob(w.sizes(0), {b, nn}, torch::kInt32));
-          break;
-        case ModelInput::Iats:
-          v.emplace_back(torch::from_blob(w.iats(0), {b, nn}, torch::kFloat32));
-          break;
-        case ModelInput::Flags:
-          v.emplace_back(torch::from_blob(w.flags(0), {b, nn}, torch::kUInt8));
-          break;
-        case ModelInput::Payloads:
-          v.emplace_back(torch::from_blob(w.payloads(0), {b, nn}, torch::kInt32));
-          break;
-        case ModelInput::Stats:
-          v.emplace_back(
-              torch::from_blob(w.stats(0), {b, int64_t{kStatCount}}, torch::kFloat32));
-          break;
-      }
+      auto [type, dims] = layout(in);
+      dims.insert(dims.begin(), int64_t{count});
+      // from_blob needs a non-const pointer; the module only reads its inputs.
+      v.emplace_back(rows != nullptr
+                         ? torch::from_blob(data(const_cast<FeatureRows&>(*rows), in), dims, type)
+                         : torch::zeros(dims, type));
     }
     return v;
   }
 
   void check(const torch::Tensor& out, uint32_t count) const {
     if (out.dim() != 2 || out.size(0) != count || out.size(1) != classes) {
-      throw std::runtime_error("the model returned a tensor of shape " +
-                               c10::str(out.sizes()) + ", expected [" + std::to_string(count) +
-                               ", " + std::to_string(classes) + "]");
+      throw std::runtime_error("the model returned a tensor of shape " + c10::str(out.sizes()) +
+                               ", expected [" + std::to_string(count) + ", " +
+                               std::to_string(classes) + "]");
     }
   }
 
   torch::Tensor run(const FeatureRows& rows, uint32_t count) {
     torch::InferenceMode guard;
-    torch::Tensor out = module.forward(tensors(rows, count)).toTensor();
+    torch::Tensor out = module.forward(tensors(&rows, count)).toTensor();
     check(out, count);
     return torch::softmax(out.to(torch::kFloat32), 1).contiguous();
   }
@@ -79,22 +88,10 @@ TorchEngine::TorchEngine(const std::string& file, const FeatureSpec& spec,
   impl_->l = spec.matrix ? spec.bytes : 0;
   try {
     torch::InferenceMode guard;
-    std::vector<c10::IValue> zero;
-    for (const ModelInput in : impl_->inputs) {
-      const int64_t n = spec.packets;
-      switch (in) {
-        case ModelInput::Matrix: zero.emplace_back(torch::zeros({1, n, int64_t{impl_->l}}, torch::kUInt8)); break;
-        case ModelInput::Sizes:
-        case ModelInput::Payloads: zero.emplace_back(torch::zeros({1, n}, torch::kInt32)); break;
-        case ModelInput::Iats: zero.emplace_back(torch::zeros({1, n}, torch::kFloat32)); break;
-        case ModelInput::Flags: zero.emplace_back(torch::zeros({1, n}, torch::kUInt8)); break;
-        case ModelInput::Stats: zero.emplace_back(torch::zeros({1, int64_t{kStatCount}}, torch::kFloat32)); break;
-      }
-    }
-    impl_->check(impl_->module.forward(zero).toTensor(), 1);
+    impl_->check(impl_->module.forward(impl_->tensors(nullptr, 1)).toTensor(), 1);
   } catch (const c10::Error& e) {
-    throw std::runtime_error(file + ": the model does not take this spec's inputs: " +
-                             e.what_without_backtrace());
+    throw std::runtime_error(
+        file + ": the model does not take this spec's inputs: " + e.what_without_backtrace());
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(file + ": " + e.what());
   }
@@ -112,8 +109,8 @@ void TorchEngine::infer(const FeatureRows& rows, uint32_t count, float* scores) 
 
 // The module's entry point, found by make_torch_engine() (torch_loader.cpp) with dlsym.
 extern "C" etcpipe::Engine* etcpipe_torch_engine(const std::string& file,
-                                                  const etcpipe::FeatureSpec& spec,
-                                                  const std::vector<etcpipe::ModelInput>& inputs,
-                                                  uint32_t classes) {
+                                                 const etcpipe::FeatureSpec& spec,
+                                                 const std::vector<etcpipe::ModelInput>& inputs,
+                                                 uint32_t classes) {
   return new etcpipe::TorchEngine(file, spec, inputs, classes);
 }

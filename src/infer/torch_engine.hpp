@@ -19,8 +19,7 @@ namespace etcpipe {
 // Loads the module (ETCPIPE_TORCH_MODULE in the environment, else the one built beside
 // this binary) and makes an engine; throws std::runtime_error if it cannot.
 std::unique_ptr<Engine> make_torch_engine(const std::string& file, const FeatureSpec& spec,
-                                          const std::vector<ModelInput>& inputs,
-                                          uint32_t classes);
+                                          const std::vector<ModelInput>& inputs, uint32_t classes);
 
 class TorchEngine final : public Engine {
  public:

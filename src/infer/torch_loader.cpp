@@ -55,8 +55,7 @@ Factory load() {
 }  // namespace
 
 std::unique_ptr<Engine> make_torch_engine(const std::string& file, const FeatureSpec& spec,
-                                          const std::vector<ModelInput>& inputs,
-                                          uint32_t classes) {
+                                          const std::vector<ModelInput>& inputs, uint32_t classes) {
   return std::unique_ptr<Engine>(load()(file, spec, inputs, classes));
 }
 

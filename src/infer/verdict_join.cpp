@@ -14,7 +14,10 @@ double VerdictStats::latency_percentile(double p) const {
 
 VerdictJoin::VerdictJoin(Classifier& classifier, const Model& model, const FlowTimeouts& timeouts,
                          FlowSink& out)
-    : classifier_(classifier), model_(model), timeouts_(timeouts), n_(model.spec.packets),
+    : classifier_(classifier),
+      model_(model),
+      timeouts_(timeouts),
+      n_(model.spec.packets),
       out_(out) {
   stats_.per_label.resize(model.classes.size());
 }

@@ -20,7 +20,7 @@ struct VerdictStats {
   uint64_t no_packets = 0;  // flows with no selected packet: nothing to classify
   uint64_t no_verdict = 0;  // flows whose row was not made (no free row) or dropped
   std::vector<uint64_t> per_label;
-  std::vector<float> latency_ms;  // of every classified flow
+  std::vector<float> latency_ms;              // of every classified flow
   double latency_percentile(double p) const;  // p in [0, 100]; 0 when none
 };
 
@@ -49,7 +49,7 @@ class VerdictJoin final : public FlowSink {
   FlowTimeouts timeouts_;
   uint32_t n_;
   FlowSink& out_;
-  std::unordered_multimap<uint64_t, Verdict> verdicts_;  // waiting for their record
+  std::unordered_multimap<uint64_t, Verdict> verdicts_;    // waiting for their record
   std::unordered_multimap<uint64_t, FlowRecord> records_;  // waiting for their verdict
   std::vector<Verdict> taken_;
   std::vector<FlowRecord> batch_;

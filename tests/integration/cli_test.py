@@ -199,27 +199,44 @@ class Interrupt(unittest.TestCase):
     def test_sigint_flushes_every_flow_and_exits_0(self):
         if not os.path.isdir(self.SHARED):
             self.skipTest("no shared captures beside the checkout")
+        for command, workers in (("flows", "1"), ("flows", "2"), ("classify", "1")):
+            with self.subTest(command=command, workers=workers):
+                self.interrupt(command, workers)
+
+    def interrupt(self, command, workers):
         with tempfile.TemporaryDirectory() as tmp:
             out_path = os.path.join(tmp, "flows.jsonl")
             stats_path = os.path.join(tmp, "stats.json")
             inputs = [a for _ in range(200) for a in ("-r", self.SHARED)]
-            for workers in ("1", "2"):
-                proc = subprocess.Popen([ETCPIPE, "flows", *inputs, "-o", out_path,
-                                         "--stats-json", stats_path, "--workers", workers],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        text=True)
-                time.sleep(0.5)
-                proc.send_signal(signal.SIGINT)
-                _, err = proc.communicate(timeout=60)
-                self.assertEqual(proc.returncode, 0, err)
-                self.assertIn("packets read", err)
+            proc = subprocess.Popen([ETCPIPE, command, *inputs, "-o", out_path,
+                                     "--stats-json", stats_path, "--stats-interval", "0.2",
+                                     "--workers", workers],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            # Interrupt once flows are being made (start-up is slow under ASan).
+            deadline = time.time() + 60
+            while time.time() < deadline and proc.poll() is None:
+                time.sleep(0.1)
+                if not os.path.exists(stats_path):
+                    continue
                 with open(stats_path) as f:
-                    stats = json.loads(f.read().splitlines()[-1])
-                with open(out_path) as f:
-                    records = sum(1 for _ in f)
-                self.assertTrue(stats["accounting_balanced"])
-                self.assertEqual(records, stats["flows_created"])
-                self.assertLess(stats["packets_read"], 200 * 80848, "stopped early")
+                    lines = f.read().splitlines()
+                if lines and json.loads(lines[-1])["flows_created"] > 1000:
+                    break
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=120)
+            self.assertEqual(proc.returncode, 0, err)
+            self.assertIn("packets read", err)
+            with open(stats_path) as f:
+                stats = json.loads(f.read().splitlines()[-1])
+            with open(out_path) as f:
+                records = [json.loads(line) for line in f]
+            self.assertTrue(stats["accounting_balanced"])
+            self.assertEqual(len(records), stats["flows_created"])
+            self.assertLess(stats["packets_read"], 200 * 80848, "stopped early")
+            if command == "classify":  # every flow went through classification
+                classified = sum(1 for r in records if r["label"] is not None)
+                self.assertGreater(classified, 0)
+                self.assertIn(f"classified {classified} flows", err)
 
 
 def load_dataset(path):
@@ -500,36 +517,86 @@ class Outputs(unittest.TestCase):
                                            out.stderr).groups())
         self.assertGreater(dropped, 0)
 
-    def test_ipfix_over_tcp(self):
+    def ipfix_over_tcp(self, command):
+        """Runs `command` on the sample with JSON Lines on stdout and IPFIX over TCP to a
+        socket of the test's; returns the stdout and the IPFIX stream."""
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         server.bind(("127.0.0.1", 0))
         server.listen(1)
         port = server.getsockname()[1]
-        proc = subprocess.Popen([ETCPIPE, "flows", "-r", SAMPLE, "-q", "-o", "/dev/null", "-o",
-                                 f"ipfix-tcp:127.0.0.1:{port}"])
+        proc = subprocess.Popen([ETCPIPE, command, "-r", SAMPLE, "-q", "-o", "-", "-o",
+                                 f"ipfix-tcp:127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True)
         conn, _ = server.accept()
         data = b""
         while chunk := conn.recv(65536):
             data += chunk
-        self.assertEqual(proc.wait(timeout=30), 0)
+        stdout, _ = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0)
         conn.close()
         server.close()
-        records, templates, offset = 0, 0, 0
+        return stdout, data
+
+    def parse_ipfix(self, data):
+        """The template sets seen, and the data records as {(element, enterprise): bytes},
+        each decoded with the template its set names."""
+        templates, template_sets, got, offset = {}, 0, [], 0
         while offset < len(data):  # IPFIX messages: version 10, length, then sets
             version, length = struct.unpack_from("!HH", data, offset)
             self.assertEqual(version, 10)
             pos = offset + 16
             while pos < offset + length:
                 set_id, set_len = struct.unpack_from("!HH", data, pos)
+                body, end = pos + 4, pos + set_len
                 if set_id == 2:
-                    templates += 1
+                    template_sets += 1
+                    while body < end:
+                        tid, count = struct.unpack_from("!HH", data, body)
+                        body += 4
+                        fields = []
+                        for _ in range(count):
+                            ie, size = struct.unpack_from("!HH", data, body)
+                            body += 4
+                            pen = 0
+                            if ie & 0x8000:
+                                pen = struct.unpack_from("!I", data, body)[0]
+                                body += 4
+                            fields.append((ie & 0x7FFF, pen, size))
+                        templates[tid] = fields
                 else:
-                    records += (set_len - 4) // (68 if set_id == 256 else 92)
-                pos += set_len
+                    fields = templates[set_id]
+                    size = sum(f[2] for f in fields)
+                    while body + size <= end:
+                        rec = {}
+                        for ie, pen, n in fields:
+                            rec[(ie, pen)] = data[body:body + n]
+                            body += n
+                        got.append(rec)
+                pos = end
             offset += length
-        self.assertEqual(templates, 1, "templates once over TCP")
-        flows = run("flows", "-r", SAMPLE, "-q").stdout.splitlines()
-        self.assertEqual(records, len(flows))
+        return template_sets, got
+
+    def test_ipfix_over_tcp(self):
+        stdout, data = self.ipfix_over_tcp("flows")
+        template_sets, got = self.parse_ipfix(data)
+        self.assertEqual(template_sets, 1, "templates once over TCP")
+        sent = [json.loads(line) for line in stdout.splitlines()]
+        self.assertEqual(len(got), len(sent))
+        for rec, r in zip(got, sent):
+            self.assertEqual(struct.unpack("!H", rec[(7, 0)])[0], r["src_port"])
+            self.assertEqual(struct.unpack("!Q", rec[(2, 0)])[0], r["pkts_fwd"])
+            self.assertEqual(struct.unpack("!Q", rec[(2, 29305)])[0], r["pkts_rev"])
+
+    def test_ipfix_verdict_elements_when_classifying(self):
+        stdout, data = self.ipfix_over_tcp("classify")
+        _, got = self.parse_ipfix(data)
+        sent = [json.loads(line) for line in stdout.splitlines()]
+        self.assertEqual(len(got), len(sent))
+        pen = 32473  # etcpipe's verdict elements: 1 label (32 bytes), 2 confidence (float32)
+        for rec, r in zip(got, sent):
+            self.assertEqual(struct.unpack("!H", rec[(7, 0)])[0], r["src_port"])
+            self.assertEqual(rec[(1, pen)].rstrip(b"\0").decode(), r["label"] or "")
+            self.assertAlmostEqual(struct.unpack("!f", rec[(2, pen)])[0], r["confidence"] or 0.0,
+                                   delta=1e-5)
 
     def test_prometheus_metrics_while_running(self):
         capture = self.path("churn.pcap")

@@ -18,7 +18,9 @@ namespace fs = std::filesystem;
 
 class TempDir {
  public:
-  TempDir() : path_(fs::temp_directory_path() / fs::path("etcpipe-infer-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++))) {
+  TempDir()
+      : path_(fs::temp_directory_path() / fs::path("etcpipe-infer-" + std::to_string(::getpid()) +
+                                                   "-" + std::to_string(counter_++))) {
     fs::create_directories(path_);
   }
   ~TempDir() { fs::remove_all(path_); }
@@ -89,12 +91,18 @@ TEST(TreeEnsemble, MalformedFilesAreRefusedWithTheirReason) {
   // A child that points back to its parent would loop forever.
   EXPECT_NE(message(R"({"format": "etcpipe-trees/1", "kind": "forest", "features": 1,
     "classes": 1, "trees": [{"feature": [0, -1], "threshold": [0, 0], "left": [0, -1],
-    "right": [1, -1], "value": [[], [1]]}]})").find("out of range"), std::string::npos);
+    "right": [1, -1], "value": [[], [1]]}]})")
+                .find("out of range"),
+            std::string::npos);
   EXPECT_NE(message(R"({"format": "etcpipe-trees/1", "kind": "forest", "features": 1,
     "classes": 2, "trees": [{"feature": [-1], "threshold": [0], "left": [-1],
-    "right": [-1], "value": [[1]]}]})").find("one value per class"), std::string::npos);
+    "right": [-1], "value": [[1]]}]})")
+                .find("one value per class"),
+            std::string::npos);
   EXPECT_NE(message(R"({"format": "etcpipe-trees/1", "kind": "forest", "features": 1,
-    "classes": 2, "trees": []})").find("no trees"), std::string::npos);
+    "classes": 2, "trees": []})")
+                .find("no trees"),
+            std::string::npos);
 }
 
 // A model directory around kForest: its 2 features are the sizes of N = 2 packets.
@@ -104,7 +112,8 @@ struct ModelDir {
                     const std::string& spec = R"({"packets": 2, "bytes": 4})") {
     dir.file("trees.json", kForest);
     dir.file("model.json", R"({"format": "etcpipe-model/1", "engine": "trees",
-      "file": "trees.json", "inputs": )" + inputs + "}");
+      "file": "trees.json", "inputs": )" +
+                               inputs + "}");
     dir.file("labels.json", R"({"classes": ["a", "b", "other"], "other": "other"})");
     dir.file("spec.json", spec);
   }
@@ -132,9 +141,9 @@ TEST(Model, LoadsAModelDirectory) {
 TEST(Model, RefusesWhatItCannotRunWithAClearMessage) {
   EXPECT_NE(load_error(ModelDir(R"(["sizes"])", R"({"packets": 0})")).find("cannot produce"),
             std::string::npos);
-  EXPECT_NE(load_error(ModelDir(R"(["sizes"])", R"({"packets": 2, "colour": 1})"))
-                .find("cannot produce"),
-            std::string::npos);
+  EXPECT_NE(
+      load_error(ModelDir(R"(["sizes"])", R"({"packets": 2, "colour": 1})")).find("cannot produce"),
+      std::string::npos);
   EXPECT_NE(load_error(ModelDir(R"(["pixels"])")).find("unknown model input"), std::string::npos);
   EXPECT_NE(load_error(ModelDir(R"(["sizes"])", R"({"packets": 2, "sequences": false})"))
                 .find("turns off"),
@@ -144,30 +153,46 @@ TEST(Model, RefusesWhatItCannotRunWithAClearMessage) {
             std::string::npos);
 }
 
+// Appends a row of 2 packets of sizes {x0, x1} for flow slot `flow` to `b`.
+void append_row(FeatureBatch& b, uint32_t flow, uint64_t first, uint64_t last, int32_t x0,
+                int32_t x1) {
+  FeatureRows one(b.spec(), 1);
+  one.sizes(0)[0] = x0;
+  one.sizes(0)[1] = x1;
+  one.info(0) = {};
+  one.info(0).flow = flow;
+  one.info(0).packets = 2;
+  one.info(0).first_ns = first;
+  one.info(0).last_ns = last;
+  b.append(one, 0);
+}
+
 // A batch of `count` rows whose sizes are {x0, x1}, at flow slots 0..count-1.
 FeatureBatch make_batch(const FeatureSpec& spec, uint32_t count, int32_t x0, int32_t x1) {
   FeatureBatch b(spec);
-  FeatureRows one(spec, 1);
-  for (uint32_t r = 0; r < count; ++r) {
-    one.sizes(0)[0] = x0;
-    one.sizes(0)[1] = x1;
-    one.info(0) = {};
-    one.info(0).flow = r;
-    one.info(0).packets = 2;
-    one.info(0).first_ns = 1000 + r;
-    one.info(0).last_ns = 2000 + r;
-    b.append(one, 0);
-  }
+  for (uint32_t r = 0; r < count; ++r) append_row(b, r, 1000 + r, 2000 + r, x0, x1);
   return b;
 }
 
+// The model of ModelDir and a classifier for it.
+struct Rig {
+  ModelDir dir;
+  Model model = Model::load(dir.dir.path());
+  Classifier classifier;
+  Rig(uint32_t batch, unsigned threads, double max_delay_ms = 100)
+      : classifier(model, [&] {
+          ClassifierConfig cfg;
+          cfg.batch = batch;
+          cfg.threads = threads;
+          cfg.max_delay_ms = max_delay_ms;
+          return cfg;
+        }()) {}
+};
+
 TEST(Classifier, EveryRowGetsItsVerdict) {
-  ModelDir d;
-  const Model m = Model::load(d.dir.path());
-  ClassifierConfig cfg;
-  cfg.batch = 8;
-  cfg.threads = 2;
-  Classifier c(m, cfg);
+  Rig rig(8, 2);
+  const Model& m = rig.model;
+  Classifier& c = rig.classifier;
   const FeatureBatch a = make_batch(m.spec, 20, 0, 0);   // class a
   const FeatureBatch b = make_batch(m.spec, 30, 5, 11);  // class other (2) by both trees
   c.add(a);
@@ -195,13 +220,9 @@ TEST(Classifier, EveryRowGetsItsVerdict) {
 }
 
 TEST(Classifier, ARowWaitsNoLongerThanItsDeadline) {
-  ModelDir d;
-  const Model m = Model::load(d.dir.path());
-  ClassifierConfig cfg;
-  cfg.batch = 1000;
-  cfg.threads = 1;
-  cfg.max_delay_ms = 20;
-  Classifier c(m, cfg);
+  Rig rig(1000, 1, 20);
+  const Model& m = rig.model;
+  Classifier& c = rig.classifier;
   c.add(make_batch(m.spec, 3, 0, 0));
   std::vector<Verdict> v;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -226,8 +247,17 @@ class KeepSink final : public FlowSink {
  public:
   std::vector<FlowRecord> records;
   bool closed = false;
-  void write(std::span<const FlowRecord> r) override { records.insert(records.end(), r.begin(), r.end()); }
+  void write(std::span<const FlowRecord> r) override {
+    records.insert(records.end(), r.begin(), r.end());
+  }
   void close() override { closed = true; }
+};
+
+// A classifier with one thread, and a join writing into a KeepSink.
+struct JoinRig : Rig {
+  KeepSink out;
+  VerdictJoin join{classifier, model, FlowTimeouts{}, out};
+  explicit JoinRig(uint32_t batch) : Rig(batch, 1) {}
 };
 
 FlowRecord record(uint32_t slot, uint64_t first, uint64_t last, uint8_t selected) {
@@ -242,29 +272,15 @@ FlowRecord record(uint32_t slot, uint64_t first, uint64_t last, uint8_t selected
 }
 
 TEST(VerdictJoin, RecordsMeetTheirVerdictsWhicheverComesFirstAcrossSlotReuse) {
-  ModelDir d;
-  const Model m = Model::load(d.dir.path());
-  ClassifierConfig cfg;
-  cfg.batch = 1;
-  cfg.threads = 1;
-  Classifier c(m, cfg);
-  KeepSink out;
-  VerdictJoin join(c, m, FlowTimeouts{}, out);
+  JoinRig rig(1);
+  const Model& m = rig.model;
+  Classifier& c = rig.classifier;
+  KeepSink& out = rig.out;
+  VerdictJoin& join = rig.join;
   // Slot 0 holds flow A (time 1000..1500, class a), then flow B (time 2000..3000, class
   // other); slot 1 a flow with no selected packet.
   FeatureBatch rows(m.spec);
-  FeatureRows one(m.spec, 1);
-  auto add_row = [&](uint64_t first, uint64_t last, int32_t x0, int32_t x1) {
-    one.info(0) = {};
-    one.info(0).flow = 0;
-    one.info(0).packets = 2;
-    one.info(0).first_ns = first;
-    one.info(0).last_ns = last;
-    one.sizes(0)[0] = x0;
-    one.sizes(0)[1] = x1;
-    rows.append(one, 0);
-  };
-  add_row(2000, 2500, 5, 11);  // B's verdict is made first
+  append_row(rows, 0, 2000, 2500, 5, 11);  // B's verdict is made first
   c.add(rows);
   c.finish();
   const FlowRecord a = record(0, 1000, 1500, 2), b = record(0, 2000, 3000, 2),
@@ -272,7 +288,7 @@ TEST(VerdictJoin, RecordsMeetTheirVerdictsWhicheverComesFirstAcrossSlotReuse) {
   const FlowRecord ab[] = {a, none};
   join.write(ab);  // A waits; none goes out unclassified
   rows.clear();
-  add_row(1000, 1400, 0, 0);
+  append_row(rows, 0, 1000, 1400, 0, 0);
   c.add(rows);
   const FlowRecord bs[] = {b};
   join.write(bs);  // B meets the verdict that waited for it
@@ -297,14 +313,9 @@ TEST(VerdictJoin, RecordsMeetTheirVerdictsWhicheverComesFirstAcrossSlotReuse) {
 }
 
 TEST(VerdictJoin, ARecordWhoseRowWasNeverMadeGoesOutUnclassifiedAtTheEnd) {
-  ModelDir d;
-  const Model m = Model::load(d.dir.path());
-  ClassifierConfig cfg;
-  cfg.batch = 4;
-  cfg.threads = 1;
-  Classifier c(m, cfg);
-  KeepSink out;
-  VerdictJoin join(c, m, FlowTimeouts{}, out);
+  JoinRig rig(4);
+  KeepSink& out = rig.out;
+  VerdictJoin& join = rig.join;
   const FlowRecord r[] = {record(7, 10, 20, 3)};
   join.write(r);
   EXPECT_TRUE(out.records.empty());

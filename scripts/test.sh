@@ -61,7 +61,7 @@ NVCC=$(command -v nvcc || { [[ -x /usr/local/cuda/bin/nvcc ]] && echo /usr/local
 if [[ -n "$NVCC" ]]; then
   echo "== CUDA build ($NVCC)"
   if build build-cuda -DCMAKE_BUILD_TYPE=Release -DETCPIPE_CUDA=ON \
-      -DCMAKE_CUDA_COMPILER="$NVCC" -DETCPIPE_BENCH=OFF; then
+      -DCMAKE_CUDA_COMPILER="$NVCC" -DETCPIPE_BENCH=OFF -DETCPIPE_TORCH=OFF; then
     run_ctest build-cuda -R 'CudaBatchExtractor|Extractors|FeatureSpec|SelectedRing'
   else
     failed=$((failed + 1))

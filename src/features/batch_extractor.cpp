@@ -28,7 +28,7 @@ struct BatchExtractor::Arrays {
 
 BatchExtractor::BatchExtractor(const FeatureSpec& spec, uint32_t rows, unsigned workers,
                                uint32_t slots, FeatureOutput& out)
-    : core_(spec, rows, out),
+    : core_(spec, rows, out, false),
       slots_(slots),
       a_(std::make_unique<Arrays>(std::size_t{workers} * (std::size_t{slots} + 1),
                                   SelectedBatch::kCapacity)) {}

@@ -18,7 +18,16 @@ FeatureBatch* SinkOutput::batch() {
 void SinkOutput::hand_over() {
   if (batch_.size() == 0) return;
   sink_.write(batch_);
-  batch_.clear();
+  reclaim(batch_);
+}
+
+void FeatureOutput::reclaim(FeatureBatch& b) {
+  if (lender_ != nullptr) {
+    for (uint32_t k = 0; k < b.size(); ++k) {
+      if (&b.rows(k) == &lender_->rows()) lender_->release(b.row(k));
+    }
+  }
+  b.clear();
 }
 
 std::string_view extractor_name(ExtractorKind k) {
@@ -38,8 +47,10 @@ ExtractorKind parse_extractor(std::string_view s) {
                               std::string(s) + "'");
 }
 
-ExtractorCore::ExtractorCore(const FeatureSpec& spec, uint32_t rows, FeatureOutput& out)
-    : spec_(spec), pool_(spec, rows), out_(out) {}
+ExtractorCore::ExtractorCore(const FeatureSpec& spec, uint32_t rows, FeatureOutput& out, bool lend)
+    : spec_(spec), pool_(spec, rows), out_(out), lend_(lend) {
+  if (lend) out.set_lender(&pool_);
+}
 
 void emit_row(FeatureOutput& out, const FeatureRows& rows, uint32_t r, ExtractStats& stats) {
   FeatureBatch* b = out.batch();
@@ -53,8 +64,21 @@ void emit_row(FeatureOutput& out, const FeatureRows& rows, uint32_t r, ExtractSt
 }
 
 void ExtractorCore::finish_row(uint32_t r) {
-  emit_row(out_, pool_.rows(), r, stats_);
-  pool_.release(r);
+  if (!lend_) {
+    emit_row(out_, pool_.rows(), r, stats_);
+    pool_.release(r);
+    return;
+  }
+  FeatureBatch* b = out_.batch();
+  if (b == nullptr) {
+    ++stats_.output_dropped;
+    pool_.release(r);
+    return;
+  }
+  etcpipe::finish_row(pool_.rows(), r);
+  b->lend(pool_.rows(), r);
+  ++stats_.flows;
+  if (b->full()) out_.hand_over();
 }
 
 template <class Copy>
@@ -99,7 +123,7 @@ struct ReferenceExtractor::Flows {
 };
 
 ReferenceExtractor::ReferenceExtractor(const FeatureSpec& spec, uint32_t rows, FeatureOutput& out)
-    : core_(spec, rows, out), flows_(std::make_unique<Flows>()) {}
+    : core_(spec, rows, out, false), flows_(std::make_unique<Flows>()) {}
 
 ReferenceExtractor::~ReferenceExtractor() = default;
 
@@ -128,7 +152,7 @@ void ReferenceExtractor::add(const SelectedBatch& batch) {
 
 StreamingExtractor::StreamingExtractor(const FeatureSpec& spec, uint32_t rows, uint32_t slots,
                                        uint16_t worker, uint32_t snaplen, FeatureOutput& out)
-    : core_(spec, rows, out),
+    : core_(spec, rows, out, true),
       state_(std::size_t{slots} + 1, false, "the streaming extractor's flow states"),
       worker_(worker),
       snaplen_(snaplen) {}

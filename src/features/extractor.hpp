@@ -31,6 +31,16 @@ class FeatureOutput {
   virtual ~FeatureOutput() = default;
   virtual FeatureBatch* batch() = 0;  // with room for a row, or null (row dropped, counted)
   virtual void hand_over() = 0;       // passes on the current batch if it holds rows
+  // The pool whose rows are lent to batches (FeatureBatch::lend): they go back to it when
+  // their batch is back from the consumer.
+  void set_lender(RowPool* pool) { lender_ = pool; }
+
+ protected:
+  // A batch back from the consumer: its lent rows go back to their pool; it is emptied.
+  void reclaim(FeatureBatch& b);
+
+ private:
+  RowPool* lender_ = nullptr;
 };
 
 // Writes straight to a sink, in the calling thread.
@@ -49,7 +59,9 @@ class SinkOutput final : public FeatureOutput {
 class FeatureRing final : public FeatureOutput {
  public:
   FeatureRing(const FeatureSpec& spec, uint32_t batches)
-      : ring_(batches, [&] { return std::make_unique<FeatureBatch>(spec); }) {}
+      : ring_(batches, [&] { return std::make_unique<FeatureBatch>(spec); }) {
+    ring_.set_reclaim([this](FeatureBatch& b) { reclaim(b); });
+  }
   FeatureBatch* batch() override { return ring_.current(); }
   void hand_over() override { ring_.hand_over(); }
   void set_relieve(std::function<void()> relieve) { ring_.set_relieve(std::move(relieve)); }
@@ -92,7 +104,9 @@ struct RowState {
 // The rows, the output and the per-packet steps of the serial extractors.
 class ExtractorCore {
  public:
-  ExtractorCore(const FeatureSpec& spec, uint32_t rows, FeatureOutput& out);
+  // With `lend`, finished rows go to the output by reference (finished in place, back to
+  // the pool with their batch); otherwise they are copied into it.
+  ExtractorCore(const FeatureSpec& spec, uint32_t rows, FeatureOutput& out, bool lend);
 
   // Appends packet p (bytes[0, avail)) to the flow whose state is st.
   template <class Copy>
@@ -102,7 +116,7 @@ class ExtractorCore {
   void end(RowState& st);
   // Passes the partly filled output batch on (end of a source batch, end of input).
   void hand_over() { out_.hand_over(); }
-  // Appends row r to the output and frees it.
+  // Hands row r to the output (lent or copied and freed).
   void finish_row(uint32_t r);
 
   const FeatureSpec& spec() const { return spec_; }
@@ -114,6 +128,7 @@ class ExtractorCore {
   FeatureSpec spec_;
   RowPool pool_;
   FeatureOutput& out_;
+  bool lend_;
   ExtractStats stats_;
 };
 
@@ -132,7 +147,8 @@ class ReferenceExtractor {
   std::unique_ptr<Flows> flows_;
 };
 
-// In the worker: state indexed by flow slot, bytes memcpy'd from the captured packet.
+// In the worker: state indexed by flow slot, bytes memcpy'd from the captured packet, finished
+// rows lent to the consumer (no copy).
 class StreamingExtractor {
  public:
   // `snaplen`: bytes of a packet it may read, as the consumer-side extractors get them.

@@ -23,12 +23,21 @@ class HandoffRing {
   }
 
   void set_relieve(std::function<void()> relieve) { relieve_ = std::move(relieve); }
+  // What the producer does with a batch back from the consumer before filling it again
+  // (default: clear it).
+  void set_reclaim(std::function<void(Batch&)> reclaim) { reclaim_ = std::move(reclaim); }
 
   // Producer side: the batch being filled (taken from the free queue if need be), or null.
   Batch* current() {
-    while (current_ == nullptr && !free_.try_dequeue(current_)) {
+    if (current_ != nullptr) return current_;
+    while (!free_.try_dequeue(current_)) {
       if (!relieve_) return nullptr;
       relieve_();
+    }
+    if (reclaim_) {
+      reclaim_(*current_);
+    } else {
+      current_->clear();
     }
     return current_;
   }
@@ -44,8 +53,8 @@ class HandoffRing {
     Batch* b = nullptr;
     return full_.try_dequeue(b) ? b : nullptr;
   }
+  // The batch is emptied by the producer when it takes it again (current()).
   void give_back(Batch* b) {
-    b->clear();
     free_.try_enqueue(b);  // never full
   }
 
@@ -55,6 +64,7 @@ class HandoffRing {
   moodycamel::ReaderWriterQueue<Batch*> free_;  // consumer -> producer
   Batch* current_ = nullptr;
   std::function<void()> relieve_;
+  std::function<void(Batch&)> reclaim_;
 };
 
 }  // namespace etcpipe

@@ -16,22 +16,49 @@ FeatureRows::FeatureRows(const FeatureSpec& spec, uint32_t capacity)
       stats_(std::size_t{capacity} * kStatCount, false, "feature rows"),
       info_(capacity, false, "feature rows") {}
 
+namespace {
+
+// Copies the first `used` packet slots of row r of `from` into row `to` of `rows` and pads
+// or zeroes the others (to == r and &rows == &from: pads in place).
+void pad_row(FeatureRows& rows, uint32_t to, const FeatureRows& from, uint32_t r) {
+  const uint32_t n = rows.n();
+  const uint32_t used = std::min(from.info(r).packets, n), rest = n - used;
+  const std::size_t slot = rows.spec().matrix ? rows.spec().bytes : 0;
+  const std::size_t used_bytes = std::size_t{used} * slot;
+  if (&rows != &from) {
+    std::memcpy(rows.matrix(to), from.matrix(r), used_bytes);
+    std::copy_n(from.sizes(r), used, rows.sizes(to));
+    std::copy_n(from.iats(r), used, rows.iats(to));
+    std::copy_n(from.flags(r), used, rows.flags(to));
+    std::copy_n(from.payloads(r), used, rows.payloads(to));
+    rows.info(to) = from.info(r);
+  }
+  std::memset(rows.matrix(to) + used_bytes, rows.spec().pad, rows.row_bytes() - used_bytes);
+  std::fill_n(rows.sizes(to) + used, rest, 0);
+  std::fill_n(rows.iats(to) + used, rest, 0.0f);
+  std::fill_n(rows.flags(to) + used, rest, uint8_t{0});
+  std::fill_n(rows.payloads(to) + used, rest, 0);
+}
+
+}  // namespace
+
 void FeatureBatch::append(const FeatureRows& from, uint32_t r) {
   const uint32_t k = size_++;
-  const uint32_t used = std::min(from.info(r).packets, n()), rest = n() - used;
-  const std::size_t used_bytes = std::size_t{used} * (spec().matrix ? spec().bytes : 0);
-  std::memcpy(matrix(k), from.matrix(r), used_bytes);
-  std::memset(matrix(k) + used_bytes, spec().pad, row_bytes() - used_bytes);
-  std::copy_n(from.sizes(r), used, sizes(k));
-  std::fill_n(sizes(k) + used, rest, 0);
-  std::copy_n(from.iats(r), used, iats(k));
-  std::fill_n(iats(k) + used, rest, 0.0f);
-  std::copy_n(from.flags(r), used, flags(k));
-  std::fill_n(flags(k) + used, rest, uint8_t{0});
-  std::copy_n(from.payloads(r), used, payloads(k));
-  std::fill_n(payloads(k) + used, rest, 0);
-  info(k) = from.info(r);
-  compute_stats(from, r, stats(k));
+  pad_row(own_, k, from, r);
+  compute_stats(from, r, own_.stats(k));
+  src_[k] = &own_;
+  row_[k] = k;
+}
+
+void FeatureBatch::lend(const FeatureRows& from, uint32_t r) {
+  const uint32_t k = size_++;
+  src_[k] = &from;
+  row_[k] = r;
+}
+
+void finish_row(FeatureRows& rows, uint32_t r) {
+  pad_row(rows, r, rows, r);
+  compute_stats(rows, r, rows.stats(r));
 }
 
 void FeatureRows::copy_row(uint32_t to, const FeatureRows& from, uint32_t r) {

@@ -4,6 +4,7 @@
 // batches of finished flows they hand on (FeatureBatch).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -65,22 +66,48 @@ class FeatureRows {
   ZeroedPages<FlowInfo> info_;
 };
 
-// Finished flows, rows 0..size()-1, contiguous: what the dataset writer and the inference
-// engine consume.
-class FeatureBatch : public FeatureRows {
+// Finished flows, rows 0..size()-1: what the dataset writer and the inference engine
+// consume. A row is either a copy in the batch's own storage (append) or lent by the
+// extractor that filled it (lend: the streaming extractor's rows, finished in place, go to
+// the consumer without a copy and back to their pool when the batch comes back).
+class FeatureBatch {
  public:
   static constexpr uint32_t kCapacity = 64;
-  explicit FeatureBatch(const FeatureSpec& spec) : FeatureRows(spec, kCapacity) {}
+  explicit FeatureBatch(const FeatureSpec& spec) : own_(spec, kCapacity) {}
+  const FeatureSpec& spec() const { return own_.spec(); }
+  uint32_t n() const { return own_.n(); }
+  uint32_t row_bytes() const { return own_.row_bytes(); }
   uint32_t size() const { return size_; }
   bool full() const { return size_ == kCapacity; }
   void clear() { size_ = 0; }
-  // Appends row r of `from` and computes its statistics. Only the row's packets are read:
-  // the slots of packets a short flow did not have are padded (bytes) and zeroed here.
+  // Appends a copy of row r of `from` and computes its statistics. Only the row's packets
+  // are read: the slots of packets a short flow did not have are padded and zeroed here.
   void append(const FeatureRows& from, uint32_t r);
+  // Appends row r of `from` as it is: a finished row (see finish_row()) that `from` leaves
+  // untouched until the batch is back.
+  void lend(const FeatureRows& from, uint32_t r);
+
+  // Where row k is.
+  const FeatureRows& rows(uint32_t k) const { return *src_[k]; }
+  uint32_t row(uint32_t k) const { return row_[k]; }
+  const uint8_t* matrix(uint32_t k) const { return src_[k]->matrix(row_[k]); }
+  const int32_t* sizes(uint32_t k) const { return src_[k]->sizes(row_[k]); }
+  const float* iats(uint32_t k) const { return src_[k]->iats(row_[k]); }
+  const uint8_t* flags(uint32_t k) const { return src_[k]->flags(row_[k]); }
+  const int32_t* payloads(uint32_t k) const { return src_[k]->payloads(row_[k]); }
+  const float* stats(uint32_t k) const { return src_[k]->stats(row_[k]); }
+  const FlowInfo& info(uint32_t k) const { return src_[k]->info(row_[k]); }
 
  private:
+  FeatureRows own_;
   uint32_t size_ = 0;
+  std::array<const FeatureRows*, kCapacity> src_{};
+  std::array<uint32_t, kCapacity> row_{};
 };
+
+// Pads the slots of the packets row r did not get (a short flow) and computes its
+// statistics, in place.
+void finish_row(FeatureRows& rows, uint32_t r);
 
 // The statistics of row r (ETCPIPE_STATS order) from its sequences.
 void compute_stats(const FeatureRows& rows, uint32_t r, float* out);

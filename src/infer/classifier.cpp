@@ -114,7 +114,7 @@ void Classifier::add(const FeatureBatch& batch) {
       filling_ = fresh_chunk();
     }
     Chunk& c = *filling_;
-    c.rows->copy_row(c.size, batch, r);
+    c.rows->copy_row(c.size, batch.rows(r), batch.row(r));
     c.arrival[c.size] = Clock::now();
     ++window_rows_;
     if (++c.size == batch_) {

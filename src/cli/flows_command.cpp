@@ -115,7 +115,10 @@ int run(FlowsOptions& o) {
       }
     }
     RunOptions ro;
-    if (pcap) ro.on_selected = [&pcap](const SelectedBatch& b) { pcap->write(b); };
+    if (pcap) {
+      cfg.copy_selected = true;  // also when the workers extract features for a model
+      ro.on_selected = [&pcap](const SelectedBatch& b) { pcap->write(b); };
+    }
     ro.workers = o.pipeline.workers;
     ro.stop = &stop_flag();
     // What happens about once a second (every --stats-interval seconds if given).

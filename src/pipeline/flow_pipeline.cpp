@@ -9,8 +9,9 @@ PacketStage::PacketStage(const FlowPipelineConfig& cfg)
 
 FlowStage::FlowStage(const FlowPipelineConfig& cfg, uint16_t worker)
     : worker_(worker),
+      copy_selected_(!cfg.streaming || cfg.copy_selected),
       table_(cfg.table),
-      selected_(worker, cfg.select_snaplen, cfg.streaming ? 0 : cfg.selected_batches,
+      selected_(worker, cfg.select_snaplen, copy_selected_ ? cfg.selected_batches : 0,
                 table_.capacity()) {
   if (cfg.streaming) {
     features_.emplace(*cfg.streaming, cfg.feature_batches);
@@ -25,11 +26,8 @@ void FlowStage::report_ends() {
     FlowRecord& r = f[reported_];
     r.worker = worker_;
     if (r.selected == 0) continue;
-    if (streaming_) {
-      streaming_->end(r.slot);
-    } else {
-      selected_.end(r.slot);
-    }
+    if (streaming_) streaming_->end(r.slot);
+    if (copy_selected_) selected_.end(r.slot);
   }
 }
 

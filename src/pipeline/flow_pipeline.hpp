@@ -33,8 +33,10 @@ struct FlowPipelineConfig {
   uint32_t frag_slots = 4096;                 // fragment table entries (64 B each)
   uint64_t frag_timeout_ns = 30 * kNsPerSec;  // as Linux's ipfrag_time
   // Streaming feature extraction in each worker. Without it, selected packets are copied
-  // into selected batches for a consumer-side extractor.
+  // into selected batches for a consumer-side extractor; with it, only if `copy_selected`
+  // (a pcap: output of a run that classifies).
   std::optional<FeatureSpec> streaming;
+  bool copy_selected = false;
   uint32_t feature_rows = 4096;   // rows being filled, per extractor
   uint32_t feature_batches = 16;  // finished-row batches per worker
 };
@@ -104,11 +106,8 @@ class FlowStage {
     table_.add_batch(packets, [&](std::size_t i, const FlowUpdate& u) {
       report_ends();  // a flow evicted to make room comes before the packet that did it
       if (u.selection != Selection::Selected) return;
-      if (streaming_) {
-        streaming_->packet(*packets[i], u.flow, u.from_client, bytes(i));
-      } else {
-        selected_.add(*packets[i], u, bytes(i));
-      }
+      if (streaming_) streaming_->packet(*packets[i], u.flow, u.from_client, bytes(i));
+      if (copy_selected_) selected_.add(*packets[i], u, bytes(i));
     });
   }
   // Timeouts at packet time `now_ns`; hands partly filled batches over.
@@ -136,6 +135,7 @@ class FlowStage {
   void hand_over();
 
   uint16_t worker_;
+  bool copy_selected_;  // selected packets are copied into selected batches
   FlowTable table_;
   SelectedRing selected_;
   std::optional<FeatureRing> features_;

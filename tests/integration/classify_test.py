@@ -4,6 +4,7 @@ trained the models. Usage: classify_test.py ETCPIPE_BINARY SOURCE_DIR"""
 import csv
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -96,6 +97,20 @@ class DefaultModel(unittest.TestCase):
             self.assertEqual(n, len(rows))
             self.assertEqual(with_label, len(labelled))
             con.close()
+
+    def test_pcap_output_holds_the_analysed_packets(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths, written = {}, set()
+            for command in ("flows", "classify"):  # the same N: the default model's is 10
+                paths[command] = os.path.join(tmp, command + ".pcap")
+                out = run(command, "-r", SAMPLE, "-o", "/dev/null", "-o", "pcap:" + paths[command])
+                self.assertEqual(out.returncode, 0, out.stderr)
+                written.add(int(re.search(r"pcap: (\d+) selected packets written",
+                                          out.stderr).group(1)))
+            self.assertEqual(len(written), 1)
+            self.assertGreater(written.pop(), 100)
+            with open(paths["flows"], "rb") as a, open(paths["classify"], "rb") as b:
+                self.assertEqual(a.read(), b.read())
 
     def test_a_model_it_cannot_run_is_refused_with_a_clear_message(self):
         out = run("classify", "-r", SAMPLE, "--model", "/nonexistent")

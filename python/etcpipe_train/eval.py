@@ -36,8 +36,7 @@ def main(argv=None):
         test, by_flow = data.split(ds.labels, ds.captures, t.get("seed", 1), t.get("test_share", 0.3))
         rows = np.flatnonzero(test)
     p = predict.proba(args.model, ds, rows)
-    rep = metrics.report(y[rows], p.argmax(axis=1), classes)
-    rep["split_by_flow"] = [c for c in classes if c in by_flow]
+    rep = metrics.report(y[rows], p.argmax(axis=1), classes, by_flow)
     txt = metrics.text(rep, by_flow)
     print(txt)
     if args.out:

@@ -136,8 +136,7 @@ def main(argv=None):
 
     rows = test_rows if len(test_rows) else train_rows
     p = predict.proba(args.out, ds, rows)
-    rep = metrics.report(y[rows], p.argmax(axis=1), classes)
-    rep["split_by_flow"] = [c for c in classes if c in by_flow]
+    rep = metrics.report(y[rows], p.argmax(axis=1), classes, by_flow)
     with open(os.path.join(args.out, "report.json"), "w") as f:
         json.dump(rep, f, indent=1)
     print(metrics.text(rep, by_flow))

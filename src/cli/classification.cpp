@@ -1,10 +1,20 @@
 #include "cli/classification.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
 namespace etcpipe::cli {
+
+std::string default_model_dir() {
+  namespace fs = std::filesystem;
+  if (fs::is_directory(ETCPIPE_DEFAULT_MODEL)) return ETCPIPE_DEFAULT_MODEL;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  const fs::path installed = exe.parent_path().parent_path() / "share/etcpipe/models/default";
+  return !ec && fs::is_directory(installed) ? installed.string() : ETCPIPE_DEFAULT_MODEL;
+}
 
 void add_inference_options(CLI::App* cmd, InferenceOptions& o) {
   auto* inf = cmd->add_option_group("Inference");

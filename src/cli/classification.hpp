@@ -10,8 +10,12 @@
 
 namespace etcpipe::cli {
 
+// The bundled model: the source tree's when it is there, else the installed copy
+// (PREFIX/share/etcpipe/models/default beside PREFIX/bin/etcpipe).
+std::string default_model_dir();
+
 struct InferenceOptions {
-  std::string model = ETCPIPE_DEFAULT_MODEL;
+  std::string model = default_model_dir();
   ClassifierConfig infer;
   uint32_t feature_rows = 65536;
 };

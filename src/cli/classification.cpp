@@ -34,6 +34,11 @@ void add_inference_options(CLI::App* cmd, InferenceOptions& o) {
   inf->add_option("--min-confidence", o.infer.min_confidence,
                   "Below this class probability the verdict is the model's catch-all class")
       ->check(CLI::Range(0.0, 1.0));
+  inf->add_option("--verdict-timeout", o.verdict_timeout,
+                  "Classify a flow with the packets it has this many seconds (packet time) after "
+                  "its first selected one, if it has not N by then (default 0: wait for N "
+                  "packets or the flow's end)")
+      ->check(CLI::NonNegativeNumber);
   inf->add_option("--feature-rows", o.feature_rows,
                   "Flows whose rows are being filled at once, per worker (N x L bytes each)")
       ->capture_default_str();
@@ -45,6 +50,8 @@ Classification::Classification(const InferenceOptions& o)
 void Classification::configure(FlowPipelineConfig& cfg) {
   cfg.streaming = model_.spec;
   cfg.feature_rows = opts_.feature_rows;
+  cfg.row_timeout_ns = uint64_t(opts_.verdict_timeout * 1e9);
+  row_timeout_ns_ = cfg.row_timeout_ns;
   cfg.table.select.packets = model_.spec.packets;
   // Inference may have every core: threads beyond the first start only while batches queue
   // up, that is while the reader and workers are waiting for inference anyway.
@@ -54,7 +61,7 @@ void Classification::configure(FlowPipelineConfig& cfg) {
 }
 
 FlowSink& Classification::attach(RunOptions& ro, FlowSink& out, const FlowTimeouts& timeouts) {
-  join_ = std::make_unique<VerdictJoin>(*classifier_, model_, timeouts, out);
+  join_ = std::make_unique<VerdictJoin>(*classifier_, model_, timeouts, row_timeout_ns_, out);
   ro.on_features = [this](const FeatureBatch& b) { classifier_->add(b); };
   return *join_;
 }

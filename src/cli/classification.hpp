@@ -18,6 +18,7 @@ struct InferenceOptions {
   std::string model = default_model_dir();
   ClassifierConfig infer;
   uint32_t feature_rows = 65536;
+  double verdict_timeout = 0;  // seconds of packet time; 0: rows wait for N packets or the end
 };
 
 // Registers --model, --max-delay-ms, --batch, --infer-threads, --min-confidence and
@@ -46,6 +47,7 @@ class Classification {
   Model model_;
   std::unique_ptr<Classifier> classifier_;
   std::unique_ptr<VerdictJoin> join_;
+  uint64_t row_timeout_ns_ = 0;
 };
 
 }  // namespace etcpipe::cli

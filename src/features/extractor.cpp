@@ -151,17 +151,39 @@ void ReferenceExtractor::add(const SelectedBatch& batch) {
 // ---- streaming ---------------------------------------------------------------------------
 
 StreamingExtractor::StreamingExtractor(const FeatureSpec& spec, uint32_t rows, uint32_t slots,
-                                       uint16_t worker, uint32_t snaplen, FeatureOutput& out)
+                                       uint16_t worker, uint32_t snaplen, FeatureOutput& out,
+                                       uint64_t row_timeout_ns)
     : core_(spec, rows, out, true),
       state_(std::size_t{slots} + 1, false, "the streaming extractor's flow states"),
       worker_(worker),
-      snaplen_(snaplen) {}
+      snaplen_(snaplen),
+      row_timeout_ns_(row_timeout_ns) {}
 
 void StreamingExtractor::packet(const DecodedPacket& p, uint32_t flow, bool client,
                                 std::span<const uint8_t> b) {
-  core_.packet(state_[flow], p, b.data(), std::min(static_cast<uint32_t>(b.size()), snaplen_),
-               client, worker_, flow,
+  RowState& st = state_[flow];
+  const bool starts = st.count == 0;
+  core_.packet(st, p, b.data(), std::min(static_cast<uint32_t>(b.size()), snaplen_), client,
+               worker_, flow,
                [](uint8_t* dst, const uint8_t* src, uint32_t len) { std::memcpy(dst, src, len); });
+  if (row_timeout_ns_ != 0 && starts && st.count == 1 && core_.spec().packets > 1) {
+    starts_.emplace_back(p.ts_ns, flow);
+  }
+}
+
+void StreamingExtractor::expire(uint64_t now_ns) {
+  const uint32_t n = core_.spec().packets;
+  FeatureRows& rows = core_.pool().rows();
+  while (!starts_.empty() && starts_.front().first + row_timeout_ns_ <= now_ns) {
+    const auto [first, flow] = starts_.front();
+    starts_.pop_front();
+    RowState& st = state_[flow];
+    // Still the row that entry was made for, and not complete.
+    if (st.count == 0 || st.count >= n || rows.info(st.row).first_ns != first) continue;
+    rows.info(st.row).timed_out = 1;
+    core_.finish_row(st.row);
+    st.count = RowState::kSkip;  // its later packets are ignored, its end emits nothing
+  }
 }
 
 }  // namespace etcpipe

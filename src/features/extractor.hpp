@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string_view>
 
@@ -152,10 +153,14 @@ class ReferenceExtractor {
 class StreamingExtractor {
  public:
   // `snaplen`: bytes of a packet it may read, as the consumer-side extractors get them.
+  // `row_timeout_ns` (0: none): a row not complete this long (packet time) after its first
+  // packet is finished as it is by expire(), and the flow's later packets are ignored.
   StreamingExtractor(const FeatureSpec& spec, uint32_t rows, uint32_t slots, uint16_t worker,
-                     uint32_t snaplen, FeatureOutput& out);
+                     uint32_t snaplen, FeatureOutput& out, uint64_t row_timeout_ns = 0);
   void packet(const DecodedPacket& p, uint32_t flow, bool client, std::span<const uint8_t> b);
   void end(uint32_t flow) { core_.end(state_[flow]); }
+  // Finishes the rows whose timeout has passed at packet time `now_ns`.
+  void expire(uint64_t now_ns);
   void hand_over() { core_.hand_over(); }
   const ExtractStats& stats() const { return core_.stats(); }
 
@@ -165,6 +170,10 @@ class StreamingExtractor {
   ZeroedPages<RowState> state_;
   uint16_t worker_;
   uint32_t snaplen_;
+  uint64_t row_timeout_ns_;
+  // Rows by start time (a start per flow, not per packet): (first packet time, flow slot).
+  // An entry whose row was finished otherwise is passed over when it comes due.
+  std::deque<std::pair<uint64_t, uint32_t>> starts_;
 };
 
 }  // namespace etcpipe

@@ -182,6 +182,7 @@ ETCPIPE_HD inline void start_row(const RowsView& v, uint32_t r, const DecodedPac
   info.packets = 0;
   info.worker = worker;
   info.flow = flow;
+  info.timed_out = 0;
 }
 
 // Writes packet p (bytes pkt[0, avail)) as packet `rank` of row r; `prev_ns`: time of the

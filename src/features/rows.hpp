@@ -24,6 +24,7 @@ struct FlowInfo {
   uint32_t packets;   // selected packets in the row (<= N)
   uint32_t flow;      // flow slot in its worker's table
   uint16_t worker;
+  uint8_t timed_out;  // finished by the row timeout, before its N-th packet or its end
 };
 
 class FeatureRows {

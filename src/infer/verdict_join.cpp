@@ -13,10 +13,11 @@ double VerdictStats::latency_percentile(double p) const {
 }
 
 VerdictJoin::VerdictJoin(Classifier& classifier, const Model& model, const FlowTimeouts& timeouts,
-                         FlowSink& out)
+                         uint64_t row_timeout_ns, FlowSink& out)
     : classifier_(classifier),
       model_(model),
       timeouts_(timeouts),
+      row_timeout_ns_(row_timeout_ns),
       n_(model.spec.packets),
       out_(out) {
   stats_.per_label.resize(model.classes.size());
@@ -77,8 +78,8 @@ void VerdictJoin::poll() {
 
 void VerdictJoin::emit(FlowRecord r, const Verdict* v) {
   if (v != nullptr) {
-    // When the row was complete, in packet time: its N-th packet, or the flow's end (a
-    // flow that goes idle ends a timeout after its last packet).
+    // When the row was complete, in packet time: its N-th packet, its timeout, or the flow's
+    // end (a flow that goes idle ends a timeout after its last packet).
     uint64_t ready = v->info.last_ns;
     if (v->info.packets < n_) {
       ready = r.last_ns;
@@ -88,6 +89,11 @@ void VerdictJoin::emit(FlowRecord r, const Verdict* v) {
                                  : timeouts_.other_idle_ns;
       } else if (r.end_reason == EndReason::Fin || r.end_reason == EndReason::Rst) {
         ready += timeouts_.tcp_close_ns;
+      }
+      // With a row timeout, whichever comes first: timers fire at batch granularity when
+      // captures are replayed, a probe's would at the timeout itself.
+      if (v->info.timed_out != 0 || row_timeout_ns_ != 0) {
+        ready = std::min(ready, v->info.first_ns + row_timeout_ns_);
       }
     }
     r.label = model_.classes[v->label].c_str();

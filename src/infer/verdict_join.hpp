@@ -26,9 +26,10 @@ struct VerdictStats {
 
 class VerdictJoin final : public FlowSink {
  public:
-  // Records go on to `out`, which is closed by close().
+  // Records go on to `out`, which is closed by close(). `timeouts` and `row_timeout_ns` (the
+  // pipeline's) say when a row that waited for its flow's end or its timeout was complete.
   VerdictJoin(Classifier& classifier, const Model& model, const FlowTimeouts& timeouts,
-              FlowSink& out);
+              uint64_t row_timeout_ns, FlowSink& out);
   void write(std::span<const FlowRecord> records) override;
   void summary(const std::string& stats_json) override { out_.summary(stats_json); }
   // Classifies what is left, joins, writes the records still waiting (unclassified) and
@@ -47,6 +48,7 @@ class VerdictJoin final : public FlowSink {
   Classifier& classifier_;
   const Model& model_;
   FlowTimeouts timeouts_;
+  uint64_t row_timeout_ns_;
   uint32_t n_;
   FlowSink& out_;
   std::unordered_multimap<uint64_t, Verdict> verdicts_;    // waiting for their record

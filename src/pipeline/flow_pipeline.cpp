@@ -16,7 +16,7 @@ FlowStage::FlowStage(const FlowPipelineConfig& cfg, uint16_t worker)
   if (cfg.streaming) {
     features_.emplace(*cfg.streaming, cfg.feature_batches);
     streaming_.emplace(*cfg.streaming, cfg.feature_rows, table_.capacity(), worker,
-                       cfg.select_snaplen, *features_);
+                       cfg.select_snaplen, *features_, cfg.row_timeout_ns);
   }
 }
 

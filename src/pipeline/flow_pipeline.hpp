@@ -37,6 +37,9 @@ struct FlowPipelineConfig {
   // (a pcap: output of a run that classifies).
   std::optional<FeatureSpec> streaming;
   bool copy_selected = false;
+  // Streaming rows not complete this long after their first packet are finished as they
+  // are (0: they wait for their N-th packet or the flow's end).
+  uint64_t row_timeout_ns = 0;
   uint32_t feature_rows = 4096;   // rows being filled, per extractor
   uint32_t feature_batches = 16;  // finished-row batches per worker
 };
@@ -112,6 +115,9 @@ class FlowStage {
   }
   // Timeouts at packet time `now_ns`; hands partly filled batches over.
   void expire(uint64_t now_ns) {
+    // Rows first: a row due before its flow's idle timeout is finished as timed out even
+    // when a gap in the traffic brings both due in one sweep.
+    if (streaming_) streaming_->expire(now_ns);
     table_.expire(now_ns);
     hand_over();
   }

@@ -98,6 +98,19 @@ class DefaultModel(unittest.TestCase):
             self.assertEqual(with_label, len(labelled))
             con.close()
 
+    def test_verdict_timeout_bounds_the_wait_of_short_flows(self):
+        capture = os.path.join(SAMPLES, "dns_fragmented.pcap")  # short UDP flows, then idle
+        late = records(run("classify", "-q", "-r", capture).stdout)
+        early = records(run("classify", "-q", "-r", capture, "--verdict-timeout", "1").stdout)
+        self.assertEqual(sorted(map(key, late)), sorted(map(key, early)))
+        idle = [r for r in late if r["label"] and r["end_reason"] == "idle"]
+        self.assertTrue(idle)
+        for r in idle:  # waited for the flow's end: its last packet plus the UDP idle timeout
+            self.assertGreaterEqual(r["verdict_latency_ms"], 60000)
+        for r in early:
+            if r["label"] is not None:  # 1 s after the first packet, plus inference
+                self.assertLess(r["verdict_latency_ms"], 1000 + 4000)
+
     def test_pcap_output_holds_the_analysed_packets(self):
         with tempfile.TemporaryDirectory() as tmp:
             paths, written = {}, set()

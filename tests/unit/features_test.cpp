@@ -239,5 +239,46 @@ TEST(Extractors, NoFreeRowIsCountedAndTheFlowSkippedToItsEnd) {
   EXPECT_EQ(st.packets, 1u);
 }
 
+TEST(Extractors, StreamingRowTimeoutFinishesShortRowsOnceAndIgnoresTheirLaterPackets) {
+  FeatureSpec spec;
+  spec.packets = 3;
+  spec.bytes = 8;
+  const Bytes a = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, seq_bytes(8, 1))));
+  constexpr uint64_t kTimeout = 1000;
+  KeepingSink sink;
+  SinkOutput out(spec, sink);
+  StreamingExtractor x(spec, 8, 16, 0, 2048, out, kTimeout);
+  auto add = [&](uint64_t ts, uint32_t flow) {
+    const Pkt p = packet(a, ts, flow, true);
+    x.packet(p.meta, flow, true, p.frame);
+  };
+  add(100, 1);  // flow 1: one packet, then quiet
+  add(200, 2);  // flow 2: its 3 packets before its timeout
+  add(300, 2);
+  add(400, 2);
+  x.expire(1099);  // nothing due yet
+  x.hand_over();
+  ASSERT_EQ(sink.rows.size(), 1u);  // flow 2, complete
+  add(1050, 1);                     // flow 1's second packet, before its timeout
+  x.expire(1100);                   // flow 1 due: finished with 2 packets
+  x.hand_over();
+  ASSERT_EQ(sink.rows.size(), 2u);
+  EXPECT_EQ(sink.rows[1].info.flow, 1u);
+  EXPECT_EQ(sink.rows[1].info.packets, 2u);
+  EXPECT_EQ(sink.rows[1].info.timed_out, 1u);
+  EXPECT_EQ(sink.rows[0].info.timed_out, 0u);
+  add(1200, 1);  // ignored: its row went out
+  x.end(1);      // emits nothing more
+  x.end(2);
+  add(1300, 1);  // slot 1 reused by a new flow after the end: a new row
+  x.expire(2299);
+  x.end(1);
+  x.hand_over();
+  ASSERT_EQ(sink.rows.size(), 3u);
+  EXPECT_EQ(sink.rows[2].info.first_ns, 1300u);
+  EXPECT_EQ(sink.rows[2].info.timed_out, 0u);  // ended before its timeout
+  EXPECT_EQ(x.stats().flows, 3u);
+}
+
 }  // namespace
 }  // namespace etcpipe

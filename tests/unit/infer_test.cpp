@@ -256,7 +256,7 @@ class KeepSink final : public FlowSink {
 // A classifier with one thread, and a join writing into a KeepSink.
 struct JoinRig : Rig {
   KeepSink out;
-  VerdictJoin join{classifier, model, FlowTimeouts{}, out};
+  VerdictJoin join{classifier, model, FlowTimeouts{}, 0, out};
   explicit JoinRig(uint32_t batch) : Rig(batch, 1) {}
 };
 

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
+#include "features/selected.hpp"
 #include "packet/decoder.hpp"
 #include "packet_builder.hpp"
-#include "features/selected.hpp"
 
 namespace etcpipe {
 namespace {

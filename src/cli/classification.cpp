@@ -66,6 +66,28 @@ FlowSink& Classification::attach(RunOptions& ro, FlowSink& out, const FlowTimeou
   return *join_;
 }
 
+nlohmann::json Classification::summary_json() const {
+  const VerdictStats& v = join_->stats();
+  const ClassifierStats cs = classifier_->stats();
+  nlohmann::json per_label = nlohmann::json::object();
+  for (std::size_t i = 0; i < v.per_label.size(); ++i) {
+    if (v.per_label[i] != 0) per_label[model_.classes[i]] = v.per_label[i];
+  }
+  return {{"model", model_.name},
+          {"classified", v.classified},
+          {"without_selected_packet", v.no_packets},
+          {"without_row_or_verdict", v.no_verdict},
+          {"rows_dropped", cs.dropped},
+          {"batch", cs.batch},
+          {"batches", cs.batches},
+          {"deadline_batches", cs.deadline_batches},
+          {"infer_threads_peak", cs.threads_peak},
+          {"infer_busy_seconds", cs.busy_seconds},
+          {"verdict_latency_ms_p50", v.latency_percentile(50)},
+          {"verdict_latency_ms_p99", v.latency_percentile(99)},
+          {"per_label", per_label}};
+}
+
 std::string Classification::summary() const {
   const VerdictStats& v = join_->stats();
   const ClassifierStats cs = classifier_->stats();

@@ -3,6 +3,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "infer/verdict_join.hpp"
@@ -41,6 +42,8 @@ class Classification {
   ClassifierStats classifier_stats() const { return classifier_->stats(); }
   // Classified flows, latency percentiles and flows per label, for stderr.
   std::string summary() const;
+  // The same as a JSON object (the "classification" member of --stats-json's last line).
+  nlohmann::json summary_json() const;
 
  private:
   InferenceOptions opts_;

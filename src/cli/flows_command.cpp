@@ -171,7 +171,15 @@ int run(FlowsOptions& o) {
       }
       std::cerr << '\n';
     }
-    if (!o.stats_json.empty()) append_line(o.stats_json, format_stats_json(stats));
+    if (!o.stats_json.empty()) {
+      std::string totals = format_stats_json(stats);
+      if (classification) {
+        nlohmann::json j = nlohmann::json::parse(totals);
+        j["classification"] = classification->summary_json();
+        totals = j.dump();
+      }
+      append_line(o.stats_json, totals);
+    }
     if (source.open_failures() != 0) {
       std::cerr << "etcpipe: " << source.open_failures() << " input(s) could not be read\n";
       return 1;

@@ -51,8 +51,12 @@ def train(dataset, arch, out, *extra):
 
 class DefaultModel(unittest.TestCase):
     def test_every_flow_gets_a_line_with_its_verdict_and_a_summary(self):
-        out = run("classify", "-r", SAMPLE)
-        self.assertEqual(out.returncode, 0, out.stderr)
+        with tempfile.TemporaryDirectory() as tmp:
+            stats_path = os.path.join(tmp, "stats.json")
+            out = run("classify", "-r", SAMPLE, "--stats-json", stats_path)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            with open(stats_path) as f:
+                totals = json.loads(f.read().splitlines()[-1])["classification"]
         got = records(out.stdout)
         flows = records(run("flows", "-q", "-r", SAMPLE).stdout)
         # The flows of `etcpipe flows`, each with the verdict fields after its own.
@@ -72,6 +76,9 @@ class DefaultModel(unittest.TestCase):
         self.assertIn("flows per label", out.stderr)
         self.assertIn("verdict latency ms: p50", out.stderr)
         self.assertIn(f"classified {len(classified)} flows", out.stderr)
+        self.assertEqual(totals["classified"], len(classified))
+        self.assertEqual(totals["without_selected_packet"], len(got) - len(classified))
+        self.assertEqual(sum(totals["per_label"].values()), len(classified))
 
     def test_same_verdicts_whatever_the_number_of_workers(self):
         def verdicts(workers):

@@ -144,38 +144,40 @@ std::string format_prometheus(const RunStats& s) {
   };
   auto labelled = [&](std::string_view name, std::string_view label, std::string_view value,
                       uint64_t v) { sample(name, v, fmt::format("{}=\"{}\"", label, value)); };
+  // A family of one unlabelled sample.
+  auto single = [&](std::string_view name, std::string_view type, std::string_view help,
+                    uint64_t v) {
+    family(name, type, help);
+    sample(name, v);
+  };
 
-  family("packets_read_total", "counter", "Packets read from the source.");
-  sample("packets_read_total", s.source.packets);
-  family("bytes_read_total", "counter", "Captured bytes read from the source.");
-  sample("bytes_read_total", s.source.bytes);
+  single("packets_read_total", "counter", "Packets read from the source.", s.source.packets);
+  single("bytes_read_total", "counter", "Captured bytes read from the source.", s.source.bytes);
   family("packets_total", "counter", "Packets by outcome (exactly one each).");
   for (std::size_t i = 0; i < kOutcomeCount; ++i) {
     labelled("packets_total", "outcome", outcome_name(static_cast<Outcome>(i)), s.outcomes[i]);
   }
-  family("packets_dropped_total", "counter",
-         "Packets lost to analysis: in no flow (decode errors, non-IP, ...) or copies dropped.");
-  sample("packets_dropped_total", s.dropped());
-  family("flows_created_total", "counter", "Flows created.");
-  sample("flows_created_total", s.flows.created);
+  single("packets_dropped_total", "counter",
+         "Packets lost to analysis: in no flow (decode errors, non-IP, ...) or copies dropped.",
+         s.dropped());
+  single("flows_created_total", "counter", "Flows created.", s.flows.created);
   family("flows_ended_total", "counter", "Flows ended, by reason.");
   for (std::size_t r = 0; r < kEndReasonCount; ++r) {
     labelled("flows_ended_total", "reason", end_reason_name(static_cast<EndReason>(r)),
              s.flows.ended[r]);
   }
-  family("flows_active", "gauge", "Flows in the flow tables.");
-  sample("flows_active", s.flows.active);
-  family("flow_table_bytes", "gauge", "Memory the flow tables have touched.");
-  sample("flow_table_bytes", s.flows.resident_bytes);
+  single("flows_active", "gauge", "Flows in the flow tables.", s.flows.active);
+  single("flow_table_bytes", "gauge", "Memory the flow tables have touched.",
+         s.flows.resident_bytes);
   family("selection_total", "counter", "Packets in flows by selection outcome.");
   for (std::size_t i = 0; i < kSelectionCount; ++i) {
     labelled("selection_total", "outcome", selection_name(static_cast<Selection>(i)),
              s.flows.selection[i]);
   }
-  family("selected_copied_total", "counter", "Selected packets handed to feature extraction.");
-  sample("selected_copied_total", s.selected.copied);
-  family("selected_copy_dropped_total", "counter", "Selected packets whose copy was dropped.");
-  sample("selected_copy_dropped_total", s.selected.copy_dropped);
+  single("selected_copied_total", "counter", "Selected packets handed to feature extraction.",
+         s.selected.copied);
+  single("selected_copy_dropped_total", "counter", "Selected packets whose copy was dropped.",
+         s.selected.copy_dropped);
   family("worker_packets_total", "counter", "Packets given to each flow worker.");
   for (std::size_t w = 0; w < s.workers.size(); ++w) {
     labelled("worker_packets_total", "worker", std::to_string(w), s.workers[w].packets);

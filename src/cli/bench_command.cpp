@@ -96,7 +96,7 @@ Runner add_bench_command(CLI::App& app) {
         classification.emplace(opts->inference);
         cfg.select_snaplen = std::max<uint32_t>(opts->snaplen, 64);
         classification->configure(cfg);
-        sink = &classification->attach(ro, null_sink, cfg.table.timeouts);
+        sink = &classification->attach(ro, null_sink, cfg);
         ro.lossless = true;  // every flow classified: the slowest stage sets the pace
       }
       const auto start = std::chrono::steady_clock::now();

@@ -51,7 +51,6 @@ void Classification::configure(FlowPipelineConfig& cfg) {
   cfg.streaming = model_.spec;
   cfg.feature_rows = opts_.feature_rows;
   cfg.row_timeout_ns = uint64_t(opts_.verdict_timeout * 1e9);
-  row_timeout_ns_ = cfg.row_timeout_ns;
   cfg.table.select.packets = model_.spec.packets;
   // Inference may have every core: threads beyond the first start only while batches queue
   // up, that is while the reader and workers are waiting for inference anyway.
@@ -60,19 +59,28 @@ void Classification::configure(FlowPipelineConfig& cfg) {
   classifier_ = std::make_unique<Classifier>(model_, c);
 }
 
-FlowSink& Classification::attach(RunOptions& ro, FlowSink& out, const FlowTimeouts& timeouts) {
-  join_ = std::make_unique<VerdictJoin>(*classifier_, model_, timeouts, row_timeout_ns_, out);
+FlowSink& Classification::attach(RunOptions& ro, FlowSink& out, const FlowPipelineConfig& cfg) {
+  join_ = std::make_unique<VerdictJoin>(*classifier_, model_, cfg.table.timeouts,
+                                        cfg.row_timeout_ns, out);
   ro.on_features = [this](const FeatureBatch& b) { classifier_->add(b); };
   return *join_;
+}
+
+std::vector<std::pair<uint64_t, std::string>> Classification::labels_by_count() const {
+  const VerdictStats& v = join_->stats();
+  std::vector<std::pair<uint64_t, std::string>> labels;
+  for (std::size_t i = 0; i < v.per_label.size(); ++i) {
+    if (v.per_label[i] != 0) labels.emplace_back(v.per_label[i], model_.classes[i]);
+  }
+  std::sort(labels.rbegin(), labels.rend());
+  return labels;
 }
 
 nlohmann::json Classification::summary_json() const {
   const VerdictStats& v = join_->stats();
   const ClassifierStats cs = classifier_->stats();
   nlohmann::json per_label = nlohmann::json::object();
-  for (std::size_t i = 0; i < v.per_label.size(); ++i) {
-    if (v.per_label[i] != 0) per_label[model_.classes[i]] = v.per_label[i];
-  }
+  for (const auto& [n, label] : labels_by_count()) per_label[label] = n;
   return {{"model", model_.name},
           {"classified", v.classified},
           {"without_selected_packet", v.no_packets},
@@ -100,12 +108,7 @@ std::string Classification::summary() const {
   if (cs.dropped != 0) s << "; " << cs.dropped << " rows dropped (inference behind)";
   s << "\nverdict latency ms: p50 " << v.latency_percentile(50) << ", p99 "
     << v.latency_percentile(99) << "\nflows per label:\n";
-  std::vector<std::pair<uint64_t, std::string>> labels;
-  for (std::size_t i = 0; i < v.per_label.size(); ++i) {
-    if (v.per_label[i] != 0) labels.emplace_back(v.per_label[i], model_.classes[i]);
-  }
-  std::sort(labels.rbegin(), labels.rend());
-  for (const auto& [n, label] : labels) {
+  for (const auto& [n, label] : labels_by_count()) {
     s << "  " << label << std::string(label.size() < 24 ? 24 - label.size() : 1, ' ') << n << '\n';
   }
   return s.str();

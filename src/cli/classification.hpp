@@ -36,7 +36,8 @@ class Classification {
   void configure(FlowPipelineConfig& cfg);
   // Verdicts join records on their way to `out`; rows come through `ro.on_features`.
   // Returns the sink the run writes to.
-  FlowSink& attach(RunOptions& ro, FlowSink& out, const FlowTimeouts& timeouts);
+  // `cfg`: the configuration configure() set up (its timeouts date the verdicts).
+  FlowSink& attach(RunOptions& ro, FlowSink& out, const FlowPipelineConfig& cfg);
   void poll() { join_->poll(); }
   const VerdictStats& verdicts() const { return join_->stats(); }
   ClassifierStats classifier_stats() const { return classifier_->stats(); }
@@ -50,7 +51,9 @@ class Classification {
   Model model_;
   std::unique_ptr<Classifier> classifier_;
   std::unique_ptr<VerdictJoin> join_;
-  uint64_t row_timeout_ns_ = 0;
+
+  // (flows, label) of the labels given, most flows first.
+  std::vector<std::pair<uint64_t, std::string>> labels_by_count() const;
 };
 
 }  // namespace etcpipe::cli

@@ -100,7 +100,7 @@ int run(ExtractOptions& o) {
     const ExtractorKind kind = parse_extractor(o.extractor);
     if (!given(o, "--max-flows")) o.pipeline.max_flows = 1u << 20;  // captures, not a link
     if (!given(o, "--select-snaplen")) {
-      o.pipeline.select_snaplen = std::clamp(spec.bytes + 512, 1600u, 65535u);
+      o.pipeline.select_snaplen = snaplen_for(spec);
     }
     o.pipeline.select_packets = spec.packets;
     FlowPipelineConfig cfg = pipeline_config(o.pipeline);

@@ -3,7 +3,6 @@
 // record: features extracted in the workers, batched inference, verdicts joined to records.
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -61,9 +60,8 @@ int run(FlowsOptions& o) {
     std::optional<Classification> classification;
     if (o.classify) {
       classification.emplace(o.inference);
-      const FeatureSpec& spec = classification->model().spec;
       if (o.cmd->count("--select-snaplen") == 0) {
-        o.pipeline.select_snaplen = std::clamp(spec.bytes + 512, 1600u, 65535u);
+        o.pipeline.select_snaplen = snaplen_for(classification->model().spec);
       }
     }
     FlowPipelineConfig cfg = pipeline_config(o.pipeline);
@@ -144,7 +142,7 @@ int run(FlowsOptions& o) {
     AsyncSink writer(std::move(outputs), true);
     FlowSink* records = &writer;
     if (classification) {
-      records = &classification->attach(ro, writer, cfg.table.timeouts);
+      records = &classification->attach(ro, writer, cfg);
       ticks.push_back([&classification](const RunStats&) { classification->poll(); });
     }
     if (!ticks.empty()) {

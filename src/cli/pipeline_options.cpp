@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <bitset>
 #include <memory>
 
@@ -83,6 +84,10 @@ void add_pipeline_options(CLI::App* cmd, PipelineOptions& o, bool select_packets
                   "Bytes copied of each selected packet (the extractor's input)")
       ->capture_default_str()
       ->check(CLI::Range(64u, 65535u));
+}
+
+uint32_t snaplen_for(const FeatureSpec& spec) {
+  return std::clamp(spec.bytes + 512, 1600u, 65535u);
 }
 
 FlowPipelineConfig pipeline_config(const PipelineOptions& o) {

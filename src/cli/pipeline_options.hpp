@@ -32,5 +32,8 @@ struct PipelineOptions {
 // Registers the options on `cmd`. Without `select_packets`, the command sets N itself.
 void add_pipeline_options(CLI::App* cmd, PipelineOptions& o, bool select_packets);
 FlowPipelineConfig pipeline_config(const PipelineOptions& o);
+// The selection snap length feature extraction of `spec` needs (its L plus headers, at
+// least a full Ethernet frame), unless --select-snaplen was given.
+uint32_t snaplen_for(const FeatureSpec& spec);
 
 }  // namespace etcpipe::cli

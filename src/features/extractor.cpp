@@ -52,33 +52,28 @@ ExtractorCore::ExtractorCore(const FeatureSpec& spec, uint32_t rows, FeatureOutp
   if (lend) out.set_lender(&pool_);
 }
 
-void emit_row(FeatureOutput& out, const FeatureRows& rows, uint32_t r, ExtractStats& stats) {
+bool emit_row(FeatureOutput& out, const FeatureRows& rows, uint32_t r, ExtractStats& stats,
+              bool lend) {
   FeatureBatch* b = out.batch();
   if (b == nullptr) {
     ++stats.output_dropped;
-    return;
+    return false;
   }
-  b->append(rows, r);
+  if (lend) {
+    b->lend(rows, r);
+  } else {
+    b->append(rows, r);
+  }
   ++stats.flows;
   if (b->full()) out.hand_over();
+  return true;
 }
 
 void ExtractorCore::finish_row(uint32_t r) {
-  if (!lend_) {
-    emit_row(out_, pool_.rows(), r, stats_);
-    pool_.release(r);
-    return;
-  }
-  FeatureBatch* b = out_.batch();
-  if (b == nullptr) {
-    ++stats_.output_dropped;
-    pool_.release(r);
-    return;
-  }
-  etcpipe::finish_row(pool_.rows(), r);
-  b->lend(pool_.rows(), r);
-  ++stats_.flows;
-  if (b->full()) out_.hand_over();
+  if (lend_) finish_in_place(pool_.rows(), r);
+  // A lent row goes back to the pool with its batch; a copied or dropped one at once.
+  const bool lent = emit_row(out_, pool_.rows(), r, stats_, lend_) && lend_;
+  if (!lent) pool_.release(r);
 }
 
 template <class Copy>

@@ -89,7 +89,10 @@ struct ExtractStats {
 };
 
 // Appends row r of `rows` (with its statistics) to the output, counted in `stats`.
-void emit_row(FeatureOutput& out, const FeatureRows& rows, uint32_t r, ExtractStats& stats);
+// Returns false if the output had no room (counted). With `lend`, the row goes by reference
+// (FeatureBatch::lend: finished in place, left untouched until its batch is back).
+bool emit_row(FeatureOutput& out, const FeatureRows& rows, uint32_t r, ExtractStats& stats,
+              bool lend = false);
 
 enum class ExtractorKind : uint8_t { Reference, Streaming, Batch };
 std::string_view extractor_name(ExtractorKind k);

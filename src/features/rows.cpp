@@ -56,7 +56,7 @@ void FeatureBatch::lend(const FeatureRows& from, uint32_t r) {
   row_[k] = r;
 }
 
-void finish_row(FeatureRows& rows, uint32_t r) {
+void finish_in_place(FeatureRows& rows, uint32_t r) {
   pad_row(rows, r, rows, r);
   compute_stats(rows, r, rows.stats(r));
 }

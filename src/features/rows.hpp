@@ -84,7 +84,7 @@ class FeatureBatch {
   // Appends a copy of row r of `from` and computes its statistics. Only the row's packets
   // are read: the slots of packets a short flow did not have are padded and zeroed here.
   void append(const FeatureRows& from, uint32_t r);
-  // Appends row r of `from` as it is: a finished row (see finish_row()) that `from` leaves
+  // Appends row r of `from` as it is: a finished row (see finish_in_place()) that `from` leaves
   // untouched until the batch is back.
   void lend(const FeatureRows& from, uint32_t r);
 
@@ -108,7 +108,7 @@ class FeatureBatch {
 
 // Pads the slots of the packets row r did not get (a short flow) and computes its
 // statistics, in place.
-void finish_row(FeatureRows& rows, uint32_t r);
+void finish_in_place(FeatureRows& rows, uint32_t r);
 
 // The statistics of row r (ETCPIPE_STATS order) from its sequences.
 void compute_stats(const FeatureRows& rows, uint32_t r, float* out);

@@ -27,6 +27,23 @@ bool VerdictJoin::matches(const FlowRecord& r, const Verdict& v) const {
   return v.info.first_ns >= r.first_ns && v.info.first_ns <= r.last_ns;
 }
 
+namespace {
+
+// Of the entries of `m` under key k that `fits`, the one of earliest `start`; m.end() if none.
+template <class Map, class Fits, class Start>
+typename Map::iterator earliest(Map& m, uint64_t k, Fits&& fits, Start&& start) {
+  auto [lo, hi] = m.equal_range(k);
+  auto best = m.end();
+  for (auto it = lo; it != hi; ++it) {
+    if (fits(it->second) && (best == m.end() || start(it->second) < start(best->second))) {
+      best = it;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 void VerdictJoin::write(std::span<const FlowRecord> records) {
   poll();
   for (const FlowRecord& r : records) {
@@ -36,15 +53,10 @@ void VerdictJoin::write(std::span<const FlowRecord> records) {
       continue;
     }
     const uint64_t k = key(r.worker, r.slot);
-    auto [lo, hi] = verdicts_.equal_range(k);
-    auto best = hi;
-    for (auto it = lo; it != hi; ++it) {
-      if (matches(r, it->second) &&
-          (best == hi || it->second.info.first_ns < best->second.info.first_ns)) {
-        best = it;
-      }
-    }
-    if (best != hi) {
+    const auto best = earliest(
+        verdicts_, k, [&](const Verdict& v) { return matches(r, v); },
+        [](const Verdict& v) { return v.info.first_ns; });
+    if (best != verdicts_.end()) {
       emit(r, &best->second);
       verdicts_.erase(best);
     } else {
@@ -59,14 +71,10 @@ void VerdictJoin::poll() {
   classifier_.take_verdicts(taken_);
   for (const Verdict& v : taken_) {
     const uint64_t k = key(v.info.worker, v.info.flow);
-    auto [lo, hi] = records_.equal_range(k);
-    auto best = hi;
-    for (auto it = lo; it != hi; ++it) {
-      if (matches(it->second, v) && (best == hi || it->second.first_ns < best->second.first_ns)) {
-        best = it;
-      }
-    }
-    if (best != hi) {
+    const auto best = earliest(
+        records_, k, [&](const FlowRecord& r) { return matches(r, v); },
+        [](const FlowRecord& r) { return r.first_ns; });
+    if (best != records_.end()) {
       emit(best->second, &v);
       records_.erase(best);
     } else {

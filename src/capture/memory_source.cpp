@@ -11,10 +11,14 @@ MemorySource::MemorySource(PacketSource& from) {
     dlt_ = batch.dlt;
     for (uint32_t i = 0; i < batch.size(); ++i) {
       const auto data = batch.bytes(i);
-      refs_.push_back(
-          {batch.ref(i).ts_ns, bytes_.size(), uint32_t(data.size()), batch.ref(i).wire_len});
+      refs_.push_back({batch.ref(i).ts_ns, nullptr, uint32_t(data.size()), batch.ref(i).wire_len});
       bytes_.insert(bytes_.end(), data.begin(), data.end());
     }
+  }
+  const uint8_t* at = bytes_.data();  // packed in order: the bytes are final now
+  for (PacketRef& r : refs_) {
+    r.data = at;
+    at += r.caplen;
   }
 }
 
@@ -41,8 +45,8 @@ bool MemorySource::next_batch(PacketBatch& batch) {
   // Stop at the mark so that the clock starts exactly there.
   const uint64_t end = next_ < mark_ ? std::min<uint64_t>(mark_, refs_.size()) : refs_.size();
   while (!batch.full() && next_ < end) {
-    const Ref& r = refs_[next_++];
-    batch.push(r.ts_ns, bytes_.data() + r.offset, r.caplen, r.wire_len);
+    const PacketRef& r = refs_[next_++];
+    batch.lend(r);
     ++stats_.packets;
     stats_.bytes += r.wire_len;
   }

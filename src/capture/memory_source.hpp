@@ -1,5 +1,6 @@
-// Packets held in memory, packed, replayed as batches: for benchmarks that must not
-// measure packet generation or file reading. Records when the replay passes a mark and
+// Packets held in memory, packed, replayed as batches that borrow their bytes (as from a
+// capture ring, no copy): for benchmarks that must not measure packet generation or file
+// reading. Records when the replay passes a mark and
 // when it runs dry, so a benchmark can time only the part after a warm-up.
 #pragma once
 
@@ -23,7 +24,9 @@ class MemorySource final : public PacketSource {
     return refs_.size() - std::min<uint64_t>(mark_, refs_.size());
   }
   uint64_t wire_bytes_after_mark() const;
-  std::size_t memory_bytes() const { return bytes_.capacity() + refs_.capacity() * sizeof(Ref); }
+  std::size_t memory_bytes() const {
+    return bytes_.capacity() + refs_.capacity() * sizeof(PacketRef);
+  }
 
   bool next_batch(PacketBatch& batch) override;
   const SourceStats& stats() const override { return stats_; }
@@ -32,14 +35,8 @@ class MemorySource final : public PacketSource {
   }
 
  private:
-  struct Ref {
-    uint64_t ts_ns;
-    uint64_t offset;
-    uint32_t caplen;
-    uint32_t wire_len;
-  };
   std::vector<uint8_t> bytes_;
-  std::vector<Ref> refs_;
+  std::vector<PacketRef> refs_;  // into bytes_
   int dlt_ = 1;
   uint64_t next_ = 0;
   uint64_t mark_ = 0;

@@ -1,9 +1,11 @@
 // A batch of captured packets: the unit every source delivers and every stage consumes.
 // Packet bytes live in the batch's own arena, so a batch stays valid after the source
-// moves on; the arena is allocated once and reused.
+// moves on (the arena is allocated once and reused), or, lent by a source that keeps them
+// for the whole run (a replay from memory), where they are.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 
@@ -11,7 +13,7 @@ namespace etcpipe {
 
 struct PacketRef {
   uint64_t ts_ns;
-  uint32_t offset;  // into the arena
+  const uint8_t* data;  // in the batch's arena, or lent
   uint32_t caplen;
   uint32_t wire_len;
 };
@@ -31,11 +33,16 @@ class PacketBatch {
   bool full() const { return count_ == kCapacity || used_ >= kArenaFill; }
   void clear() { count_ = used_ = 0; }
   const PacketRef& ref(uint32_t i) const { return refs_[i]; }
-  std::span<const uint8_t> bytes(uint32_t i) const {
-    return {arena_.get() + refs_[i].offset, refs_[i].caplen};
-  }
+  std::span<const uint8_t> bytes(uint32_t i) const { return {refs_[i].data, refs_[i].caplen}; }
   // Copies one packet in; the caller checks !full() first. caplen <= kMaxPacket.
-  void push(uint64_t ts_ns, const uint8_t* data, uint32_t caplen, uint32_t wire_len);
+  void push(uint64_t ts_ns, const uint8_t* data, uint32_t caplen, uint32_t wire_len) {
+    std::memcpy(arena_.get() + used_, data, caplen);
+    refs_[count_++] = PacketRef{ts_ns, arena_.get() + used_, caplen, wire_len};
+    used_ += caplen;
+  }
+  // Adds a packet without copying it: its bytes must stay unchanged until the run ends.
+  // The caller checks !full() first.
+  void lend(const PacketRef& packet) { refs_[count_++] = packet; }
 
  private:
   std::unique_ptr<uint8_t[]> arena_;

@@ -36,12 +36,6 @@ bool looks_like_capture(const fs::path& path) {
 }
 }  // namespace
 
-void PacketBatch::push(uint64_t ts_ns, const uint8_t* data, uint32_t caplen, uint32_t wire_len) {
-  std::memcpy(arena_.get() + used_, data, caplen);
-  refs_[count_++] = PacketRef{ts_ns, used_, caplen, wire_len};
-  used_ += caplen;
-}
-
 std::vector<std::string> expand_capture_paths(const std::vector<std::string>& inputs) {
   std::vector<std::string> files;
   for (const auto& in : inputs) {

@@ -1,7 +1,6 @@
 #include "flow/flow_table.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -29,8 +28,8 @@ struct alignas(64) FlowTable::Entry {
   uint64_t queued_ns;  // last_ns when the entry was (re)appended to its timer list
   uint64_t pkts[2];    // [0] lo -> hi, [1] hi -> lo
   uint64_t bytes[2];
-  uint32_t chain_next;  // next entry in the bucket chain (index + 1), or the free list
-  uint32_t prev;        // timer list links (index + 1)
+  uint32_t next_free;  // free list link (index + 1) while the entry is unused
+  uint32_t prev;       // timer list links (index + 1)
   uint32_t next;
   uint32_t tunnel_id;  // of the first packet (the key holds only symmetric ids)
   uint8_t tcp_flags[2];
@@ -46,39 +45,31 @@ FlowTable::Entry& FlowTable::at(uint32_t ref) {
 }
 
 std::size_t FlowTable::bytes_per_flow() {
-  return sizeof(Entry) + sizeof(uint32_t);
+  return sizeof(Entry) + kSlotsPerFlow * sizeof(Slot);
 }
 
 std::size_t FlowTable::resident_bytes() const {
-  return std::size_t{used_} * sizeof(Entry) + (std::size_t{bucket_mask_} + 1) * sizeof(uint32_t);
+  return std::size_t{used_} * sizeof(Entry) + std::size_t{nslots_} * sizeof(Slot);
 }
 
 FlowTable::FlowTable(const FlowTableConfig& cfg) : cfg_(cfg) {
   static_assert(sizeof(Entry) == 128, "a flow entry is two cache lines");
   cfg_.max_flows = std::clamp<uint32_t>(cfg_.max_flows, 1, 1u << 31);
-  const uint32_t nbuckets = std::bit_ceil(cfg_.max_flows);
+  nslots_ = static_cast<uint32_t>(
+      std::min<uint64_t>(uint64_t{cfg_.max_flows} * kSlotsPerFlow, ~uint32_t{0}));
   // Entries are used from the start of the array on, so huge pages there are filled, not
   // wasted, and spare the TLB on lookups (10M flows: 3.8 against 2.2 Mpps on one core). The
-  // bucket array is touched at random: huge pages there would be compacted and zeroed
-  // 2 MiB at a time for a few buckets each (it made a file run 3.5x slower). Zero pages
-  // are empty slots.
+  // index is touched at random: huge pages there would be compacted and zeroed 2 MiB at a
+  // time for a few slots each (it made a file run 3.5x slower). Zero pages are empty slots.
   const char* what = "the flow table (lower --max-flows)";
   entries_ = ZeroedPages<Entry>(cfg_.max_flows, true, what);
-  buckets_ = ZeroedPages<uint32_t>(nbuckets, false, what);
-  bucket_mask_ = nbuckets - 1;
+  slots_ = ZeroedPages<Slot>(nslots_, false, what);
+  idle_ns_ = {cfg_.timeouts.tcp_idle_ns, cfg_.timeouts.udp_idle_ns, cfg_.timeouts.other_idle_ns,
+              cfg_.timeouts.tcp_close_ns};
   finished_.reserve(1024);
 }
 
 FlowTable::~FlowTable() = default;
-
-uint64_t FlowTable::idle_timeout(Timer t) const {
-  switch (t) {
-    case kTcp: return cfg_.timeouts.tcp_idle_ns;
-    case kUdp: return cfg_.timeouts.udp_idle_ns;
-    case kOther: return cfg_.timeouts.other_idle_ns;
-    default: return cfg_.timeouts.tcp_close_ns;
-  }
-}
 
 namespace {
 constexpr uint64_t kNever = ~uint64_t{0};
@@ -90,9 +81,11 @@ uint64_t deadline(uint64_t t, uint64_t after) {
 
 // Whether the flow is over at packet time `now_ns`, and why. Timestamps may go backwards
 // in a capture: a packet older than the flow's last one never ends it.
-bool FlowTable::due(const Entry& e, uint64_t now_ns, EndReason& reason) const {
+// Inlined into add(), as is select(): each runs once per packet.
+[[gnu::always_inline]] inline bool FlowTable::due(const Entry& e, uint64_t now_ns,
+                                                  EndReason& reason) const {
   if (now_ns <= e.last_ns) return false;
-  const uint64_t idle_deadline = deadline(e.last_ns, idle_timeout(e.timer));
+  const uint64_t idle_deadline = deadline(e.last_ns, idle_ns_[e.timer]);
   if (e.timer == kClosing) {
     reason = e.close_reason;
     return now_ns > idle_deadline;
@@ -107,10 +100,35 @@ bool FlowTable::due(const Entry& e, uint64_t now_ns, EndReason& reason) const {
 }
 
 uint32_t FlowTable::find(const FlowKey& key, uint32_t hash) {
-  for (uint32_t ref = buckets_[hash & bucket_mask_]; ref != 0; ref = at(ref).chain_next) {
-    if (at(ref).key == key) return ref;
+  for (uint32_t i = home(hash);; i = next_slot(i)) {
+    const Slot s = slots_[i];
+    if (s.ref == 0) return 0;
+    if (s.hash == hash && at(s.ref).key == key) return s.ref;
   }
-  return 0;
+}
+
+void FlowTable::index_insert(uint32_t ref, uint32_t hash) {
+  uint32_t i = home(hash);
+  while (slots_[i].ref != 0) i = next_slot(i);
+  slots_[i] = {hash, ref};
+}
+
+// Empties the entry's slot and moves later slots of the same probe run back into the gap,
+// so that every key stays reachable from its home without tombstones.
+void FlowTable::index_erase(uint32_t ref, uint32_t hash) {
+  uint32_t gap = home(hash);
+  while (slots_[gap].ref != ref) gap = next_slot(gap);
+  const auto distance = [&](uint32_t from, uint32_t to) {
+    return to >= from ? to - from : to + nslots_ - from;
+  };
+  for (uint32_t j = next_slot(gap); slots_[j].ref != 0; j = next_slot(j)) {
+    // Slot j may fill the gap if the gap lies on its probe path (between its home and j).
+    if (distance(home(slots_[j].hash), j) >= distance(gap, j)) {
+      slots_[gap] = slots_[j];
+      gap = j;
+    }
+  }
+  slots_[gap] = {};
 }
 
 void FlowTable::list_push_back(uint32_t ref) {
@@ -156,13 +174,13 @@ uint32_t FlowTable::create(const FlowKey& key, uint32_t hash, bool from_lo,
   uint32_t ref;
   if (free_ != 0) {
     ref = free_;
-    free_ = at(ref).chain_next;
+    free_ = at(ref).next_free;
   } else if (used_ < cfg_.max_flows) {
     ref = ++used_;
   } else {
     end(oldest(), EndReason::Evicted);
     ref = free_;
-    free_ = at(ref).chain_next;
+    free_ = at(ref).next_free;
   }
   Entry& e = at(ref);
   e = Entry{};
@@ -174,9 +192,7 @@ uint32_t FlowTable::create(const FlowKey& key, uint32_t hash, bool from_lo,
       (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) == (tcp_flag::kSyn | tcp_flag::kAck);
   e.client_is_lo = (key.proto == ipproto::kTcp && syn_ack) ? !from_lo : from_lo;
   e.timer = key.proto == ipproto::kTcp ? kTcp : key.proto == ipproto::kUdp ? kUdp : kOther;
-  uint32_t& bucket = buckets_[hash & bucket_mask_];
-  e.chain_next = bucket;
-  bucket = ref;
+  index_insert(ref, hash);
   list_push_back(ref);
   ++stats_.created;
   stats_.peak_active = std::max(++stats_.active, stats_.peak_active);
@@ -214,10 +230,8 @@ void FlowTable::end(uint32_t ref, EndReason reason) {
   --stats_.active;
 
   list_unlink(ref);
-  uint32_t* link = &buckets_[hash_flow_key(e.key) & bucket_mask_];
-  while (*link != ref) link = &at(*link).chain_next;
-  *link = e.chain_next;
-  e.chain_next = free_;
+  index_erase(ref, static_cast<uint32_t>(hash_flow_key(e.key)));
+  e.next_free = free_;
   free_ = ref;
 }
 
@@ -231,7 +245,8 @@ std::string_view selection_name(Selection s) {
 }
 
 // The first rule the packet fails, in a fixed order, or Selected.
-Selection FlowTable::select(const Entry& e, const DecodedPacket& p, bool from_client) const {
+[[gnu::always_inline]] inline Selection FlowTable::select(const Entry& e, const DecodedPacket& p,
+                                                          bool from_client) const {
   const SelectionRules& r = cfg_.select;
   const uint8_t proto = e.key.proto;
   if (!((proto == ipproto::kTcp && r.tcp) || (proto == ipproto::kUdp && r.udp))) {
@@ -252,18 +267,23 @@ Selection FlowTable::select(const Entry& e, const DecodedPacket& p, bool from_cl
 }
 
 void FlowTable::prefetch_entry(uint32_t hash) const {
-  const uint32_t ref = buckets_[hash & bucket_mask_];
-  if (ref != 0) {  // both cache lines: every packet reads the first and writes the second
-    const auto* e = reinterpret_cast<const char*>(&entries_[ref - 1]);
-    __builtin_prefetch(e);
-    __builtin_prefetch(e + 64, 1);
+  for (uint32_t i = home(hash);; i = next_slot(i)) {
+    const Slot s = slots_[i];
+    if (s.ref == 0) return;  // a new flow: nothing to fetch
+    if (s.hash == hash) {    // both cache lines: every packet reads the first, writes the second
+      const auto* e = reinterpret_cast<const char*>(&entries_[s.ref - 1]);
+      __builtin_prefetch(e);
+      __builtin_prefetch(e + 64, 1);
+      return;
+    }
   }
 }
 
 FlowUpdate FlowTable::add(const DecodedPacket& p) {
   FlowKey key;
-  const bool from_lo = make_flow_key(p.tuple, key);
-  return add(p, key, from_lo, static_cast<uint32_t>(hash_flow_key(key)));
+  uint64_t hash;
+  const bool from_lo = make_flow_key(p.tuple, key, hash);
+  return add(p, key, from_lo, static_cast<uint32_t>(hash));
 }
 
 FlowUpdate FlowTable::add(const DecodedPacket& p, const FlowKey& key, bool from_lo, uint32_t hash) {
@@ -317,7 +337,7 @@ void FlowTable::expire(uint64_t now_ns) {
   now_ns_ = std::max(now_ns_, now_ns);
   for (int t = 0; t < kTimerCount; ++t) {
     const List& l = lists_[t];
-    const uint64_t idle = idle_timeout(static_cast<Timer>(t));
+    const uint64_t idle = idle_ns_[t];
     EndReason reason;
     // Flows behind the head were queued later; none is idle before its queue time.
     while (l.head != 0 && now_ns > deadline(at(l.head).queued_ns, idle)) {

@@ -3,6 +3,10 @@
 // when full. Entries live in one memory-mapped array reserved at construction (pages are
 // touched only as flows arrive) and are addressed by 32-bit indices; there is no
 // allocation after construction.
+// The index is an open-addressed array of 8-byte slots (the key's 32-bit hash and the
+// entry's index), two slots per flow of capacity, linear probing, deletion by backward
+// shift: a lookup reads one slot line, finds the entry whose hash matches and touches only
+// that entry, so a prefetch of it is right however many flows share the slot's line.
 #pragma once
 
 #include <algorithm>
@@ -67,7 +71,7 @@ class FlowTable {
   // end go to finished().
   FlowUpdate add(const DecodedPacket& p);
   // The same for a run of packets, in order, calling on_update(i, FlowUpdate) for each:
-  // keys are computed and bucket heads and entries prefetched a chunk ahead, so the
+  // keys are computed and index slots and entries prefetched a chunk ahead, so the
   // cache misses of a large table overlap instead of stalling each packet.
   template <class OnUpdate>
   void add_batch(std::span<const DecodedPacket* const> packets, OnUpdate&& on_update);
@@ -79,9 +83,9 @@ class FlowTable {
   std::vector<FlowRecord>& finished() { return finished_; }
   const FlowTableStats& stats() const { return stats_; }
   uint32_t capacity() const { return cfg_.max_flows; }
-  // Bytes one flow occupies in the table (entry + hash bucket).
+  // Bytes one flow occupies in the table (entry + its two index slots).
   static std::size_t bytes_per_flow();
-  // Memory the table has touched: entries ever used plus the bucket array.
+  // Memory the table has touched: entries ever used plus the index.
   std::size_t resident_bytes() const;
 
  private:
@@ -91,6 +95,11 @@ class FlowTable {
   // most this late after its idle timeout, never early.
   static constexpr uint64_t kRequeueNs = kNsPerSec;
   struct Entry;
+  struct Slot {
+    uint32_t hash;  // the key's hash: the slot's home, and a filter before the key compare
+    uint32_t ref;   // entry index + 1; 0 = empty
+  };
+  static constexpr uint32_t kSlotsPerFlow = 2;  // load factor at most 1/2
   struct List {
     uint32_t head = 0;  // entry index + 1; 0 = empty
     uint32_t tail = 0;
@@ -98,13 +107,19 @@ class FlowTable {
 
   Entry& at(uint32_t ref);
   FlowUpdate add(const DecodedPacket& p, const FlowKey& key, bool from_lo, uint32_t hash);
-  void prefetch_bucket(uint32_t hash) const { __builtin_prefetch(&buckets_[hash & bucket_mask_]); }
+  // The slot where a key of this hash starts probing (a multiply-shift onto the slots).
+  uint32_t home(uint32_t hash) const {
+    return static_cast<uint32_t>((uint64_t{hash} * nslots_) >> 32);
+  }
+  uint32_t next_slot(uint32_t i) const { return i + 1 == nslots_ ? 0 : i + 1; }
+  void prefetch_slot(uint32_t hash) const { __builtin_prefetch(&slots_[home(hash)]); }
   void prefetch_entry(uint32_t hash) const;
   uint32_t find(const FlowKey& key, uint32_t hash);
+  void index_insert(uint32_t ref, uint32_t hash);
+  void index_erase(uint32_t ref, uint32_t hash);
   uint32_t create(const FlowKey& key, uint32_t hash, bool from_lo, const DecodedPacket& p);
   void end(uint32_t ref, EndReason reason);
   bool due(const Entry& e, uint64_t now_ns, EndReason& reason) const;
-  uint64_t idle_timeout(Timer t) const;
   void list_push_back(uint32_t ref);
   void list_unlink(uint32_t ref);
   uint32_t oldest();
@@ -112,12 +127,13 @@ class FlowTable {
 
   FlowTableConfig cfg_;
   ZeroedPages<Entry> entries_;
-  ZeroedPages<uint32_t> buckets_;  // chain heads, entry index + 1
-  uint32_t bucket_mask_ = 0;
+  ZeroedPages<Slot> slots_;
+  uint32_t nslots_ = 0;
   uint32_t used_ = 0;  // high-water mark of entries_
-  uint32_t free_ = 0;  // free list through chain_next
+  uint32_t free_ = 0;  // free list through next_free
   std::array<List, kTimerCount> lists_{};
-  uint64_t now_ns_ = 0;  // latest time passed to expire()
+  std::array<uint64_t, kTimerCount> idle_ns_{};  // idle timeout per timer list (0: none)
+  uint64_t now_ns_ = 0;                          // latest time passed to expire()
   std::vector<FlowRecord> finished_;
   FlowTableStats stats_;
 };
@@ -125,17 +141,18 @@ class FlowTable {
 template <class OnUpdate>
 void FlowTable::add_batch(std::span<const DecodedPacket* const> packets, OnUpdate&& on_update) {
   // A software pipeline over the packets: packet i+kKeyAhead gets its key computed and its
-  // bucket prefetched, packet i+kEntryAhead its entry prefetched (its bucket has arrived by
-  // then), packet i is accounted.
+  // slot line prefetched, packet i+kEntryAhead its entry prefetched (its slot line has
+  // arrived by then), packet i is accounted.
   constexpr std::size_t kKeyAhead = 16, kEntryAhead = 8, kRing = 32;
   FlowKey keys[kRing];
   uint32_t hashes[kRing];
   bool from_lo[kRing];
   const std::size_t n = packets.size();
   auto stage_key = [&](std::size_t j) {
-    from_lo[j % kRing] = make_flow_key(packets[j]->tuple, keys[j % kRing]);
-    hashes[j % kRing] = static_cast<uint32_t>(hash_flow_key(keys[j % kRing]));
-    prefetch_bucket(hashes[j % kRing]);
+    uint64_t hash;
+    from_lo[j % kRing] = make_flow_key(packets[j]->tuple, keys[j % kRing], hash);
+    hashes[j % kRing] = static_cast<uint32_t>(hash);
+    prefetch_slot(hashes[j % kRing]);
   };
   for (std::size_t j = 0; j < std::min(n, kKeyAhead); ++j) stage_key(j);
   for (std::size_t j = 0; j < std::min(n, kEntryAhead); ++j) prefetch_entry(hashes[j % kRing]);

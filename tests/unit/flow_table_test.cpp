@@ -4,6 +4,8 @@
 
 #include <bitset>
 #include <memory>
+#include <random>
+#include <set>
 
 #include "flow/fragment_tracker.hpp"
 #include "packet/decoder.hpp"
@@ -236,6 +238,87 @@ TEST_F(FlowTableTest, ManyFlowsChurn) {
   EXPECT_EQ(t.stats().created, t.finished().size());
   EXPECT_EQ(t.stats().peak_active, 1000u);
   EXPECT_EQ(t.stats().created, 15000u);  // LRU eviction thrashes at 3x capacity
+}
+
+// The hash make_flow_key computes from the tuple's fields is the hash of the key it wrote
+// (the table finds a flow's slot again from its stored key), both directions give one
+// key, and the lower endpoint is memcmp's lower address.
+TEST(FlowKey, HashFromFieldsMatchesHashOfStoredKey) {
+  std::mt19937 rng(3);
+  for (int i = 0; i < 2000; ++i) {
+    PacketTuple t;
+    for (auto& b : t.src.b) b = static_cast<uint8_t>(rng() % 3);  // equal bytes are common
+    for (auto& b : t.dst.b) b = static_cast<uint8_t>(rng() % 3);
+    if (i % 5 == 0) t.dst = t.src;
+    t.sport = static_cast<uint16_t>(rng() % 4);
+    t.dport = static_cast<uint16_t>(rng() % 4);
+    t.proto = static_cast<uint8_t>(rng());
+    t.ip_version = static_cast<uint8_t>(rng() % 2 ? 4 : 6);
+    t.vlan = static_cast<uint16_t>(rng());
+    t.vlan_outer = static_cast<uint16_t>(rng());
+    t.tunnel = static_cast<TunnelType>(rng() % 5);
+    t.tunnel_id = static_cast<uint32_t>(rng());
+    t.tunnel_id_symmetric = rng() % 2 != 0;
+    PacketTuple r = t;
+    std::swap(r.src, r.dst);
+    std::swap(r.sport, r.dport);
+    FlowKey k, kr;
+    uint64_t h, hr;
+    const bool lo = make_flow_key(t, k, h);
+    const bool lo_r = make_flow_key(r, kr, hr);
+    ASSERT_EQ(h, hash_flow_key(k));
+    ASSERT_TRUE(k == kr);
+    ASSERT_EQ(h, hr);
+    const int cmp = std::memcmp(t.src.b, t.dst.b, 16);
+    ASSERT_EQ(lo, cmp < 0 || (cmp == 0 && t.sport <= t.dport));
+    ASSERT_EQ(lo_r, !lo || (cmp == 0 && t.sport == t.dport));
+    EXPECT_EQ(k.tunnel_id, t.tunnel_id_symmetric ? t.tunnel_id : 0u);
+    EXPECT_EQ(k.reserved, 0);
+  }
+}
+
+// The open-addressed index under churn in a tiny table (long probe runs that wrap around
+// its end, backward-shift deletions in them): a packet of a live flow always finds it, a
+// flow is created only when none is live, and the table holds exactly the live flows.
+TEST_F(FlowTableTest, IndexFindsEveryLiveFlowThroughChurn) {
+  cfg.max_flows = 37;
+  cfg.timeouts.udp_idle_ns = 6 * kSec;
+  FlowTable t(cfg);
+  std::mt19937 rng(7);
+  std::set<uint16_t> live;
+  std::size_t seen = 0;
+  // Removes the flows that ended since the last call; returns whether `port`'s did.
+  auto take_ended = [&](uint16_t port) {
+    bool ended = false;
+    for (; seen < t.finished().size(); ++seen) {
+      const uint16_t p = t.finished()[seen].src_port;
+      EXPECT_EQ(live.erase(p), 1u) << "a flow ended twice or was never live: " << p;
+      ended |= p == port;
+    }
+    return ended;
+  };
+  uint64_t ts = 0;
+  for (int i = 0; i < 100000; ++i) {
+    const uint16_t port = static_cast<uint16_t>(1 + rng() % 60);
+    ts += rng() % (kSec / 4);
+    const bool was_live = live.count(port) != 0;
+    const uint64_t created = t.stats().created;
+    t.add(udp4(kA, kB, port, 53, ts));
+    const bool recreated = take_ended(port);
+    ASSERT_EQ(t.stats().created - created, (!was_live || recreated) ? 1u : 0u) << "packet " << i;
+    live.insert(port);
+    if (i % 16 == 0) {
+      t.expire(ts);
+      take_ended(0);
+    }
+    ASSERT_EQ(t.stats().active, live.size());
+  }
+  EXPECT_GT(t.stats().ended[size_t(EndReason::Evicted)], 1000u);
+  EXPECT_GT(t.stats().ended[size_t(EndReason::Idle)], 1000u);
+  t.flush();
+  take_ended(0);
+  EXPECT_TRUE(live.empty());
+  EXPECT_EQ(t.stats().created, t.finished().size());
 }
 
 TEST_F(FlowTableTest, SelectsTheFirstNPacketsWithPayload) {

@@ -174,6 +174,7 @@ class StreamingExtractor {
   uint16_t worker_;
   uint32_t snaplen_;
   uint64_t row_timeout_ns_;
+  bool bypass_cache_;  // slots are written with non-temporal stores (large pools)
   // Rows by start time (a start per flow, not per packet): (first packet time, flow slot).
   // An entry whose row was finished otherwise is passed over when it comes due.
   std::deque<std::pair<uint64_t, uint32_t>> starts_;

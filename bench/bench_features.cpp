@@ -184,6 +184,36 @@ void BM_BatchCuda(benchmark::State& state) {
 }
 #endif
 
+// The flow statistics of finished rows alone (every extractor computes them per flow):
+// rows of N packets, directions, sizes, gaps and flags drawn from a fixed seed.
+void BM_Stats(benchmark::State& state) {
+  FeatureSpec s;
+  s.packets = uint32_t(state.range(0));
+  s.matrix = false;
+  FeatureRows rows(s, kFlows);
+  uint64_t x = 88172645463325252ull;
+  auto next = [&] { return x ^= x << 13, x ^= x >> 7, x ^= x << 17; };
+  for (uint32_t r = 0; r < kFlows; ++r) {
+    rows.info(r).packets = s.packets;
+    for (uint32_t i = 0; i < s.packets; ++i) {
+      const auto len = int32_t(40 + next() % 1461);
+      rows.sizes(r)[i] = next() % 2 ? len : -len;
+      rows.iats(r)[i] = i == 0 ? 0.0f : float(next() % 100000) * 1e-6f;
+      rows.flags(r)[i] = uint8_t(next());
+    }
+  }
+  std::vector<float> out(kStatCount);
+  for (auto _ : state) {
+    for (uint32_t r = 0; r < kFlows; ++r) {
+      compute_stats(rows, r, out.data());
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  state.counters["flows/s"] =
+      benchmark::Counter(double(state.iterations()) * kFlows, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_Stats)->Arg(10)->Arg(5)->Unit(benchmark::kMicrosecond);
+
 #define ETCPIPE_SHAPES ->Args({10, 1000})->Args({5, 128})->Unit(benchmark::kMillisecond)
 BENCHMARK(BM_Reference) ETCPIPE_SHAPES;
 BENCHMARK(BM_Streaming) ETCPIPE_SHAPES;

@@ -1,6 +1,8 @@
 #include "features/rows.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
 
 namespace etcpipe {
@@ -72,24 +74,82 @@ void FeatureRows::copy_row(uint32_t to, const FeatureRows& from, uint32_t r) {
 }
 
 namespace {
-// min/mean/max/std (population) of a series, zeros when empty.
-struct Moments {
-  double min = 0, max = 0, sum = 0, sum2 = 0;
-  uint32_t count = 0;
-  void add(double x) {
-    min = count == 0 ? x : std::min(min, x);
-    max = count == 0 ? x : std::max(max, x);
-    sum += x;
-    sum2 += x * x;
-    ++count;
+// Statistics come from branch-free passes over a row's sequences: a packet's direction is
+// not predictable, and a branch on it cost more than the arithmetic (bench_features
+// BM_Stats).
+
+// a if `take`, else b, with bit masks (the compiler would make a conditional a branch).
+double select(bool take, double a, double b) {
+  const uint64_t m = 0 - uint64_t{take};
+  return std::bit_cast<double>((std::bit_cast<uint64_t>(a) & m) |
+                               (std::bit_cast<uint64_t>(b) & ~m));
+}
+
+// Writes count, sum (with `totals`), min, mean, max, std (population); zeros when empty.
+float* put_moments(float* out, uint32_t count, double sum, double sum2, double min, double max,
+                   bool totals) {
+  const double mean = count ? sum / count : 0.0;
+  if (totals) {
+    *out++ = float(count);
+    *out++ = float(sum);
   }
-  double mean() const { return count ? sum / count : 0.0; }
-  double std() const {
-    if (count == 0) return 0.0;
-    const double m = mean();
-    return std::sqrt(std::max(0.0, sum2 / count - m * m));
+  *out++ = float(count ? min : 0.0);
+  *out++ = float(mean);
+  *out++ = float(count ? max : 0.0);
+  *out++ = float(count ? std::sqrt(std::max(0.0, sum2 / count - mean * mean)) : 0.0);
+  return out;
+}
+
+// Packet sizes one way, in integers: exact, and the sums of both ways are those of all.
+struct Sizes {
+  uint32_t count = 0, min = UINT32_MAX, max = 0;
+  uint64_t sum = 0, sum2 = 0;
+  void add_if(bool take, uint32_t x) {
+    const uint32_t m = 0 - uint32_t{take};
+    count += take;
+    min = std::min(min, x | ~m);
+    max = std::max(max, x & m);
+    sum += x & m;
+    sum2 += uint64_t{x & m} * (x & m);
+  }
+  float* put(float* out, const Sizes* other = nullptr) const {
+    Sizes s = *this;
+    if (other != nullptr) {
+      s.count += other->count;
+      s.min = std::min(s.min, other->min);
+      s.max = std::max(s.max, other->max);
+      s.sum += other->sum;
+      s.sum2 += other->sum2;
+    }
+    return put_moments(out, s.count, double(s.sum), double(s.sum2), s.min, s.max, true);
   }
 };
+
+// Gaps between packets (seconds); the count is known from the sizes.
+struct Gaps {
+  double min = HUGE_VAL, max = -HUGE_VAL, sum = 0, sum2 = 0;
+  void add_if(bool take, double x) {
+    min = std::min(min, select(take, x, HUGE_VAL));
+    max = std::max(max, select(take, x, -HUGE_VAL));
+    const double y = select(take, x, 0.0);
+    sum += y;
+    sum2 += y * y;
+  }
+  float* put(float* out, uint32_t count) const {
+    return put_moments(out, count, sum, sum2, min, max, false);
+  }
+};
+
+// Four flag bits spread to 16-bit lanes (a row has at most 255 packets): summing these
+// counts four flags at once, in registers: no per-flag array for the compiler to convert through
+// memory (a load after a run of small stores stalls behind the rows' streaming stores).
+constexpr std::array<uint64_t, 16> kNibbleLanes = [] {
+  std::array<uint64_t, 16> t{};
+  for (uint32_t f = 0; f < 16; ++f) {
+    for (uint32_t b = 0; b < 4; ++b) t[f] |= uint64_t{(f >> b) & 1} << (16 * b);
+  }
+  return t;
+}();
 }  // namespace
 
 void compute_stats(const FeatureRows& rows, uint32_t r, float* out) {
@@ -97,32 +157,45 @@ void compute_stats(const FeatureRows& rows, uint32_t r, float* out) {
   const int32_t* size = rows.sizes(r);
   const float* iat = rows.iats(r);
   const uint8_t* flag = rows.flags(r);
-  Moments sizes[3], iats[3];  // all, fwd, bwd
-  uint64_t bytes[3] = {};
-  double t = 0, last[2] = {-1, -1};  // packet times from the flow's first, per direction
-  uint32_t flag_count[8] = {};
+
+  Sizes fwd_sizes, bwd_sizes;
   for (uint32_t i = 0; i < k; ++i) {
-    t += i == 0 ? 0.0 : double(iat[i]);
-    const int d = size[i] >= 0 ? 1 : 2;
-    const double len = std::abs(double(size[i]));
-    for (int s : {0, d}) {
-      sizes[s].add(len);
-      bytes[s] += uint64_t(len);
-    }
-    if (i > 0) iats[0].add(double(iat[i]));
-    if (last[d - 1] >= 0) iats[d].add(t - last[d - 1]);
-    last[d - 1] = t;
-    for (int b = 0; b < 8; ++b) flag_count[b] += (flag[i] >> b) & 1;
+    const auto len = static_cast<uint32_t>(std::abs(size[i]));
+    fwd_sizes.add_if(size[i] >= 0, len);
+    bwd_sizes.add_if(size[i] < 0, len);
   }
-  std::size_t o = 0;
-  for (int d = 0; d < 3; ++d) {
-    const double v[] = {
-        double(sizes[d].count), double(bytes[d]), sizes[d].min,   sizes[d].mean(), sizes[d].max,
-        sizes[d].std(),         iats[d].min,      iats[d].mean(), iats[d].max,     iats[d].std()};
-    for (double x : v) out[o++] = float(x);
+
+  // Packet times from the flow's first; a gap one way is from the last packet that way.
+  Gaps all, fwd, bwd;
+  double t = 0, last_fwd = -1, last_bwd = -1;
+  for (uint32_t i = 0; i < k; ++i) {
+    const bool is_fwd = size[i] >= 0;
+    const double gap = select(i > 0, double(iat[i]), 0.0);
+    t += gap;
+    all.add_if(i > 0, gap);
+    fwd.add_if(is_fwd & (last_fwd >= 0), t - last_fwd);
+    bwd.add_if(!is_fwd & (last_bwd >= 0), t - last_bwd);
+    last_fwd = select(is_fwd, t, last_fwd);
+    last_bwd = select(is_fwd, last_bwd, t);
   }
-  out[o++] = float(t);
-  for (uint32_t c : flag_count) out[o++] = float(c);  // FIN SYN RST PSH ACK URG ECE CWR
+  const auto gaps = [](uint32_t packets) { return packets > 0 ? packets - 1 : 0; };
+
+  out = fwd_sizes.put(out, &bwd_sizes);
+  out = all.put(out, gaps(k));
+  out = fwd_sizes.put(out);
+  out = fwd.put(out, gaps(fwd_sizes.count));
+  out = bwd_sizes.put(out);
+  out = bwd.put(out, gaps(bwd_sizes.count));
+  *out++ = float(t);
+
+  uint64_t low = 0, high = 0;  // FIN SYN RST PSH, ACK URG ECE CWR
+  for (uint32_t i = 0; i < k; ++i) {
+    low += kNibbleLanes[flag[i] & 15];
+    high += kNibbleLanes[flag[i] >> 4];
+  }
+  for (const uint64_t lanes : {low, high}) {
+    for (uint32_t b = 0; b < 4; ++b) *out++ = float((lanes >> (16 * b)) & 0xFFFF);
+  }
 }
 
 RowPool::RowPool(const FeatureSpec& spec, uint32_t capacity) : rows_(spec, capacity) {

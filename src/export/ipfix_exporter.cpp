@@ -65,9 +65,10 @@ uint8_t end_reason_code(EndReason r) {  // IANA flowEndReason
     case EndReason::Idle: return 1;
     case EndReason::Active: return 2;
     case EndReason::Fin:
-    case EndReason::Rst: return 3;         // end of flow detected
-    case EndReason::EndOfInput: return 4;  // forced end
-    case EndReason::Evicted: return 5;     // lack of resources
+    case EndReason::Rst: return 3;  // end of flow detected
+    case EndReason::EndOfInput:
+    case EndReason::TimeReset: return 4;  // forced end
+    case EndReason::Evicted: return 5;    // lack of resources
   }
   return 4;
 }

@@ -164,6 +164,9 @@ class StreamingExtractor {
   void end(uint32_t flow) { core_.end(state_[flow]); }
   // Finishes the rows whose timeout has passed at packet time `now_ns`.
   void expire(uint64_t now_ns);
+  // Every flow has ended (a time reset): the row timeouts queued are void, and would hold
+  // back those of the rows to come, which start at earlier times.
+  void forget_row_timeouts() { starts_.clear(); }
   void hand_over() { core_.hand_over(); }
   const ExtractStats& stats() const { return core_.stats(); }
 

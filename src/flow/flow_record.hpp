@@ -7,8 +7,10 @@
 
 namespace etcpipe {
 
-enum class EndReason : uint8_t { Idle, Active, Fin, Rst, Evicted, EndOfInput };
-inline constexpr std::size_t kEndReasonCount = 6;
+// TimeReset: packet time went back by more than the shortest idle timeout (captures out
+// of time order), which ends every flow open then.
+enum class EndReason : uint8_t { Idle, Active, Fin, Rst, Evicted, EndOfInput, TimeReset };
+inline constexpr std::size_t kEndReasonCount = 7;
 const char* end_reason_name(EndReason r);
 
 struct FlowRecord {

@@ -15,6 +15,7 @@ const char* end_reason_name(EndReason r) {
     case EndReason::Rst: return "rst";
     case EndReason::Evicted: return "evicted";
     case EndReason::EndOfInput: return "end-of-input";
+    case EndReason::TimeReset: return "time-reset";
   }
   return "idle";
 }
@@ -352,13 +353,14 @@ void FlowTable::expire(uint64_t now_ns) {
   }
 }
 
-void FlowTable::flush() {
+void FlowTable::flush(EndReason forced) {
   for (List& l : lists_) {
     EndReason reason;
     while (l.head != 0) {  // a flow whose timeout passed but was not yet swept ends by it
-      end(l.head, due(at(l.head), now_ns_, reason) ? reason : EndReason::EndOfInput);
+      end(l.head, due(at(l.head), now_ns_, reason) ? reason : forced);
     }
   }
+  now_ns_ = 0;  // the clock starts again with the next packet (after a time reset)
 }
 
 }  // namespace etcpipe

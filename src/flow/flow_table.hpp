@@ -77,8 +77,9 @@ class FlowTable {
   void add_batch(std::span<const DecodedPacket* const> packets, OnUpdate&& on_update);
   // Ends every flow whose idle or close timeout elapsed at packet time `now_ns`.
   void expire(uint64_t now_ns);
-  // Ends every remaining flow (end of input).
-  void flush();
+  // Ends every remaining flow: end of input, or packet time going back (`forced` is the
+  // end reason of flows whose timeout has not passed). The table's clock starts again.
+  void flush(EndReason forced = EndReason::EndOfInput);
 
   std::vector<FlowRecord>& finished() { return finished_; }
   const FlowTableStats& stats() const { return stats_; }

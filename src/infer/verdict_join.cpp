@@ -29,17 +29,15 @@ bool VerdictJoin::matches(const FlowRecord& r, const Verdict& v) const {
 
 namespace {
 
-// Of the entries of `m` under key k that `fits`, the one of earliest `start`; m.end() if none.
-template <class Map, class Fits, class Start>
-typename Map::iterator earliest(Map& m, uint64_t k, Fits&& fits, Start&& start) {
+// Of the entries of `m` under key k that `fits`, the one `before` all others; m.end() if none.
+template <class Map, class Fits, class Before>
+typename Map::iterator best(Map& m, uint64_t k, Fits&& fits, Before&& before) {
   auto [lo, hi] = m.equal_range(k);
-  auto best = m.end();
+  auto found = m.end();
   for (auto it = lo; it != hi; ++it) {
-    if (fits(it->second) && (best == m.end() || start(it->second) < start(best->second))) {
-      best = it;
-    }
+    if (fits(it->second) && (found == m.end() || before(it->second, found->second))) found = it;
   }
-  return best;
+  return found;
 }
 
 }  // namespace
@@ -53,12 +51,13 @@ void VerdictJoin::write(std::span<const FlowRecord> records) {
       continue;
     }
     const uint64_t k = key(r.worker, r.slot);
-    const auto best = earliest(
-        verdicts_, k, [&](const Verdict& v) { return matches(r, v); },
-        [](const Verdict& v) { return v.info.first_ns; });
-    if (best != verdicts_.end()) {
-      emit(r, &best->second);
-      verdicts_.erase(best);
+    // A row starts with its flow: the earliest row that started within the flow.
+    const auto v = best(
+        verdicts_, k, [&](const Verdict& x) { return matches(r, x); },
+        [](const Verdict& a, const Verdict& b) { return a.info.first_ns < b.info.first_ns; });
+    if (v != verdicts_.end()) {
+      emit(r, &v->second);
+      verdicts_.erase(v);
     } else {
       records_.emplace(k, r);
     }
@@ -71,12 +70,15 @@ void VerdictJoin::poll() {
   classifier_.take_verdicts(taken_);
   for (const Verdict& v : taken_) {
     const uint64_t k = key(v.info.worker, v.info.flow);
-    const auto best = earliest(
-        records_, k, [&](const FlowRecord& r) { return matches(r, v); },
-        [](const FlowRecord& r) { return r.first_ns; });
-    if (best != records_.end()) {
-      emit(best->second, &v);
-      records_.erase(best);
+    // The flow that started last before the row did: after a time reset, flows of two
+    // epochs on one slot can overlap in time, and the earlier-starting one then spans the
+    // later one's row too.
+    const auto r = best(
+        records_, k, [&](const FlowRecord& x) { return matches(x, v); },
+        [](const FlowRecord& a, const FlowRecord& b) { return a.first_ns > b.first_ns; });
+    if (r != records_.end()) {
+      emit(r->second, &v);
+      records_.erase(r);
     } else {
       verdicts_.emplace(k, v);
     }

@@ -1,7 +1,8 @@
 // Gives each flow record its verdict. Verdicts come when a flow's row is complete (its
 // N-th selected packet, or its end), records when the flow ends; either may come first.
 // Both are keyed by the flow's (worker, table slot); a slot is reused once its flow ended,
-// so a verdict belongs to the record whose time span holds the row's first packet.
+// so a verdict belongs to the record whose time span holds the row's first packet (of
+// several, after a time reset, the one that started last before it).
 // Records of flows without a selected packet go out at once, unclassified.
 #pragma once
 #include <functional>

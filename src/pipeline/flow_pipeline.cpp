@@ -2,8 +2,19 @@
 
 namespace etcpipe {
 
+namespace {
+uint64_t shortest_timeout(const FlowTimeouts& t) {
+  uint64_t least = 0;
+  for (uint64_t ns : {t.tcp_idle_ns, t.udp_idle_ns, t.other_idle_ns, t.active_ns, t.tcp_close_ns}) {
+    if (ns != 0 && (least == 0 || ns < least)) least = ns;
+  }
+  return least;
+}
+}  // namespace
+
 PacketStage::PacketStage(const FlowPipelineConfig& cfg)
     : decoder_(cfg.decoder),
+      reset_after_ns_(shortest_timeout(cfg.table.timeouts)),
       frags_(cfg.frag_slots, cfg.frag_timeout_ns),
       select_filter_(cfg.select_filter) {}
 

@@ -50,16 +50,21 @@ class PacketStage {
 
   // Decodes `batch` and calls emit(const DecodedPacket&, uint32_t index) for each packet
   // that belongs to a flow, in arrival order (index: the packet's place in the batch).
-  template <class Emit>
-  void process(const PacketBatch& batch, Emit&& emit);
+  // Before a packet more than the shortest flow timeout older than the latest packet time
+  // (captures out of time order), calls time_reset(latest packet time): every flow is to
+  // end there, and the clock restarts at that packet. Otherwise which flows the older
+  // packets join would depend on how far each table's sweep had got, and so on W.
+  template <class Emit, class TimeReset>
+  void process(const PacketBatch& batch, Emit&& emit, TimeReset&& time_reset);
 
   const OutcomeCounts& outcomes() const { return outcomes_; }
   const FragmentStats& fragment_stats() const { return frags_.stats(); }
   uint64_t decapsulated() const { return decapsulated_; }
-  uint64_t now_ns() const { return now_ns_; }  // latest packet time seen
+  uint64_t now_ns() const { return now_ns_; }  // latest packet time seen (since a reset)
 
  private:
   DecoderOptions decoder_;
+  uint64_t reset_after_ns_;  // the shortest flow timeout (0: none, time never resets)
   FragmentTracker frags_;
   BpfMatcher select_filter_;
   std::array<DecodedPacket, PacketBatch::kCapacity> decoded_;
@@ -69,8 +74,8 @@ class PacketStage {
   uint64_t now_ns_ = 0;
 };
 
-template <class Emit>
-void PacketStage::process(const PacketBatch& batch, Emit&& emit) {
+template <class Emit, class TimeReset>
+void PacketStage::process(const PacketBatch& batch, Emit&& emit, TimeReset&& time_reset) {
   const uint32_t n = batch.size();
   for (uint32_t i = 0; i < n; ++i) {  // stage 1: decode the whole batch
     const PacketRef& ref = batch.ref(i);
@@ -90,6 +95,10 @@ void PacketStage::process(const PacketBatch& batch, Emit&& emit) {
     ++outcomes_[static_cast<std::size_t>(o)];
     if (o != Outcome::Ok) continue;
     if (p.tuple.tunnel != TunnelType::None) ++decapsulated_;
+    if (reset_after_ns_ != 0 && p.ts_ns < now_ns_ && now_ns_ - p.ts_ns > reset_after_ns_) {
+      time_reset(now_ns_);
+      now_ns_ = p.ts_ns;
+    }
     now_ns_ = std::max(now_ns_, p.ts_ns);
     if (select_filter_.active()) p.select_match = select_filter_.match(batch, i);
     emit(p, i);
@@ -121,9 +130,11 @@ class FlowStage {
     table_.expire(now_ns);
     hand_over();
   }
-  void flush() {
-    table_.flush();
+  // Ends every flow: end of input, or a time reset (see PacketStage::process).
+  void flush(EndReason forced = EndReason::EndOfInput) {
+    table_.flush(forced);
     hand_over();
+    if (streaming_) streaming_->forget_row_timeouts();  // their rows ended with the flows
   }
   // Makes the hand-offs to the consumer wait, calling `relieve`, instead of dropping
   // copies and rows when no batch is free (file input).
@@ -156,12 +167,23 @@ class FlowPipeline {
 
   void process(const PacketBatch& batch) {
     uint32_t n = 0;
-    stage_.process(batch, [&](const DecodedPacket& p, uint32_t i) {
-      packets_[n] = &p;
-      index_[n++] = i;
-    });
-    flows_.add(std::span(packets_.data(), n),
-               [&](std::size_t k) { return batch.bytes(index_[k]); });
+    const auto add = [&] {
+      flows_.add(std::span(packets_.data(), n),
+                 [&](std::size_t k) { return batch.bytes(index_[k]); });
+      n = 0;
+    };
+    stage_.process(
+        batch,
+        [&](const DecodedPacket& p, uint32_t i) {
+          packets_[n] = &p;
+          index_[n++] = i;
+        },
+        [&](uint64_t before_ns) {  // as the workers do with a time-reset item
+          add();
+          flows_.expire(before_ns);
+          flows_.flush(EndReason::TimeReset);
+        });
+    add();
     flows_.expire(stage_.now_ns());
   }
   // Ends every flow still open (end of input or shutdown).

@@ -121,13 +121,20 @@ RunStats run_single(PacketSource& source, const FlowPipelineConfig& cfg, FlowSin
 constexpr std::size_t kRetaSize = 128;  // RSS indirection table entries, as on most NICs
 constexpr std::size_t kItemsPerWorker = 16;
 
+// What a worker does with its table after a work item's packets.
+enum class Flush : uint8_t {
+  None,
+  TimeReset,   // packet time went back: every flow ends, the clock restarts
+  EndOfInput,  // every flow ends, and the worker stops
+};
+
 struct WorkItem {
   const PacketBatch* batch = nullptr;  // holds the packets' bytes until the item returns
   std::vector<DecodedPacket> packets;  // capacity PacketBatch::kCapacity, never exceeded
   std::vector<uint16_t> index;         // each packet's place in `batch`
   std::vector<FlowRecord> finished;    // flows that ended while the worker ran this item
   uint64_t now_ns = 0;                 // the reader's packet time when it sent the item
-  bool last = false;                   // end of input: flush the table
+  Flush flush = Flush::None;           // after the packets and the sweep
   WorkerStats stats;                   // the worker's counters when it finished the item
 };
 
@@ -154,11 +161,12 @@ struct alignas(64) Worker {
       flows.add(std::span(pointers.data(), n),
                 [item](std::size_t k) { return item->batch->bytes(item->index[k]); });
       flows.expire(item->now_ns);
-      if (item->last) flows.flush();
+      if (item->flush == Flush::TimeReset) flows.flush(EndReason::TimeReset);
+      if (item->flush == Flush::EndOfInput) flows.flush();
       flows.take_finished(item->finished);
       packets += item->packets.size();
       item->stats = worker_stats(packets, flows);
-      const bool last = item->last;
+      const bool last = item->flush == Flush::EndOfInput;
       outbox.try_enqueue(item);  // never full: at most kItemsPerWorker items exist
       if (last) return;
     }
@@ -220,21 +228,25 @@ class Dispatcher {
     w.filling->batch = &batch;
     w.filling->packets.push_back(p);
     w.filling->index.push_back(static_cast<uint16_t>(index));
-    if (w.filling->packets.size() == PacketBatch::kCapacity) send(w, now_ns, false);
+    if (w.filling->packets.size() == PacketBatch::kCapacity) send(w, now_ns, Flush::None);
   }
+
+  // Packet time went back (PacketStage::process): every worker gets what it has so far,
+  // sweeps at the old time and ends every flow, before the packet that went back.
+  void time_reset(uint64_t before_ns) { send_to_all(before_ns, Flush::TimeReset); }
 
   // The batch is done: every worker gets an item, empty if none of the batch's packets
   // were its own, so that all of them expire flows at the batch's packet time exactly as
   // one worker would (results must not depend on W, even when time goes backwards).
   void end_batch(PacketBatch& batch, uint64_t now_ns) {
-    send_to_all(now_ns, false);
+    send_to_all(now_ns, Flush::None);
     if (users_[pool_index(&batch)] == 0) release(&batch);
     collect_all();
   }
 
   // End of input: every worker flushes its table; waits for all and joins them.
   void finish(uint64_t now_ns) {
-    send_to_all(now_ns, true);
+    send_to_all(now_ns, Flush::EndOfInput);
     for (auto& w : workers_) {
       while (w->free.size() < kItemsPerWorker) {
         if (!collect(*w)) Worker::wait();
@@ -260,17 +272,17 @@ class Dispatcher {
     w.free.pop_back();
     return item;
   }
-  // Sends every worker its filling item, or an empty one: the clock (and `last`) reach all.
-  void send_to_all(uint64_t now_ns, bool last) {
+  // Sends every worker its filling item, or an empty one: the clock (and `flush`) reach all.
+  void send_to_all(uint64_t now_ns, Flush flush) {
     for (auto& w : workers_) {
       if (w->filling == nullptr) w->filling = take(*w);
-      send(*w, now_ns, last);
+      send(*w, now_ns, flush);
     }
   }
-  void send(Worker& w, uint64_t now_ns, bool last) {
+  void send(Worker& w, uint64_t now_ns, Flush flush) {
     if (w.filling->batch != nullptr) ++users_[pool_index(w.filling->batch)];
     w.filling->now_ns = now_ns;
-    w.filling->last = last;
+    w.filling->flush = flush;
     w.inbox.try_enqueue(w.filling);  // never full: at most kItemsPerWorker items exist
     w.filling = nullptr;
   }
@@ -331,9 +343,12 @@ RunStats run_parallel(PacketSource& source, const FlowPipelineConfig& cfg, FlowS
       dispatcher.end_batch(batch, stage.now_ns());
       break;
     }
-    stage.process(batch, [&](const DecodedPacket& p, uint32_t i) {
-      dispatcher.dispatch(batch, p, i, stage.now_ns());
-    });
+    stage.process(
+        batch,
+        [&](const DecodedPacket& p, uint32_t i) {
+          dispatcher.dispatch(batch, p, i, stage.now_ns());
+        },
+        [&](uint64_t before_ns) { dispatcher.time_reset(before_ns); });
     dispatcher.end_batch(batch, stage.now_ns());
     pacer.tick(snapshot);
   }

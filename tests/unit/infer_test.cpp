@@ -312,6 +312,27 @@ TEST(VerdictJoin, RecordsMeetTheirVerdictsWhicheverComesFirstAcrossSlotReuse) {
   EXPECT_EQ(join.stats().no_verdict, 0u);
 }
 
+// After a time reset one slot can hold flows of two epochs whose times overlap (a capture
+// sorted by flow): A from 1822 to 40812, then B from 1820 to 40818. A's row (first packet
+// 1822) lies in both spans; it belongs to the flow that started last before it, A.
+TEST(VerdictJoin, FlowsOfTwoEpochsOverlappingInTimeGetTheirOwnVerdicts) {
+  JoinRig rig(1);
+  Classifier& c = rig.classifier;
+  const FlowRecord records[] = {record(0, 1822, 40812, 2), record(0, 1820, 40818, 2)};
+  rig.join.write(records);  // both wait
+  FeatureBatch rows(rig.model.spec);
+  append_row(rows, 0, 1822, 1900, 0, 0);   // A: class a
+  append_row(rows, 0, 1820, 1900, 5, 11);  // B: class other
+  c.add(rows);
+  c.finish();
+  rig.join.close();
+  ASSERT_EQ(rig.out.records.size(), 2u);
+  for (const FlowRecord& r : rig.out.records) {
+    EXPECT_STREQ(r.label, r.first_ns == 1822 ? "a" : "other") << r.first_ns;
+  }
+  EXPECT_EQ(rig.join.stats().no_verdict, 0u);
+}
+
 TEST(VerdictJoin, ARecordWhoseRowWasNeverMadeGoesOutUnclassifiedAtTheEnd) {
   JoinRig rig(4);
   KeepSink& out = rig.out;

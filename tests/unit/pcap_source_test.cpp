@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "packet_builder.hpp"
 #include "pipeline/flow_pipeline.hpp"
@@ -222,6 +223,52 @@ TEST_F(PcapSourceTest, EveryPacketHasExactlyOneOutcome) {
   EXPECT_EQ(o[size_t(Outcome::TruncatedLink)], 1u);
   EXPECT_EQ(o[size_t(Outcome::FragmentWithoutFirst)], 1u);
   EXPECT_EQ(pipe.finished().size(), 2u);
+}
+
+// Packet time going back by more than the shortest timeout (files given out of time order)
+// ends every open flow (time_reset) and restarts the clock: the row timeouts queued
+// before it do not hold back those of the flows after it.
+TEST_F(PcapSourceTest, TimeGoingBackEndsEveryFlowAndRestartsRowTimeouts) {
+  auto dns = [](uint16_t sport) {
+    return eth(0x0800, ipv4(kA, kB, 17, udp(sport, 53, Bytes(20, 7))));
+  };
+  const std::vector<Pkt> later = {{1000, 0, dns(1000)}, {1000, 500000, dns(1000)}};
+  const std::vector<Pkt> earlier = {{10, 0, dns(2000)}, {12, 0, dns(2000)}, {13, 0, dns(3000)}};
+  auto s = source({write("later.pcap", pcap_file(later, false, false)),
+                   write("earlier.pcap", pcap_file(earlier, false, false))});
+  FlowPipelineConfig cfg;
+  cfg.table.select.packets = 5;
+  FeatureSpec spec;
+  spec.packets = 5;
+  spec.bytes = 16;
+  cfg.streaming = spec;
+  cfg.row_timeout_ns = kNsPerSec;
+  FlowPipeline pipe(cfg);
+  std::map<uint16_t, FlowInfo> rows;  // by client port
+  std::map<uint16_t, EndReason> ends;
+  auto drain = [&] {
+    FeatureRing& ring = *pipe.flow_stage().features();
+    while (FeatureBatch* b = ring.take()) {
+      for (uint32_t k = 0; k < b->size(); ++k) rows[b->info(k).tuple.sport] = b->info(k);
+      ring.give_back(b);
+    }
+    for (const FlowRecord& r : pipe.finished()) ends[r.src_port] = r.end_reason;
+  };
+  PacketBatch batch;
+  while (s.next_batch(batch)) {
+    pipe.process(batch);
+    drain();
+  }
+  pipe.flush();
+  drain();
+  ASSERT_EQ(ends.size(), 3u);
+  EXPECT_EQ(ends[1000], EndReason::TimeReset);
+  EXPECT_EQ(ends[2000], EndReason::EndOfInput);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1000].packets, 2u);
+  EXPECT_EQ(rows[1000].timed_out, 0);
+  EXPECT_EQ(rows[2000].timed_out, 1);  // its timeout came due at t = 13 s, after the reset
+  EXPECT_EQ(rows[3000].timed_out, 0);
 }
 
 }  // namespace

@@ -45,7 +45,12 @@ int main(int argc, char** argv) {
   const auto run_extract = etcpipe::cli::add_extract_command(app);
   const auto run_gen = etcpipe::cli::add_gen_command(app);
   const auto run_bench = etcpipe::cli::add_bench_command(app);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 prints the message (or the help); its exit codes are its own, ours say 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (app.got_subcommand("flows")) return run_flows();
   if (app.got_subcommand("classify")) return run_classify();
   if (app.got_subcommand("extract")) return run_extract();

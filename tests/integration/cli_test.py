@@ -144,6 +144,11 @@ class Flows(unittest.TestCase):
         bad = run("flows", "-r", SAMPLE, "tcp", "and", "and")
         self.assertEqual(bad.returncode, 2)
         self.assertIn("bad filter expression", bad.stderr)
+        # Usage errors found by the option parser exit with 2 as well (as --help says).
+        for args, said in ((["--workers", "0"], "--workers"), (["--no-such-option"], "--no-such")):
+            bad = run("flows", "-r", SAMPLE, *args)
+            self.assertEqual(bad.returncode, 2, args)
+            self.assertIn(said, bad.stderr)
         with tempfile.NamedTemporaryFile(suffix=".pcap") as junk:
             junk.write(b"this is not a capture" * 10)
             junk.flush()
@@ -369,10 +374,10 @@ class Extract(unittest.TestCase):
         self.assertIn("unknown feature spec field 'bites'", r.stderr)
         r = run("extract", "-r", self.captures, "-o", os.path.join(self.tmp, "x"),
                 "--labels-from-dirs", "--labels-csv", bad)
-        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(r.returncode, 2)
         self.assertIn("excludes", r.stderr)
         r = run("extract", "-r", self.captures)
-        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(r.returncode, 2)
         self.assertIn("--output", r.stderr)
         r = run("extract", "-r", self.captures, "-o", os.path.join(self.tmp, "x"),
                 "--start", "payload", "--header-bytes", "8")

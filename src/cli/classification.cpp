@@ -20,6 +20,13 @@ void add_inference_options(CLI::App* cmd, InferenceOptions& o) {
   auto* inf = cmd->add_option_group("Inference");
   inf->add_option("-m,--model", o.model, "Model directory (model.json, labels.json, spec.json)")
       ->capture_default_str();
+  inf->add_option_function<std::string>(
+         "--device",
+         [&o](const std::string& d) { o.infer.device = d == "cuda" ? Device::Cuda : Device::Cpu; },
+         "Where the engines run: cpu, or cuda (TorchScript models, with a libtorch built with "
+         "CUDA and a GPU)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->default_str("cpu");
   inf->add_option("--max-delay-ms", o.infer.max_delay_ms,
                   "A complete row waits at most this long (wall clock) for its batch")
       ->capture_default_str()

@@ -22,8 +22,8 @@ struct InferenceOptions {
   double verdict_timeout = 0;  // seconds of packet time; 0: rows wait for N packets or the end
 };
 
-// Registers --model, --max-delay-ms, --batch, --infer-threads, --min-confidence and
-// --feature-rows in an "Inference" group of `cmd`.
+// Registers --model, --device, --max-delay-ms, --batch, --infer-threads, --min-confidence,
+// --verdict-timeout and --feature-rows in an "Inference" group of `cmd`.
 void add_inference_options(CLI::App* cmd, InferenceOptions& o);
 
 class Classification {

@@ -254,7 +254,7 @@ Runner add_classify_command(CLI::App& app) {
       "  etcpipe classify -r captures/ --model models/default -o sqlite:probe.db tcp or udp\n"
       "  etcpipe classify -r t.pcap --max-delay-ms 20 --infer-threads 2 --batch 64\n"
       "Engines in this build: trees" +
-      std::string(have_torchscript() ? ", TorchScript (libtorch, CPU)" : "") +
+      std::string(have_torchscript() ? ", TorchScript (libtorch)" : "") +
       "\n"
       "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
   add_record_options(cmd, o);

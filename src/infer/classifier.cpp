@@ -47,7 +47,7 @@ double Classifier::handoff_seconds() {
 Classifier::Classifier(const Model& model, const ClassifierConfig& cfg) : model_(model), cfg_(cfg) {
   max_threads_ = std::max(1u, cfg.threads != 0 ? cfg.threads : cfg.max_threads);
   active_ = cfg.threads != 0 ? cfg.threads : 1;
-  for (unsigned i = 0; i < max_threads_; ++i) engines_.push_back(model.make_engine());
+  for (unsigned i = 0; i < max_threads_; ++i) engines_.push_back(model.make_engine(cfg.device));
   batch_ = cfg.batch;
   if (batch_ == 0) {
     // The smallest batch whose cost per row (the engine's time plus the hand-off of the

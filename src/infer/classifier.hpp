@@ -33,6 +33,7 @@ struct ClassifierConfig {
   // Wait for inference when it is behind (files); false: drop rows and count them (a live
   // link must not be slowed down).
   bool lossless = true;
+  Device device = Device::Cpu;  // where the engines run
 };
 
 struct Verdict {

@@ -25,6 +25,10 @@ std::size_t input_width(const FeatureSpec& spec, ModelInput in);
 void feature_vector(const FeatureRows& rows, uint32_t r, const std::vector<ModelInput>& inputs,
                     float* out);
 
+// Where an engine runs. Only the TorchScript engine runs on a CUDA device, and only with a
+// libtorch built with CUDA (Debian's is not).
+enum class Device : uint8_t { Cpu, Cuda };
+
 class Engine {
  public:
   virtual ~Engine() = default;

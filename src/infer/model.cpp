@@ -157,10 +157,16 @@ Model Model::load(const std::string& dir) {
   return m;
 }
 
-std::unique_ptr<Engine> Model::make_engine() const {
-  if (engine == EngineKind::Trees) return std::make_unique<TreeEngine>(trees, spec, inputs);
+std::unique_ptr<Engine> Model::make_engine(Device device) const {
+  if (engine == EngineKind::Trees) {
+    if (device != Device::Cpu) {
+      throw std::runtime_error("--device cuda: " + dir +
+                               " is a tree ensemble, and the tree engine runs on the CPU only");
+    }
+    return std::make_unique<TreeEngine>(trees, spec, inputs);
+  }
 #ifdef ETCPIPE_HAVE_TORCH
-  return make_torch_engine(file, spec, inputs, uint32_t(classes.size()));
+  return make_torch_engine(file, spec, inputs, uint32_t(classes.size()), device);
 #else
   throw std::runtime_error("this etcpipe was built without libtorch");
 #endif

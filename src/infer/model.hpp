@@ -33,8 +33,9 @@ struct Model {
   // unknown engine or input, a spec the extractors cannot produce, an input the spec does
   // not make.
   static Model load(const std::string& dir);
-  // A new engine for one thread. Throws if this build has no such engine.
-  std::unique_ptr<Engine> make_engine() const;
+  // A new engine for one thread, on `device`. Throws std::runtime_error if this build has
+  // no such engine or it cannot run there.
+  std::unique_ptr<Engine> make_engine(Device device = Device::Cpu) const;
 };
 
 // Whether this build has the libtorch engine.

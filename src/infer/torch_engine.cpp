@@ -1,6 +1,7 @@
 #include "infer/torch_engine.hpp"
 
 #include <ATen/Parallel.h>
+#include <torch/cuda.h>
 #include <torch/script.h>
 
 #include <cstring>
@@ -13,6 +14,7 @@ struct TorchEngine::Impl {
   std::vector<ModelInput> inputs;
   uint32_t classes;
   uint32_t n, l;
+  torch::Device device = torch::kCPU;
 
   // An input's dtype and its shape after the batch dimension.
   std::pair<torch::ScalarType, std::vector<int64_t>> layout(ModelInput in) const {
@@ -40,7 +42,8 @@ struct TorchEngine::Impl {
     throw std::logic_error("unknown model input");
   }
 
-  // The inputs of `count` rows as tensors over the rows' memory, or zeros (rows null).
+  // The inputs of `count` rows as tensors over the rows' memory (copied to the device if
+  // it is not the CPU), or zeros (rows null).
   std::vector<c10::IValue> tensors(const FeatureRows* rows, uint32_t count) const {
     std::vector<c10::IValue> v;
     v.reserve(inputs.size());
@@ -48,9 +51,10 @@ struct TorchEngine::Impl {
       auto [type, dims] = layout(in);
       dims.insert(dims.begin(), int64_t{count});
       // from_blob needs a non-const pointer; the module only reads its inputs.
-      v.emplace_back(rows != nullptr
-                         ? torch::from_blob(data(const_cast<FeatureRows&>(*rows), in), dims, type)
-                         : torch::zeros(dims, type));
+      v.emplace_back(
+          rows != nullptr
+              ? torch::from_blob(data(const_cast<FeatureRows&>(*rows), in), dims, type).to(device)
+              : torch::zeros(dims, torch::TensorOptions(type).device(device)));
     }
     return v;
   }
@@ -67,17 +71,25 @@ struct TorchEngine::Impl {
     torch::InferenceMode guard;
     torch::Tensor out = module.forward(tensors(&rows, count)).toTensor();
     check(out, count);
-    return torch::softmax(out.to(torch::kFloat32), 1).contiguous();
+    return torch::softmax(out.to(torch::kFloat32), 1).to(torch::kCPU).contiguous();
   }
 };
 
 TorchEngine::TorchEngine(const std::string& file, const FeatureSpec& spec,
-                         std::vector<ModelInput> inputs, uint32_t classes)
+                         std::vector<ModelInput> inputs, uint32_t classes, Device device)
     : impl_(std::make_unique<Impl>()) {
   // One core per inference thread: the balancer decides how many threads there are.
   at::set_num_threads(1);
+  if (device == Device::Cuda) {
+    if (!torch::cuda::is_available()) {
+      throw std::runtime_error(
+          "--device cuda: libtorch sees no CUDA device (Debian's libtorch-dev is built without "
+          "CUDA; build etcpipe against a CUDA libtorch, on a machine with a GPU and its driver)");
+    }
+    impl_->device = torch::kCUDA;
+  }
   try {
-    impl_->module = torch::jit::load(file);
+    impl_->module = torch::jit::load(file, impl_->device);
   } catch (const c10::Error& e) {
     throw std::runtime_error(file + ": not a TorchScript module: " + e.what_without_backtrace());
   }
@@ -111,6 +123,6 @@ void TorchEngine::infer(const FeatureRows& rows, uint32_t count, float* scores) 
 extern "C" etcpipe::Engine* etcpipe_torch_engine(const std::string& file,
                                                  const etcpipe::FeatureSpec& spec,
                                                  const std::vector<etcpipe::ModelInput>& inputs,
-                                                 uint32_t classes) {
-  return new etcpipe::TorchEngine(file, spec, inputs, classes);
+                                                 uint32_t classes, etcpipe::Device device) {
+  return new etcpipe::TorchEngine(file, spec, inputs, classes, device);
 }

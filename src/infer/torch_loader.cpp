@@ -14,7 +14,7 @@ namespace etcpipe {
 namespace {
 
 using Factory = Engine* (*)(const std::string&, const FeatureSpec&, const std::vector<ModelInput>&,
-                            uint32_t);
+                            uint32_t, Device);
 
 // Where the module may be: the environment's choice, the build tree's, beside the binary.
 std::vector<std::string> candidates() {
@@ -55,8 +55,9 @@ Factory load() {
 }  // namespace
 
 std::unique_ptr<Engine> make_torch_engine(const std::string& file, const FeatureSpec& spec,
-                                          const std::vector<ModelInput>& inputs, uint32_t classes) {
-  return std::unique_ptr<Engine>(load()(file, spec, inputs, classes));
+                                          const std::vector<ModelInput>& inputs, uint32_t classes,
+                                          Device device) {
+  return std::unique_ptr<Engine>(load()(file, spec, inputs, classes, device));
 }
 
 }  // namespace etcpipe

@@ -147,6 +147,12 @@ class DefaultModel(unittest.TestCase):
             self.assertEqual(out.returncode, 2)
             self.assertIn("a feature spec etcpipe cannot produce: --packets must be 1..255",
                           out.stderr)
+        out = run("classify", "-r", SAMPLE, "--device", "cuda")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("is a tree ensemble, and the tree engine runs on the CPU only", out.stderr)
+        out = run("classify", "-r", SAMPLE, "--device", "tpu")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--device", out.stderr)
 
 
 class EnginesAgreeWithPython(unittest.TestCase):
@@ -167,10 +173,11 @@ class EnginesAgreeWithPython(unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
-    def check(self, arch, *extra):
+    def check(self, arch, *extra, device="cpu"):
         model = os.path.join(self.tmp.name, arch)
-        train(self.ds, arch, model, *extra)
-        out = run("classify", "-q", "-r", SAMPLES, "--model", model)
+        if not os.path.isdir(model):
+            train(self.ds, arch, model, *extra)
+        out = run("classify", "-q", "-r", SAMPLES, "--model", model, "--device", device)
         self.assertEqual(out.returncode, 0, out.stderr)
         by_key = {}
         for r in records(out.stdout):
@@ -196,6 +203,14 @@ class EnginesAgreeWithPython(unittest.TestCase):
         if "Engines in this build: trees, TorchScript" not in run("classify", "--help").stdout:
             self.skipTest("etcpipe built without libtorch")
         self.check("cnn", "--epochs", "2")
+        # On a CUDA device: the same verdicts where libtorch has CUDA and a GPU, else a
+        # clear refusal.
+        model = os.path.join(self.tmp.name, "cnn")
+        out = run("classify", "-q", "-r", SAMPLE, "--model", model, "--device", "cuda")
+        if out.returncode == 2:
+            self.assertIn("--device cuda: libtorch sees no CUDA device", out.stderr)
+        else:
+            self.check("cnn", device="cuda")
 
 
 if __name__ == "__main__":

@@ -212,13 +212,16 @@ class Dispatcher {
     users_.assign(batches_.size(), 0);
   }
 
-  // A batch for the source to fill: one whose packets no worker still reads.
+  // A batch for the source to fill: one whose packets no worker still reads. The reader
+  // holds it (a user of its own) until end_batch(): items sent before then (a full item, a
+  // time reset) may come back first without the batch going back to the pool.
   PacketBatch& free_batch() {
     while (free_batches_.empty()) {
       if (!collect_all()) Worker::wait();
     }
     PacketBatch* b = free_batches_.back();
     free_batches_.pop_back();
+    ++users_[pool_index(b)];
     return *b;
   }
 
@@ -240,7 +243,7 @@ class Dispatcher {
   // one worker would (results must not depend on W, even when time goes backwards).
   void end_batch(PacketBatch& batch, uint64_t now_ns) {
     send_to_all(now_ns, Flush::None);
-    if (users_[pool_index(&batch)] == 0) release(&batch);
+    if (--users_[pool_index(&batch)] == 0) release(&batch);
     collect_all();
   }
 
@@ -322,7 +325,7 @@ class Dispatcher {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<PacketBatch>> batches_;
   std::vector<PacketBatch*> free_batches_;
-  std::vector<uint32_t> users_;  // work items in flight per pooled batch
+  std::vector<uint32_t> users_;  // per pooled batch: work items in flight, + 1 while read
   FlowSink& sink_;
   const RunOptions& opts_;
 };

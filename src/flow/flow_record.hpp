@@ -7,7 +7,7 @@
 
 namespace etcpipe {
 
-// TimeReset: packet time went back by more than the shortest idle timeout (captures out
+// TimeReset: packet time went back by more than the shortest flow timeout (captures out
 // of time order), which ends every flow open then.
 enum class EndReason : uint8_t { Idle, Active, Fin, Rst, Evicted, EndOfInput, TimeReset };
 inline constexpr std::size_t kEndReasonCount = 7;

@@ -123,7 +123,16 @@ std::vector<std::string> formatted(const std::vector<FlowRecord>& records) {
   return lines;
 }
 
-// Results do not depend on the number of workers: the same records, in another order.
+// A run with W workers gave what one worker gave: the same records and selected packets.
+void expect_same_results(const Result& many, const Result& one, unsigned w) {
+  EXPECT_TRUE(many.stats.accounting_balanced()) << w << " workers";
+  EXPECT_EQ(many.records.size(), one.records.size()) << w << " workers";
+  EXPECT_EQ(formatted(many.records), formatted(one.records)) << w << " workers";
+  EXPECT_EQ(many.selected, one.selected) << w << " workers";
+}
+
+// Results do not depend on the number of workers: the same records and selected packets,
+// in another order.
 TEST(SharedCaptures, SameFlowsWhateverTheNumberOfWorkers) {
   const auto files = shared_captures();
   if (files.empty()) GTEST_SKIP() << "no shared captures at " << kShared;
@@ -132,9 +141,8 @@ TEST(SharedCaptures, SameFlowsWhateverTheNumberOfWorkers) {
     for (unsigned w : {2u, 3u}) {
       const Result many = run_capture(f, {}, w);
       ASSERT_EQ(many.stats.workers.size(), w);
-      EXPECT_TRUE(many.stats.accounting_balanced()) << f;
-      EXPECT_EQ(formatted(many.records), formatted(one.records))
-          << f << " with " << w << " workers";
+      SCOPED_TRACE(f.string());
+      expect_same_results(many, one, w);
       uint64_t dispatched = 0;
       for (const auto& ws : many.stats.workers) dispatched += ws.packets;
       EXPECT_EQ(dispatched, many.stats.outcomes[0]) << f;
@@ -145,7 +153,7 @@ TEST(SharedCaptures, SameFlowsWhateverTheNumberOfWorkers) {
 
 // All the captures as one input, in name order and then again: packet time goes back
 // between files (by days, to the same second when a file comes twice). Every jump back
-// by more than the shortest idle timeout ends every flow (end reason time_reset), at the
+// by more than the shortest flow timeout ends every flow (end reason time-reset), at the
 // same packet whatever W, so the records do not depend on W here either.
 TEST(SharedCaptures, TimeGoingBackEndsEveryFlowWhateverTheNumberOfWorkers) {
   const auto files = shared_captures();
@@ -158,13 +166,7 @@ TEST(SharedCaptures, TimeGoingBackEndsEveryFlowWhateverTheNumberOfWorkers) {
   const uint64_t resets = one.stats.flows.ended[size_t(EndReason::TimeReset)];
   EXPECT_GT(resets, 0u);
   EXPECT_TRUE(one.stats.accounting_balanced());
-  for (unsigned w : {2u, 3u}) {
-    const Result many = run_captures(input, {}, w);
-    EXPECT_TRUE(many.stats.accounting_balanced());
-    EXPECT_EQ(many.records.size(), one.records.size()) << w << " workers";
-    EXPECT_EQ(formatted(many.records), formatted(one.records)) << w << " workers";
-    EXPECT_EQ(many.selected, one.selected) << w << " workers";
-  }
+  for (unsigned w : {2u, 3u}) expect_same_results(run_captures(input, {}, w), one, w);
 }
 
 // Generated packets replayed from the start `rounds` times, as one input: packet time goes
@@ -235,10 +237,7 @@ TEST(GeneratedTraffic, FullItemsAndTimeResetsLoseNoPacketBytes) {
   EXPECT_EQ(one.selected.size(), uint64_t{255} * kRounds);
   for (unsigned w : {2u, 3u}) {
     Rewinding again(g, kRounds);
-    const Result many = run_source(again, cfg, w);
-    EXPECT_TRUE(many.stats.accounting_balanced());
-    EXPECT_EQ(formatted(many.records), formatted(one.records)) << w << " workers";
-    EXPECT_EQ(many.selected, one.selected) << w << " workers";
+    expect_same_results(run_source(again, cfg, w), one, w);
   }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """etcpipe classify as a user runs it, and the C++ engines against the Python side that
-trained the models. Usage: classify_test.py ETCPIPE_BINARY SOURCE_DIR"""
+trained the models. Usage: classify_test.py ETCPIPE_BINARY SOURCE_DIR [TEST...]"""
 import csv
 import json
 import os
@@ -214,4 +214,4 @@ class EnginesAgreeWithPython(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(argv=sys.argv[:1], verbosity=2)
+    unittest.main(argv=sys.argv[:1] + sys.argv[3:], verbosity=2)  # then test names, if any

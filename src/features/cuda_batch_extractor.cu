@@ -57,7 +57,52 @@ class ArenaAllocator {
 };
 
 constexpr std::size_t kArenaBytes = 64u << 20;
-constexpr uint32_t kItems = SelectedBatch::kCapacity;
+// Selected packets per device launch: the selected batches of every worker are staged until
+// this many are there (or finish()), since a launch costs a dozen kernels and two stream
+// synchronizations whatever its size.
+constexpr uint32_t kItems = 64 * SelectedBatch::kCapacity;
+// Completed rows gathered into contiguous device memory and copied back at once.
+constexpr uint32_t kChunkRows = 1024;
+
+// Copies rows ids[0, k) of `from` to rows 0..k-1 of `to`: one block a row, its threads
+// striding over the row's bytes and packets.
+__global__ void gather_rows(RowsView from, RowsView to, const uint32_t* ids) {
+  const uint32_t dst = blockIdx.x, src = ids[dst];
+  for (uint32_t i = threadIdx.x; i < from.row_bytes; i += blockDim.x) {
+    to.matrix[std::size_t{dst} * to.row_bytes + i] =
+        from.matrix[std::size_t{src} * from.row_bytes + i];
+  }
+  for (uint32_t i = threadIdx.x; i < from.n; i += blockDim.x) {
+    const std::size_t a = std::size_t{dst} * from.n + i, b = std::size_t{src} * from.n + i;
+    to.sizes[a] = from.sizes[b];
+    to.iats[a] = from.iats[b];
+    to.flags[a] = from.flags[b];
+    to.payloads[a] = from.payloads[b];
+  }
+  if (threadIdx.x == 0) to.info[dst] = from.info[src];
+}
+
+RowsView device_rows(const FeatureSpec& spec, uint32_t rows) {
+  const uint32_t n = spec.packets;
+  const uint32_t row_bytes = spec.matrix ? n * spec.bytes : 0;
+  return {device_array<uint8_t>(std::size_t{rows} * row_bytes),
+          device_array<int32_t>(std::size_t{rows} * n),
+          device_array<float>(std::size_t{rows} * n),
+          device_array<uint8_t>(std::size_t{rows} * n),
+          device_array<int32_t>(std::size_t{rows} * n),
+          device_array<FlowInfo>(rows),
+          n,
+          spec.bytes,
+          row_bytes};
+}
+
+void free_rows(const RowsView& v) {
+  for (void* p :
+       {static_cast<void*>(v.matrix), static_cast<void*>(v.sizes), static_cast<void*>(v.iats),
+        static_cast<void*>(v.flags), static_cast<void*>(v.payloads), static_cast<void*>(v.info)}) {
+    if (p != nullptr) cudaFree(p);
+  }
+}
 
 }  // namespace
 
@@ -68,33 +113,36 @@ struct CudaBatchExtractor::Device {
   SelectedPacket* items = nullptr;
   uint8_t* host_arena = nullptr;
   uint8_t* arena = nullptr;
-  uint32_t arena_bytes = 0;
+  std::size_t arena_bytes = 0;
   uint32_t* host_free = nullptr;
   uint32_t* free_stack = nullptr;
   uint32_t* host_out = nullptr;  // need, alloc at n-1, then done_row, written, late
-  // Per-flow state, rows, scratch.
+  uint32_t* host_ids = nullptr;  // the completed rows of a chunk
+  uint32_t* ids = nullptr;
+  // Per-flow state, rows, completed rows gathered for the copy back, scratch.
   uint16_t* count = nullptr;
   uint32_t* row = nullptr;
   uint64_t* key = nullptr;
   uint32_t* per_item = nullptr;
   RowsView rows{};
+  RowsView done{};
   char* scratch_arena = nullptr;
   std::size_t scratch_top = 0;
 
   batch::Scratch scratch() const { return batch::scratch_layout(key, per_item, kItems); }
 
   ~Device() {
-    for (void* p :
-         {static_cast<void*>(items), static_cast<void*>(arena), static_cast<void*>(free_stack),
-          static_cast<void*>(count), static_cast<void*>(row), static_cast<void*>(key),
-          static_cast<void*>(per_item), static_cast<void*>(rows.matrix),
-          static_cast<void*>(rows.sizes), static_cast<void*>(rows.iats),
-          static_cast<void*>(rows.flags), static_cast<void*>(rows.payloads),
-          static_cast<void*>(rows.info), static_cast<void*>(scratch_arena)}) {
+    free_rows(rows);
+    free_rows(done);
+    for (void* p : {static_cast<void*>(items), static_cast<void*>(arena),
+                    static_cast<void*>(free_stack), static_cast<void*>(ids),
+                    static_cast<void*>(count), static_cast<void*>(row), static_cast<void*>(key),
+                    static_cast<void*>(per_item), static_cast<void*>(scratch_arena)}) {
       if (p != nullptr) cudaFree(p);
     }
     for (void* p : {static_cast<void*>(host_items), static_cast<void*>(host_arena),
-                    static_cast<void*>(host_free), static_cast<void*>(host_out)}) {
+                    static_cast<void*>(host_free), static_cast<void*>(host_out),
+                    static_cast<void*>(host_ids)}) {
       if (p != nullptr) cudaFreeHost(p);
     }
     if (stream != nullptr) cudaStreamDestroy(stream);
@@ -112,7 +160,7 @@ CudaBatchExtractor::CudaBatchExtractor(const FeatureSpec& spec, uint32_t rows, u
       out_(out),
       slots_(slots),
       d_(std::make_unique<Device>()),
-      staging_(spec, kItems) {
+      staging_(spec, kChunkRows) {
   Device& d = *d_;
   check(cudaStreamCreateWithFlags(&d.stream, cudaStreamNonBlocking), "stream");
   const std::size_t flows = std::size_t{workers} * (std::size_t{slots} + 1);
@@ -127,17 +175,10 @@ CudaBatchExtractor::CudaBatchExtractor(const FeatureSpec& spec, uint32_t rows, u
   d.free_stack = device_array<uint32_t>(kItems);
   d.host_free = pinned_array<uint32_t>(kItems);
   d.host_out = pinned_array<uint32_t>(2 + 3 * kItems);
-  const uint32_t n = spec.packets;
-  const uint32_t row_bytes = spec.matrix ? n * spec.bytes : 0;
-  d.rows = {device_array<uint8_t>(std::size_t{rows} * row_bytes),
-            device_array<int32_t>(std::size_t{rows} * n),
-            device_array<float>(std::size_t{rows} * n),
-            device_array<uint8_t>(std::size_t{rows} * n),
-            device_array<int32_t>(std::size_t{rows} * n),
-            device_array<FlowInfo>(rows),
-            n,
-            spec.bytes,
-            row_bytes};
+  d.ids = device_array<uint32_t>(kChunkRows);
+  d.host_ids = pinned_array<uint32_t>(kChunkRows);
+  d.rows = device_rows(spec, rows);
+  d.done = device_rows(spec, kChunkRows);
   d.scratch_arena = device_array<char>(kArenaBytes);
   free_.reserve(rows);
   for (uint32_t r = rows; r-- > 0;) free_.push_back(r);
@@ -149,27 +190,49 @@ void CudaBatchExtractor::add(const SelectedBatch& b) {
   const uint32_t n = b.size();
   if (n == 0) return;
   Device& d = *d_;
-  const uint32_t bytes = n * b.snaplen();
-  if (bytes > d.arena_bytes) {  // the first batch sizes the byte buffers (snaplen is fixed)
-    if (d.arena != nullptr) cudaFree(d.arena);
-    if (d.host_arena != nullptr) cudaFreeHost(d.host_arena);
-    d.arena_bytes = kItems * b.snaplen();
+  const std::size_t bytes = std::size_t{n} * b.snaplen();
+  if (d.arena == nullptr) {  // the first batch sizes the byte buffers (snaplen is fixed)
+    d.arena_bytes = std::size_t{kItems} * b.snaplen();
     d.arena = device_array<uint8_t>(d.arena_bytes);
     d.host_arena = pinned_array<uint8_t>(d.arena_bytes);
   }
-  std::memcpy(d.host_items, &b.packet(0), n * sizeof(SelectedPacket));
-  std::memcpy(d.host_arena, b.arena(), bytes);
+  if (staged_ + n > kItems || staged_bytes_ + bytes > d.arena_bytes) launch();
+  // Staged with flow ids across workers (worker * (slots + 1) + slot) and offsets into the
+  // staged bytes; the rows' worker and slot are restored when they come back.
+  SelectedPacket* to = d.host_items + staged_;
+  std::memcpy(to, &b.packet(0), n * sizeof(SelectedPacket));
+  const uint32_t base = uint32_t{b.worker} * (slots_ + 1);
+  for (uint32_t i = 0; i < n; ++i) {
+    to[i].flow += base;
+    to[i].offset += uint32_t(staged_bytes_);
+  }
+  std::memcpy(d.host_arena + staged_bytes_, b.arena(), bytes);
+  staged_ += n;
+  staged_bytes_ += bytes;
+  if (staged_ == kItems) launch();
+}
+
+void CudaBatchExtractor::finish() {
+  launch();
+  out_.hand_over();
+}
+
+void CudaBatchExtractor::launch() {
+  const uint32_t n = staged_;
+  if (n == 0) return;
+  Device& d = *d_;
   const auto m = static_cast<uint32_t>(std::min<std::size_t>(n, free_.size()));
   std::copy(free_.end() - m, free_.end(), d.host_free);  // the top m rows, order kept
   check(cudaMemcpyAsync(d.items, d.host_items, n * sizeof(SelectedPacket), cudaMemcpyHostToDevice,
                         d.stream),
         "copy");
-  check(cudaMemcpyAsync(d.arena, d.host_arena, bytes, cudaMemcpyHostToDevice, d.stream), "copy");
+  check(cudaMemcpyAsync(d.arena, d.host_arena, staged_bytes_, cudaMemcpyHostToDevice, d.stream),
+        "copy");
   check(cudaMemcpyAsync(d.free_stack, d.host_free, m * sizeof(uint32_t), cudaMemcpyHostToDevice,
                         d.stream),
         "copy");
 
-  const batch::Items in{d.items, d.arena, n, b.worker * (slots_ + 1), b.worker};
+  const batch::Items in{d.items, d.arena, n, 0, 0};
   const batch::FlowState st{d.count, d.row};
   const batch::Scratch s = d.scratch();
   d.scratch_top = 0;
@@ -184,6 +247,8 @@ void CudaBatchExtractor::add(const SelectedBatch& b) {
                         d.stream),
         "copy");  // done_row, written, late are consecutive scratch arrays
   check(cudaStreamSynchronize(d.stream), "batch");
+  staged_ = 0;
+  staged_bytes_ = 0;
 
   const uint32_t needed = h[0] + h[1], taken = std::min(needed, m);
   free_.resize(free_.size() - taken);
@@ -192,33 +257,48 @@ void CudaBatchExtractor::add(const SelectedBatch& b) {
   const uint32_t* written = done + kItems;
   const uint32_t* late = written + kItems;
   uint32_t k = 0;
-  uint32_t done_rows[kItems];
-  const RowsView host = view_of(staging_);
-  const RowsView& dev = d.rows;
   for (uint32_t j = 0; j < n; ++j) {
     stats_.packets += written[j];
     stats_.late += late[j];
     if (done[j] == batch::kNoRow) continue;
-    const uint32_t r = done[j];
-    auto back = [&](auto* dst, const auto* src, std::size_t count) {
-      check(cudaMemcpyAsync(dst + std::size_t{k} * count, src + std::size_t{r} * count,
-                            count * sizeof(*src), cudaMemcpyDeviceToHost, d.stream),
-            "copy");
-    };
-    back(host.matrix, dev.matrix, dev.row_bytes);
-    back(host.sizes, dev.sizes, dev.n);
-    back(host.iats, dev.iats, dev.n);
-    back(host.flags, dev.flags, dev.n);
-    back(host.payloads, dev.payloads, dev.n);
-    back(host.info, dev.info, 1);
-    done_rows[k++] = r;
+    d.host_ids[k++] = done[j];
+    if (k == kChunkRows) {
+      copy_back(k);
+      k = 0;
+    }
   }
+  copy_back(k);
+}
+
+// Rows d.host_ids[0, k) of the device rows: gathered on the device, copied back in one copy
+// per array, emitted, and returned to the free rows.
+void CudaBatchExtractor::copy_back(uint32_t k) {
+  if (k == 0) return;
+  Device& d = *d_;
+  check(cudaMemcpyAsync(d.ids, d.host_ids, k * sizeof(uint32_t), cudaMemcpyHostToDevice, d.stream),
+        "copy");
+  gather_rows<<<k, 256, 0, d.stream>>>(d.rows, d.done, d.ids);
+  check(cudaGetLastError(), "gather");
+  const RowsView host = view_of(staging_);
+  const RowsView& dev = d.done;
+  auto back = [&](auto* dst, const auto* src, std::size_t per_row) {
+    check(cudaMemcpyAsync(dst, src, k * per_row * sizeof(*src), cudaMemcpyDeviceToHost, d.stream),
+          "copy");
+  };
+  back(host.matrix, dev.matrix, dev.row_bytes);
+  back(host.sizes, dev.sizes, dev.n);
+  back(host.iats, dev.iats, dev.n);
+  back(host.flags, dev.flags, dev.n);
+  back(host.payloads, dev.payloads, dev.n);
+  back(host.info, dev.info, 1);
   check(cudaStreamSynchronize(d.stream), "rows");
   for (uint32_t i = 0; i < k; ++i) {
+    FlowInfo& info = staging_.info(i);
+    info.worker = uint16_t(info.flow / (slots_ + 1));
+    info.flow %= slots_ + 1;
     emit_row(out_, staging_, i, stats_);
-    free_.push_back(done_rows[i]);
+    free_.push_back(d.host_ids[i]);
   }
-  out_.hand_over();
 }
 
 }  // namespace etcpipe

@@ -43,12 +43,18 @@ void add_inference_options(CLI::App* cmd, InferenceOptions& o) {
       ->check(CLI::Range(0.0, 1.0));
   inf->add_option("--verdict-timeout", o.verdict_timeout,
                   "Classify a flow with the packets it has this many seconds (packet time) after "
-                  "its first selected one, if it has not N by then (default 0: wait for N "
-                  "packets or the flow's end)")
-      ->check(CLI::NonNegativeNumber);
+                  "its first selected one, if it has not N by then; 0: wait for N packets or "
+                  "the flow's end")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
   inf->add_option("--feature-rows", o.feature_rows,
-                  "Flows whose rows are being filled at once, per worker (N x L bytes each)")
-      ->capture_default_str();
+                  "Flows whose rows are being filled at once, per worker (default: one for "
+                  "every flow the flow table holds, so that every flow can be classified; "
+                  "memory is used only as rows are: N x 13 + 244 bytes a row, plus N x L with a "
+                  "byte matrix); "
+                  "a flow that finds every row in use is not classified (verdict_status "
+                  "no-row)")
+      ->check(CLI::Range(1u, 1u << 26));
 }
 
 Classification::Classification(const InferenceOptions& o)
@@ -91,7 +97,8 @@ nlohmann::json Classification::summary_json() const {
   return {{"model", model_.name},
           {"classified", v.classified},
           {"without_selected_packet", v.no_packets},
-          {"without_row_or_verdict", v.no_verdict},
+          {"without_row", v.no_row},
+          {"without_verdict", v.no_verdict},
           {"rows_dropped", cs.dropped},
           {"batch", cs.batch},
           {"batches", cs.batches},
@@ -111,7 +118,8 @@ std::string Classification::summary() const {
     << ", " << cs.threads_peak << " inference thread(s) at most, " << cs.deadline_batches << " of "
     << cs.batches << " batches sent at their deadline)";
   if (v.no_packets != 0) s << "; " << v.no_packets << " without a selected packet";
-  if (v.no_verdict != 0) s << "; " << v.no_verdict << " without a row or verdict";
+  if (v.no_row != 0) s << "; " << v.no_row << " without a feature row (every row in use)";
+  if (v.no_verdict != 0) s << "; " << v.no_verdict << " without a verdict";
   if (cs.dropped != 0) s << "; " << cs.dropped << " rows dropped (inference behind)";
   s << "\nverdict latency ms: p50 " << v.latency_percentile(50) << ", p99 "
     << v.latency_percentile(99) << "\nflows per label:\n";

@@ -18,8 +18,12 @@ std::string default_model_dir();
 struct InferenceOptions {
   std::string model = default_model_dir();
   ClassifierConfig infer;
-  uint32_t feature_rows = 65536;
-  double verdict_timeout = 0;  // seconds of packet time; 0: rows wait for N packets or the end
+  uint32_t feature_rows = 0;  // 0: one for every flow (FlowPipelineConfig)
+  // Seconds of packet time from a flow's first selected packet to its verdict at most; 0:
+  // rows wait for N packets or the flow's end (offline datasets). 5 s: TLS and QUIC
+  // handshakes and the first records after them come well within it even over slow links,
+  // so verdicts lose little (docs/PERFORMANCE.md), and a probe acts within seconds.
+  double verdict_timeout = 5;
 };
 
 // Registers --model, --device, --max-delay-ms, --batch, --infer-threads, --min-confidence,

@@ -12,6 +12,16 @@
 
 namespace etcpipe {
 
+// Whether a flow was classified, and why not: a flow with no selected packet has nothing to
+// classify; one that found no free feature row (every row in use) was not extracted; one
+// whose row was dropped (inference behind) got no verdict.
+inline std::string_view verdict_status(const FlowRecord& r) {
+  return r.label != nullptr ? "classified"
+         : r.selected == 0  ? "no-packet"
+         : r.no_row         ? "no-row"
+                            : "no-verdict";
+}
+
 template <class Visitor>
 void visit_record(const FlowRecord& r, Visitor&& v, bool verdicts = false) {
   char src[64], dst[64], proto[8];
@@ -44,6 +54,7 @@ void visit_record(const FlowRecord& r, Visitor&& v, bool verdicts = false) {
     v.real("confidence", r.confidence);
     v.real("verdict_latency_ms", r.verdict_latency_ms);
   }
+  v.text("verdict_status", verdict_status(r));
 }
 
 // The field names, in order.

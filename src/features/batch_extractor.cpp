@@ -43,7 +43,7 @@ void BatchExtractor::add(const SelectedBatch& b) {
   const batch::Scratch s = a_->scratch(SelectedBatch::kCapacity);
   FeatureRows& rows = core_.pool().rows();
   const batch::Rows r{view_of(rows), core_.spec()};
-  std::vector<uint32_t>& free_rows = core_.pool().free_list();
+  std::vector<uint32_t>& free_rows = core_.pool().free_list(n);
   const auto free_n = static_cast<uint32_t>(free_rows.size());
   batch::extract_batch(thrust::cpp::par, in, st, s, r, free_rows.data(), free_n);
 

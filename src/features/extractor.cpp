@@ -134,7 +134,7 @@ template <class Copy>
 void ExtractorCore::packet(RowState& st, const DecodedPacket& p, const uint8_t* bytes,
                            uint32_t avail, bool client, uint16_t worker, uint32_t flow,
                            Copy&& copy) {
-  if (st.count == RowState::kSkip) return;
+  if (st.count == RowState::kSkip || st.count == RowState::kNoRow) return;
   if (st.count >= spec_.packets) {
     ++stats_.late;
     return;
@@ -144,7 +144,7 @@ void ExtractorCore::packet(RowState& st, const DecodedPacket& p, const uint8_t* 
   if (st.count == 0) {
     st.row = pool_.alloc();
     if (st.row == RowPool::kNoRow) {
-      st.count = RowState::kSkip;
+      st.count = RowState::kNoRow;
       ++stats_.rows_full;
       return;
     }
@@ -160,9 +160,11 @@ void ExtractorCore::packet(RowState& st, const DecodedPacket& p, const uint8_t* 
   }
 }
 
-void ExtractorCore::end(RowState& st) {
+bool ExtractorCore::end(RowState& st) {
+  const bool no_row = st.count == RowState::kNoRow;
   if (st.count > 0 && st.count < spec_.packets) finish_row(st.row);
   st = RowState{};
+  return no_row;
 }
 
 // ---- reference ---------------------------------------------------------------------------
@@ -212,6 +214,13 @@ StreamingExtractor::StreamingExtractor(const FeatureSpec& spec, uint32_t rows, u
 void StreamingExtractor::packet(const DecodedPacket& p, uint32_t flow, bool client,
                                 std::span<const uint8_t> b) {
   RowState& st = state_[flow];
+  // A row whose timeout passed before this packet is finished without it, as a timer would
+  // have done between the two (expire() runs once a source batch, which can span it).
+  if (row_timeout_ns_ != 0 && st.count > 0 && st.count < core_.spec().packets &&
+      p.ts_ns >= core_.pool().rows().info(st.row).first_ns + row_timeout_ns_) {
+    time_out(st);
+    return;
+  }
   const bool starts = st.count == 0;
   // Rows with headers are patched (anonymized) right after the copy: fence first.
   const bool patched = core_.spec().start != ByteStart::Payload;
@@ -238,10 +247,14 @@ void StreamingExtractor::expire(uint64_t now_ns) {
     RowState& st = state_[flow];
     // Still the row that entry was made for, and not complete.
     if (st.count == 0 || st.count >= n || rows.info(st.row).first_ns != first) continue;
-    rows.info(st.row).timed_out = 1;
-    core_.finish_row(st.row);
-    st.count = RowState::kSkip;  // its later packets are ignored, its end emits nothing
+    time_out(st);
   }
+}
+
+void StreamingExtractor::time_out(RowState& st) {
+  core_.pool().rows().info(st.row).timed_out = 1;
+  core_.finish_row(st.row);
+  st.count = RowState::kSkip;  // its later packets are ignored, its end emits nothing
 }
 
 }  // namespace etcpipe

@@ -100,8 +100,9 @@ ExtractorKind parse_extractor(std::string_view s);  // throws std::invalid_argum
 
 // Per-flow extraction state of the serial extractors.
 struct RowState {
-  static constexpr uint16_t kSkip = 0xFFFF;  // no row could be had: ignore until the end
-  uint16_t count = 0;                        // selected packets seen
+  static constexpr uint16_t kSkip = 0xFFFF;   // row finished early: ignore until the end
+  static constexpr uint16_t kNoRow = 0xFFFE;  // no row could be had: ignore until the end
+  uint16_t count = 0;                         // selected packets seen
   uint32_t row = 0;  // meaningful only while 0 < count < N: all-zero memory is a fresh state
 };
 
@@ -117,7 +118,8 @@ class ExtractorCore {
   void packet(RowState& st, const DecodedPacket& p, const uint8_t* bytes, uint32_t avail,
               bool client, uint16_t worker, uint32_t flow, Copy&& copy);
   // The flow ended: a row with fewer than N packets is finished.
-  void end(RowState& st);
+  // Returns whether the flow had no row (none was free when it started).
+  bool end(RowState& st);
   // Passes the partly filled output batch on (end of a source batch, end of input).
   void hand_over() { out_.hand_over(); }
   // Hands row r to the output (lent or copied and freed).
@@ -161,7 +163,7 @@ class StreamingExtractor {
   StreamingExtractor(const FeatureSpec& spec, uint32_t rows, uint32_t slots, uint16_t worker,
                      uint32_t snaplen, FeatureOutput& out, uint64_t row_timeout_ns = 0);
   void packet(const DecodedPacket& p, uint32_t flow, bool client, std::span<const uint8_t> b);
-  void end(uint32_t flow) { core_.end(state_[flow]); }
+  bool end(uint32_t flow) { return core_.end(state_[flow]); }  // true: the flow had no row
   // Finishes the rows whose timeout has passed at packet time `now_ns`.
   void expire(uint64_t now_ns);
   // Every flow has ended (a time reset): the row timeouts queued are void, and would hold
@@ -171,6 +173,8 @@ class StreamingExtractor {
   const ExtractStats& stats() const { return core_.stats(); }
 
  private:
+  void time_out(RowState& st);  // finishes st's row as it is (its timeout passed)
+
   ExtractorCore core_;
   // By flow slot; pages are backed only as flows arrive, as the flow table's are.
   ZeroedPages<RowState> state_;

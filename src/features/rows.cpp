@@ -198,16 +198,16 @@ void compute_stats(const FeatureRows& rows, uint32_t r, float* out) {
   }
 }
 
-RowPool::RowPool(const FeatureSpec& spec, uint32_t capacity) : rows_(spec, capacity) {
-  free_.reserve(capacity);
-  for (uint32_t r = capacity; r-- > 0;) free_.push_back(r);
-}
-
-uint32_t RowPool::alloc() {
-  if (free_.empty()) return kNoRow;
-  const uint32_t r = free_.back();
-  free_.pop_back();
-  return r;
+std::vector<uint32_t>& RowPool::free_list(uint32_t want) {
+  if (free_.size() < want) {
+    // Fresh rows go under the free ones, the lowest taken first.
+    const uint32_t add =
+        std::min<uint32_t>(want - uint32_t(free_.size()), rows_.capacity() - fresh_);
+    free_.insert(free_.begin(), add, 0);
+    for (uint32_t i = 0; i < add; ++i) free_[add - 1 - i] = fresh_ + i;
+    fresh_ += add;
+  }
+  return free_;
 }
 
 }  // namespace etcpipe

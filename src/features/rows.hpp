@@ -113,22 +113,30 @@ void finish_in_place(FeatureRows& rows, uint32_t r);
 // The statistics of row r (ETCPIPE_STATS order) from its sequences.
 void compute_stats(const FeatureRows& rows, uint32_t r, float* out);
 
-// Rows being filled, with a free list. A row's slots are written as its packets come, so
-// rows are not cleared when allocated.
+// Rows being filled: released rows on a free list, then rows never used yet, in order, so
+// that the memory touched follows the peak number of rows in use, not the capacity (the
+// rows' pages are backed on first touch). A row's slots are written as its packets come,
+// so rows are not cleared when allocated.
 class RowPool {
  public:
   static constexpr uint32_t kNoRow = 0xFFFFFFFF;
-  RowPool(const FeatureSpec& spec, uint32_t capacity);
-  uint32_t alloc();  // kNoRow when every row is in use
+  RowPool(const FeatureSpec& spec, uint32_t capacity) : rows_(spec, capacity) {}
+  uint32_t alloc() {  // kNoRow when every row is in use
+    if (free_.empty()) return fresh_ < rows_.capacity() ? fresh_++ : kNoRow;
+    const uint32_t r = free_.back();
+    free_.pop_back();
+    return r;
+  }
   void release(uint32_t r) { free_.push_back(r); }
   FeatureRows& rows() { return rows_; }
-  // Free rows, the one alloc() returns next at the back (the batch extractor takes
-  // several at once).
-  std::vector<uint32_t>& free_list() { return free_; }
+  // Free rows, the one alloc() returns next at the back, with at least `want` of them
+  // where the pool has that many (the batch extractor takes several at once).
+  std::vector<uint32_t>& free_list(uint32_t want);
 
  private:
   FeatureRows rows_;
   std::vector<uint32_t> free_;
+  uint32_t fresh_ = 0;  // rows [fresh_, capacity) were never used
 };
 
 }  // namespace etcpipe

@@ -34,8 +34,8 @@ struct FlowRecord {
   uint8_t tcp_flags_rev = 0;
   EndReason end_reason = EndReason::Idle;
   // The verdict of classification (etcpipe classify): the class name (owned by the model),
-  // null when the flow was not classified (no selected packet); the class probability and
-  // the packet time from the flow's first packet to its verdict (plus the time its row
+  // null when the flow was not classified (verdict_status says why); the class probability
+  // and the packet time from the flow's first packet to its verdict (plus the time its row
   // waited for inference).
   const char* label = nullptr;
   float confidence = 0;
@@ -45,6 +45,7 @@ struct FlowRecord {
   uint32_t slot = 0;
   uint16_t worker = 0;
   uint8_t selected = 0;
+  bool no_row = false;  // feature extraction had no free row for the flow
 };
 
 }  // namespace etcpipe

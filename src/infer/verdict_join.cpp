@@ -45,8 +45,8 @@ typename Map::iterator best(Map& m, uint64_t k, Fits&& fits, Before&& before) {
 void VerdictJoin::write(std::span<const FlowRecord> records) {
   poll();
   for (const FlowRecord& r : records) {
-    if (r.selected == 0) {
-      ++stats_.no_packets;
+    if (r.selected == 0 || r.no_row) {
+      ++(r.selected == 0 ? stats_.no_packets : stats_.no_row);
       emit(r, nullptr);
       continue;
     }

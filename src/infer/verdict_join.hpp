@@ -3,7 +3,8 @@
 // Both are keyed by the flow's (worker, table slot); a slot is reused once its flow ended,
 // so a verdict belongs to the record whose time span holds the row's first packet (of
 // several, after a time reset, the one that started last before it).
-// Records of flows without a selected packet go out at once, unclassified.
+// Records of flows without a selected packet, or without a feature row (none was free when
+// they started), go out at once, unclassified.
 #pragma once
 #include <functional>
 #include <string>
@@ -19,7 +20,8 @@ namespace etcpipe {
 struct VerdictStats {
   uint64_t classified = 0;
   uint64_t no_packets = 0;  // flows with no selected packet: nothing to classify
-  uint64_t no_verdict = 0;  // flows whose row was not made (no free row) or dropped
+  uint64_t no_row = 0;      // flows that found no free feature row
+  uint64_t no_verdict = 0;  // flows whose row was dropped (inference behind) or not joined
   std::vector<uint64_t> per_label;
   std::vector<float> latency_ms;              // of every classified flow
   double latency_percentile(double p) const;  // p in [0, 100]; 0 when none

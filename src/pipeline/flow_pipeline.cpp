@@ -26,8 +26,13 @@ FlowStage::FlowStage(const FlowPipelineConfig& cfg, uint16_t worker)
                 table_.capacity()) {
   if (cfg.streaming) {
     features_.emplace(*cfg.streaming, cfg.feature_batches);
-    streaming_.emplace(*cfg.streaming, cfg.feature_rows, table_.capacity(), worker,
-                       cfg.select_snaplen, *features_, cfg.row_timeout_ns);
+    const uint64_t every_flow =
+        uint64_t{table_.capacity()} + uint64_t{cfg.feature_batches} * FeatureBatch::kCapacity;
+    const auto rows = cfg.feature_rows != 0
+                          ? cfg.feature_rows
+                          : static_cast<uint32_t>(std::min<uint64_t>(every_flow, ~uint32_t{0}));
+    streaming_.emplace(*cfg.streaming, rows, table_.capacity(), worker, cfg.select_snaplen,
+                       *features_, cfg.row_timeout_ns);
   }
 }
 
@@ -37,7 +42,7 @@ void FlowStage::report_ends() {
     FlowRecord& r = f[reported_];
     r.worker = worker_;
     if (r.selected == 0) continue;
-    if (streaming_) streaming_->end(r.slot);
+    if (streaming_) r.no_row = streaming_->end(r.slot);
     if (copy_selected_) selected_.end(r.slot);
   }
 }

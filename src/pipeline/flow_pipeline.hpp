@@ -40,7 +40,10 @@ struct FlowPipelineConfig {
   // Streaming rows not complete this long after their first packet are finished as they
   // are (0: they wait for their N-th packet or the flow's end).
   uint64_t row_timeout_ns = 0;
-  uint32_t feature_rows = 4096;   // rows being filled, per extractor
+  // Rows of the streaming extractor, per worker; 0: one for every flow-table slot and every
+  // row a finished-row batch can hold, so that no flow goes without one (their memory is
+  // touched only as rows are used).
+  uint32_t feature_rows = 0;
   uint32_t feature_batches = 16;  // finished-row batches per worker
 };
 

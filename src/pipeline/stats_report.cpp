@@ -178,6 +178,9 @@ std::string format_prometheus(const RunStats& s) {
          s.selected.copied);
   single("selected_copy_dropped_total", "counter", "Selected packets whose copy was dropped.",
          s.selected.copy_dropped);
+  single("flows_without_feature_row_total", "counter",
+         "Flows that found every feature row in use: not extracted, not classified.",
+         s.features.rows_full);
   family("worker_packets_total", "counter", "Packets given to each flow worker.");
   for (std::size_t w = 0; w < s.workers.size(); ++w) {
     labelled("worker_packets_total", "worker", std::to_string(w), s.workers[w].packets);

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(SOURCE, "python"))
 
 from etcpipe_train import data, predict  # noqa: E402
 
-VERDICT_FIELDS = ["label", "confidence", "verdict_latency_ms"]
+VERDICT_FIELDS = ["label", "confidence", "verdict_latency_ms", "verdict_status"]
 
 
 def run(*args, timeout=300):
@@ -65,10 +65,12 @@ class DefaultModel(unittest.TestCase):
         classified = [r for r in got if r["label"] is not None]
         self.assertGreater(len(classified), len(got) // 2)
         for r in got:
-            self.assertEqual(list(r)[-3:], VERDICT_FIELDS)
+            self.assertEqual(list(r)[-4:], VERDICT_FIELDS)
             if r["label"] is None:
                 self.assertIsNone(r["confidence"])
+                self.assertEqual(r["verdict_status"], "no-packet")
                 continue
+            self.assertEqual(r["verdict_status"], "classified")
             self.assertIn(r["label"], classes)
             self.assertGreater(r["confidence"], 0)
             self.assertLessEqual(r["confidence"], 1.0)
@@ -95,7 +97,7 @@ class DefaultModel(unittest.TestCase):
             self.assertEqual(out.returncode, 0, out.stderr)
             with open(table) as f:
                 rows = list(csv.DictReader(f))
-            self.assertEqual(list(rows[0])[-3:], VERDICT_FIELDS)
+            self.assertEqual(list(rows[0])[-4:], VERDICT_FIELDS)
             labelled = [r for r in rows if r["label"]]
             self.assertTrue(labelled)
             con = sqlite3.connect(db)
@@ -107,7 +109,7 @@ class DefaultModel(unittest.TestCase):
 
     def test_verdict_timeout_bounds_the_wait_of_short_flows(self):
         capture = os.path.join(SAMPLES, "dns_fragmented.pcap")  # short UDP flows, then idle
-        late = records(run("classify", "-q", "-r", capture).stdout)
+        late = records(run("classify", "-q", "-r", capture, "--verdict-timeout", "0").stdout)
         early = records(run("classify", "-q", "-r", capture, "--verdict-timeout", "1").stdout)
         self.assertEqual(sorted(map(key, late)), sorted(map(key, early)))
         idle = [r for r in late if r["label"] and r["end_reason"] == "idle"]
@@ -117,6 +119,38 @@ class DefaultModel(unittest.TestCase):
         for r in early:
             if r["label"] is not None:  # 1 s after the first packet, plus inference
                 self.assertLess(r["verdict_latency_ms"], 1000 + 4000)
+
+    def test_rows_follow_the_flows_and_a_flow_without_one_says_so(self):
+        # 90,000 flows open at once in one worker: more than any fixed row count etcpipe had
+        # (65,536). By default every flow with a selected packet gets its verdict.
+        with tempfile.TemporaryDirectory() as tmp:
+            capture = os.path.join(tmp, "many.pcap")
+            out = run("gen", "--flows", "90000", "--new-flows-per-sec", "1000", "--packet-size",
+                      "64", "--packets", "250000", "-w", capture)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            stats_path = os.path.join(tmp, "stats.json")
+            out = run("classify", "-q", "-r", capture, "--workers", "1", "--stats-json",
+                      stats_path)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            got = records(out.stdout)
+            stats = load_json(stats_path)
+            self.assertGreater(stats["flows_peak_active"], 80000)
+            status = {}
+            for r in got:
+                status[r["verdict_status"]] = status.get(r["verdict_status"], 0) + 1
+                self.assertEqual(r["label"] is None, r["verdict_status"] != "classified")
+            self.assertEqual(set(status) - {"no-packet"}, {"classified"})
+            self.assertEqual(stats["classification"]["classified"], status["classified"])
+            self.assertEqual(stats["classification"]["without_row"], 0)
+            # With a real limit, the flows that found no row say so, and are counted.
+            out = run("classify", "-q", "-r", capture, "--workers", "1", "--feature-rows",
+                      "1000", "--stats-json", stats_path)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            no_row = [r for r in records(out.stdout) if r["verdict_status"] == "no-row"]
+            self.assertGreater(len(no_row), 60000)
+            self.assertTrue(all(r["label"] is None for r in no_row))
+            stats = load_json(stats_path)
+            self.assertEqual(stats["classification"]["without_row"], len(no_row))
 
     def test_pcap_output_holds_the_analysed_packets(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -177,7 +211,9 @@ class EnginesAgreeWithPython(unittest.TestCase):
         model = os.path.join(self.tmp.name, arch)
         if not os.path.isdir(model):
             train(self.ds, arch, model, *extra)
-        out = run("classify", "-q", "-r", SAMPLES, "--model", model, "--device", device)
+        # The dataset's rows waited for N packets or the flow's end: so do these.
+        out = run("classify", "-q", "-r", SAMPLES, "--model", model, "--device", device,
+                  "--verdict-timeout", "0")
         self.assertEqual(out.returncode, 0, out.stderr)
         by_key = {}
         for r in records(out.stdout):

@@ -348,6 +348,46 @@ TEST(Extractors, NoFreeRowIsCountedAndTheFlowSkippedToItsEnd) {
   EXPECT_EQ(st.packets, 1u);
 }
 
+TEST(Extractors, StreamingEndSaysWhichFlowsHadNoRow) {
+  FeatureSpec spec;
+  spec.packets = 2;
+  spec.bytes = 8;
+  const Bytes a = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, seq_bytes(8, 1))));
+  KeepingSink sink;
+  SinkOutput out(spec, sink);
+  StreamingExtractor x(spec, 1, 16, 0, 2048, out);
+  for (const uint32_t flow : {1u, 2u}) {
+    const Pkt p = packet(a, 100 * flow, flow, true);
+    x.packet(p.meta, flow, true, p.frame);
+  }
+  EXPECT_FALSE(x.end(1));  // had the only row
+  EXPECT_TRUE(x.end(2));   // found it in use
+  EXPECT_FALSE(x.end(3));  // no packet at all
+  EXPECT_EQ(x.stats().rows_full, 1u);
+}
+
+// Packets of one source batch are not interrupted by expire(): a row whose timeout passes
+// between two of its flow's packets is finished before the later one all the same.
+TEST(Extractors, StreamingRowTimeoutHoldsBetweenTwoPacketsOfOneBatch) {
+  FeatureSpec spec;
+  spec.packets = 10;
+  spec.bytes = 8;
+  const Bytes a = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, seq_bytes(8, 1))));
+  KeepingSink sink;
+  SinkOutput out(spec, sink);
+  StreamingExtractor x(spec, 8, 16, 0, 2048, out, 1000);
+  for (uint64_t ts = 100; ts < 2100; ts += 200) {  // 10 packets over 1.8 timeouts
+    const Pkt p = packet(a, ts, 1, true);
+    x.packet(p.meta, 1, true, p.frame);
+  }
+  x.end(1);
+  x.hand_over();
+  ASSERT_EQ(sink.rows.size(), 1u);
+  EXPECT_EQ(sink.rows[0].info.packets, 5u);  // 100..900; 1100 came at the timeout
+  EXPECT_EQ(sink.rows[0].info.timed_out, 1u);
+  EXPECT_EQ(sink.rows[0].info.last_ns, 900u);
+}
+
 TEST(Extractors, StreamingRowTimeoutFinishesShortRowsOnceAndIgnoresTheirLaterPackets) {
   FeatureSpec spec;
   spec.packets = 3;
@@ -387,6 +427,22 @@ TEST(Extractors, StreamingRowTimeoutFinishesShortRowsOnceAndIgnoresTheirLaterPac
   EXPECT_EQ(sink.rows[2].info.first_ns, 1300u);
   EXPECT_EQ(sink.rows[2].info.timed_out, 0u);  // ended before its timeout
   EXPECT_EQ(x.stats().flows, 3u);
+}
+
+// Rows never used are handed out in order after the released ones, so a pool sized for
+// every flow touches only as many rows as were in use at once.
+TEST(RowPool, ReleasedRowsFirstThenFreshOnesUntilTheCapacity) {
+  FeatureSpec spec;
+  RowPool pool(spec, 4);
+  EXPECT_EQ(pool.alloc(), 0u);
+  EXPECT_EQ(pool.alloc(), 1u);
+  pool.release(0);
+  EXPECT_EQ(pool.alloc(), 0u);
+  std::vector<uint32_t>& free = pool.free_list(3);  // the batch extractor's way
+  EXPECT_EQ(free, (std::vector<uint32_t>{3, 2}));   // only two left, the lowest at the back
+  free.pop_back();
+  EXPECT_EQ(pool.alloc(), 3u);
+  EXPECT_EQ(pool.alloc(), RowPool::kNoRow);
 }
 
 }  // namespace

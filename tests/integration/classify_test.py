@@ -152,6 +152,23 @@ class DefaultModel(unittest.TestCase):
             stats = load_json(stats_path)
             self.assertEqual(stats["classification"]["without_row"], len(no_row))
 
+    def test_feature_rows_is_bounded_and_costs_memory_only_as_rows_are_used(self):
+        out = run("classify", "-q", "-r", SAMPLE, "--feature-rows", "4294967295")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--feature-rows", out.stderr)
+        # The largest count allowed, on a 500-packet capture: its peak memory in a process of
+        # its own (ru_maxrss of the children of a fresh interpreter), against the default's.
+        def peak_rss_kb(*extra):
+            probe = ("import resource, subprocess, sys; "
+                     "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True); "
+                     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+            p = subprocess.run([sys.executable, "-c", probe, ETCPIPE, "classify", "-q", "-r",
+                                SAMPLE, *extra], capture_output=True, text=True, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return int(p.stdout)
+        base = peak_rss_kb()
+        self.assertLess(peak_rss_kb("--feature-rows", str(1 << 26)), base + 64 * 1024)
+
     def test_pcap_output_holds_the_analysed_packets(self):
         with tempfile.TemporaryDirectory() as tmp:
             paths, written = {}, set()

@@ -70,7 +70,13 @@ fi
 say "CPU: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
 NVCC=$(command -v nvcc || { [[ -x /usr/local/cuda/bin/nvcc ]] && echo /usr/local/cuda/bin/nvcc; } || true)
-PY=$(command -v python3 || true)
+# The Python that trains the test model: the first on PATH (the GPU machine's PyTorch), else
+# Debian's, that has numpy and torch.
+PY=""
+for p in "$(command -v python3)" /usr/bin/python3; do
+  if [[ -x $p ]] && "$p" -c 'import numpy, torch' 2> /dev/null; then PY=$p; break; fi
+done
+[[ -z $PY ]] && PY=$(command -v python3 || echo /usr/bin/python3)
 TORCH_PREFIX=""
 if [[ -n $PY ]] && "$PY" -c 'import torch' 2> /dev/null; then
   TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')
@@ -116,22 +122,43 @@ gpu=0
 [[ $gpu == 0 ]] && command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1 && gpu=1
 
 failed=0
+# A CNN (TorchScript, reads the payload matrix) trained on the bundled samples: for the
+# device-rows test and the inference benchmark.
+tmp=$LOGS/work
+mkdir -p "$tmp"
+CNN=""
+if "$ETC" extract -q -r "$ROOT/data/samples" -o "$tmp/ds" --labels-csv "$ROOT/data/samples/labels.csv" \
+    && PYTHONPATH=$ROOT/python "$PY" -m etcpipe_train.train --data "$tmp/ds" --arch cnn --out "$tmp/cnn" \
+      --min-flows 1 --all --epochs 1 > "$LOGS/gpu_train.log" 2>&1; then
+  CNN=$tmp/cnn
+else
+  say "FAILED: the CNN for the tests and benchmarks could not be trained; see the log"
+  failed=1
+fi
+
 say ""
 say "## Tests"
-if [[ -x $BUILD/tests/etcpipe_gpu_tests ]]; then
-  if "$BUILD/tests/etcpipe_gpu_tests" > "$LOGS/gpu_tests.log" 2>&1; then
-    if grep -q '\[  SKIPPED \]' "$LOGS/gpu_tests.log"; then
-      skip "CUDA extractor test: $(grep -m1 'GPU test skipped' "$LOGS/gpu_tests.log" | sed 's/.*: //')"
-    else
-      say "PASSED: CUDA batch extractor rows equal the reference's ($(grep -m1 'rows compared' "$LOGS/gpu_tests.log"))"
-    fi
+# One line per test of a gtest log: PASSED, SKIPPED (with the reason) or FAILED.
+report_gtest() {  # log, test name, what it shows
+  local log=$1 name=$2 what=$3
+  if grep -q "^\[       OK \] $name " "$log"; then
+    say "PASSED: $what ($(grep -A1 "^\[ RUN      \] $name\$" "$log" | tail -1))"
+  elif grep -q "^\[  SKIPPED \] $name " "$log"; then
+    skip "$what: $(grep -B1 "^\[  SKIPPED \] $name " "$log" | head -1 | sed 's/.*: //')"
   else
-    say "FAILED: CUDA extractor test; the end of its log:"
-    tail -30 "$LOGS/gpu_tests.log" | tee -a "$REPORT"
+    say "FAILED: $what; the end of its log:"
+    tail -30 "$log" | tee -a "$REPORT"
     failed=1
   fi
+}
+if [[ -x $BUILD/tests/etcpipe_gpu_tests ]]; then
+  ETCPIPE_GPU_TEST_MODEL=$CNN "$BUILD/tests/etcpipe_gpu_tests" > "$LOGS/gpu_tests.log" 2>&1
+  report_gtest "$LOGS/gpu_tests.log" CudaBatchExtractor.SameRowsAsTheReference \
+    "CUDA batch extractor rows equal the reference's"
+  report_gtest "$LOGS/gpu_tests.log" CudaBatchExtractor.DeviceRowsGoToTheCudaEngineWhereTheyAre \
+    "device rows read in place by the TorchScript engine on CUDA give the CPU engine's probabilities"
 else
-  skip "CUDA extractor test: not built (no nvcc)"
+  skip "CUDA extractor tests: not built (no nvcc)"
 fi
 # The TorchScript engine on the GPU: classify_test trains a CNN and checks its verdicts on the
 # CPU and, where libtorch has CUDA and a GPU, on the GPU against the Python side's.
@@ -147,10 +174,8 @@ else
   tail -30 "$LOGS/gpu_classify.log" | tee -a "$REPORT"
   failed=1
 fi
-if [[ -n $TORCH_PREFIX ]] && ! "$PY" -c 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)'; then
-  skip "--device cuda verdicts: this PyTorch sees no CUDA device"
-elif [[ -z $TORCH_PREFIX ]]; then
-  skip "--device cuda verdicts: no PyTorch with CUDA here (Debian's libtorch is CPU-only)"
+if [[ $gpu == 0 ]]; then
+  skip "--device cuda verdicts: no GPU, or no PyTorch with CUDA here (Debian's libtorch is CPU-only)"
 fi
 
 say ""
@@ -180,11 +205,7 @@ else
 fi
 
 # TorchScript CNN inference on generated traffic, CPU against GPU.
-tmp=$LOGS/work
-mkdir -p "$tmp"
-if "$ETC" extract -q -r "$ROOT/data/samples" -o "$tmp/ds" --labels-csv "$ROOT/data/samples/labels.csv" \
-    && PYTHONPATH=$ROOT/python "$PY" -m etcpipe_train.train --data "$tmp/ds" --arch cnn --out "$tmp/cnn" \
-      --min-flows 1 --all --epochs 1 > "$LOGS/gpu_train.log" 2>&1; then
+if [[ -n $CNN ]]; then
   say ""
   say "TorchScript CNN inference (etcpipe bench --model CNN --flows 20000 --new-flows-per-sec 1000000"
   say "--packet-size 600 --packets 2000000 --workers W; classified flows per wall second):"
@@ -194,7 +215,7 @@ if "$ETC" extract -q -r "$ROOT/data/samples" -o "$tmp/ds" --labels-csv "$ROOT/da
   workers=$(( $(nproc) > 8 ? 4 : 1 ))
   for dev in cpu cuda; do
     if [[ $dev == cuda && $gpu == 0 ]]; then skip "CNN inference on cuda: no GPU"; continue; fi
-    if out=$("$ETC" bench --model "$tmp/cnn" --device "$dev" --flows 20000 --new-flows-per-sec 1000000 \
+    if out=$("$ETC" bench --model "$CNN" --device "$dev" --flows 20000 --new-flows-per-sec 1000000 \
         --packet-size 600 --packets 2000000 --workers "$workers" --json 2> "$LOGS/gpu_bench_$dev.log"); then
       "$PY" - "$out" "$dev" "$workers" << 'EOF' | tee -a "$REPORT"
 import json, sys
@@ -208,9 +229,6 @@ EOF
       failed=1
     fi
   done
-else
-  say "FAILED: the CNN for the inference benchmark could not be trained; see the log"
-  failed=1
 fi
 
 say ""

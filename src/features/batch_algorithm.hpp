@@ -13,7 +13,9 @@
 //     start a flow take rows from the free stack (an exclusive scan hands them out; rows
 //     are not cleared: every slot a packet fills is written whole, pad included).
 //  4. each packet, through the sorted order back to its own bytes, is written into
-//     row[rank] if rank < N (the published prototype copied the wrong packet's bytes here).
+//     row[rank] if rank < N (the published prototype copied the wrong packet's bytes here);
+//     rows are started (their FlowInfo) in a pass before and updated in one after, since
+//     the writes read it (on a GPU a row's packets can run in different warps).
 //  5. at each segment tail: the flow's state is updated, and the row is complete if the
 //     N-th packet arrived or the flow ended.
 #pragma once
@@ -173,28 +175,63 @@ struct CopyBytes {  // 16-byte-wide copies on the host; a plain loop on the devi
   }
 };
 
+// The row (kNoRow if none) and rank of packet j in it, or false if it is no packet for a row.
+ETCPIPE_HD inline bool row_slot(const Scratch& s, uint32_t j, uint32_t n, uint32_t& r,
+                                uint32_t& rank) {
+  if (!s.is_packet[j]) return false;
+  const uint32_t seg = s.seg[j] - 1, base = s.seg_base[seg];
+  r = s.seg_row[seg];
+  if (base == kSkip || r == kNoRow) return false;
+  rank = base + s.local[j];
+  return rank < n;
+}
+
+// A row's FlowInfo is set by its first packet in a pass of its own: the row's other packets
+// read it (anonymization) and its last one updates it, and on a GPU they may run in other
+// warps than the first.
+struct StartRow {
+  Items in;
+  Scratch s;
+  Rows rows;
+  ETCPIPE_HD void operator()(uint32_t j) const {
+    uint32_t r = 0, rank = 0;
+    if (!row_slot(s, j, rows.view.n, r, rank) || rank != 0) return;
+    const SelectedPacket& p = in.items[s.order[j]];
+    start_row(rows.view, r, p.meta, p.from_client, in.worker, p.flow);
+  }
+};
+
 struct WritePacket {
   Items in;
   Scratch s;
   Rows rows;
   ETCPIPE_HD void operator()(uint32_t j) const {
-    if (!s.is_packet[j]) return;
-    const uint32_t seg = s.seg[j] - 1, base = s.seg_base[seg], r = s.seg_row[seg];
     const uint32_t n = rows.view.n;
-    if (base == kSkip || r == kNoRow) return;
-    const uint32_t rank = base + s.local[j];
-    if (rank >= n) return;
+    uint32_t r = 0, rank = 0;
+    if (!row_slot(s, j, n, r, rank)) return;
     const SelectedPacket& p = in.items[s.order[j]];  // the packet's own bytes (step 3)
-    FlowInfo& info = rows.view.info[r];
-    if (rank == 0) start_row(rows.view, r, p.meta, p.from_client, in.worker, p.flow);
-    const uint64_t prev = s.local[j] > 0 ? in.items[s.order[j - 1]].meta.ts_ns : info.last_ns;
+    const uint64_t prev =
+        s.local[j] > 0 ? in.items[s.order[j - 1]].meta.ts_ns : rows.view.info[r].last_ns;
     write_packet(rows.spec, rows.view, r, rank, p.meta, in.arena + p.offset, p.copied,
                  p.from_client, prev, CopyBytes{});
-    const uint32_t total = base + s.seg_packets[seg];
-    if (rank + 1 == (total < n ? total : n)) {  // the segment's last packet in the row
-      info.last_ns = p.meta.ts_ns;
-      info.packets = rank + 1;
-    }
+  }
+};
+
+// The segment's last packet in the row updates the row's FlowInfo, in a pass after the
+// writes (a segment's first packet reads the time of the row's previous one).
+struct UpdateRow {
+  Items in;
+  Scratch s;
+  Rows rows;
+  ETCPIPE_HD void operator()(uint32_t j) const {
+    const uint32_t n = rows.view.n;
+    uint32_t r = 0, rank = 0;
+    if (!row_slot(s, j, n, r, rank)) return;
+    const uint32_t seg = s.seg[j] - 1, total = s.seg_base[seg] + s.seg_packets[seg];
+    if (rank + 1 != (total < n ? total : n)) return;
+    FlowInfo& info = rows.view.info[r];
+    info.last_ns = in.items[s.order[j]].meta.ts_ns;
+    info.packets = rank + 1;
   }
 };
 
@@ -246,7 +283,9 @@ void extract_batch(Policy&& policy, const Items& in, const FlowState& st, const 
   thrust::for_each(policy, first, last, StartSegment{s, st, rows.view.n});
   thrust::exclusive_scan(policy, s.need, s.need + n, s.alloc);
   thrust::for_each(policy, first, last, TakeRow{s, free_stack, free_n});
+  thrust::for_each(policy, first, last, StartRow{in, s, rows});
   thrust::for_each(policy, first, last, WritePacket{in, s, rows});
+  thrust::for_each(policy, first, last, UpdateRow{in, s, rows});
   thrust::for_each(policy, first, last, EndSegment{in, s, st, n, rows.view.n});
 }
 

@@ -32,25 +32,29 @@ T* pinned_array(std::size_t n) {
   return static_cast<T*>(p);
 }
 
-// Thrust's temporary storage from one device buffer allocated up front: the algorithms of a
-// batch allocate and free in stack order, so a bump pointer that steps back suffices.
+// Thrust's temporary storage from one device buffer allocated up front, reset for each
+// launch: a bump pointer.
 class ArenaAllocator {
  public:
   using value_type = char;
   ArenaAllocator(char* base, std::size_t size, std::size_t* top)
       : base_(base), size_(size), top_(top) {}
   char* allocate(std::ptrdiff_t n) {
-    const std::size_t bytes = (std::size_t(n) + 255) & ~std::size_t{255};
+    const std::size_t bytes = rounded(std::size_t(n));
     if (*top_ + bytes > size_) throw std::runtime_error("CUDA scratch arena too small");
     char* p = base_ + *top_;
     *top_ += bytes;
     return p;
   }
-  void deallocate(char* p, std::size_t) {
-    if (p >= base_ && p < base_ + size_) *top_ = std::size_t(p - base_);
+  // Only the latest block steps the pointer back: a block freed under a live one (the order
+  // of Thrust's allocations depends on the algorithm it picks for the size) stays taken
+  // until the arena is reset for the next launch.
+  void deallocate(char* p, std::size_t n) {
+    if (p + rounded(n) == base_ + *top_) *top_ = std::size_t(p - base_);
   }
 
  private:
+  static std::size_t rounded(std::size_t n) { return (n + 255) & ~std::size_t{255}; }
   char* base_;
   std::size_t size_;
   std::size_t* top_;
@@ -64,20 +68,24 @@ constexpr uint32_t kItems = 64 * SelectedBatch::kCapacity;
 // Completed rows gathered into contiguous device memory and copied back at once.
 constexpr uint32_t kChunkRows = 1024;
 
-// Copies rows ids[0, k) of `from` to rows 0..k-1 of `to`: one block a row, its threads
+// Copies rows ids[0, k) of `from` to rows 0..k-1 of `to`, padded as the host pads a row
+// (packet slots past its packets: `pad` bytes, zero sequences): one block a row, its threads
 // striding over the row's bytes and packets.
-__global__ void gather_rows(RowsView from, RowsView to, const uint32_t* ids) {
+__global__ void gather_rows(RowsView from, RowsView to, const uint32_t* ids, uint8_t pad) {
   const uint32_t dst = blockIdx.x, src = ids[dst];
+  const uint32_t used = min(from.info[src].packets, from.n);
+  const uint32_t used_bytes = used * (from.row_bytes / from.n);
   for (uint32_t i = threadIdx.x; i < from.row_bytes; i += blockDim.x) {
     to.matrix[std::size_t{dst} * to.row_bytes + i] =
-        from.matrix[std::size_t{src} * from.row_bytes + i];
+        i < used_bytes ? from.matrix[std::size_t{src} * from.row_bytes + i] : pad;
   }
   for (uint32_t i = threadIdx.x; i < from.n; i += blockDim.x) {
     const std::size_t a = std::size_t{dst} * from.n + i, b = std::size_t{src} * from.n + i;
-    to.sizes[a] = from.sizes[b];
-    to.iats[a] = from.iats[b];
-    to.flags[a] = from.flags[b];
-    to.payloads[a] = from.payloads[b];
+    const bool in = i < used;
+    to.sizes[a] = in ? from.sizes[b] : 0;
+    to.iats[a] = in ? from.iats[b] : 0.0f;
+    to.flags[a] = in ? from.flags[b] : 0;
+    to.payloads[a] = in ? from.payloads[b] : 0;
   }
   if (threadIdx.x == 0) to.info[dst] = from.info[src];
 }
@@ -196,7 +204,14 @@ void CudaBatchExtractor::add(const SelectedBatch& b) {
     d.arena = device_array<uint8_t>(d.arena_bytes);
     d.host_arena = pinned_array<uint8_t>(d.arena_bytes);
   }
-  if (staged_ + n > kItems || staged_bytes_ + bytes > d.arena_bytes) launch();
+  // A launch frees its completed rows only at its end: it may stage no more new flows (a
+  // flow's first selected packet takes a row) than there are free rows.
+  uint32_t starts = 0;
+  for (uint32_t i = 0; i < n; ++i) starts += !b.packet(i).end && b.packet(i).rank == 0;
+  if (staged_ + n > kItems || staged_bytes_ + bytes > d.arena_bytes ||
+      staged_starts_ + starts > free_.size()) {
+    launch();
+  }
   // Staged with flow ids across workers (worker * (slots + 1) + slot) and offsets into the
   // staged bytes; the rows' worker and slot are restored when they come back.
   SelectedPacket* to = d.host_items + staged_;
@@ -208,6 +223,7 @@ void CudaBatchExtractor::add(const SelectedBatch& b) {
   }
   std::memcpy(d.host_arena + staged_bytes_, b.arena(), bytes);
   staged_ += n;
+  staged_starts_ += starts;
   staged_bytes_ += bytes;
   if (staged_ == kItems) launch();
 }
@@ -248,6 +264,7 @@ void CudaBatchExtractor::launch() {
         "copy");  // done_row, written, late are consecutive scratch arrays
   check(cudaStreamSynchronize(d.stream), "batch");
   staged_ = 0;
+  staged_starts_ = 0;
   staged_bytes_ = 0;
 
   const uint32_t needed = h[0] + h[1], taken = std::min(needed, m);
@@ -270,14 +287,20 @@ void CudaBatchExtractor::launch() {
   copy_back(k);
 }
 
-// Rows d.host_ids[0, k) of the device rows: gathered on the device, copied back in one copy
-// per array, emitted, and returned to the free rows.
+void CudaBatchExtractor::restore_flow(FlowInfo& info) const {
+  info.worker = uint16_t(info.flow / (slots_ + 1));
+  info.flow %= slots_ + 1;
+}
+
+// Rows d.host_ids[0, k) of the device rows: gathered on the device, then handed to the
+// device consumer, or copied back in one copy per array and emitted; then returned to the
+// free rows.
 void CudaBatchExtractor::copy_back(uint32_t k) {
   if (k == 0) return;
   Device& d = *d_;
   check(cudaMemcpyAsync(d.ids, d.host_ids, k * sizeof(uint32_t), cudaMemcpyHostToDevice, d.stream),
         "copy");
-  gather_rows<<<k, 256, 0, d.stream>>>(d.rows, d.done, d.ids);
+  gather_rows<<<k, 256, 0, d.stream>>>(d.rows, d.done, d.ids, spec_.pad);
   check(cudaGetLastError(), "gather");
   const RowsView host = view_of(staging_);
   const RowsView& dev = d.done;
@@ -285,20 +308,23 @@ void CudaBatchExtractor::copy_back(uint32_t k) {
     check(cudaMemcpyAsync(dst, src, k * per_row * sizeof(*src), cudaMemcpyDeviceToHost, d.stream),
           "copy");
   };
-  back(host.matrix, dev.matrix, dev.row_bytes);
-  back(host.sizes, dev.sizes, dev.n);
-  back(host.iats, dev.iats, dev.n);
-  back(host.flags, dev.flags, dev.n);
-  back(host.payloads, dev.payloads, dev.n);
-  back(host.info, dev.info, 1);
-  check(cudaStreamSynchronize(d.stream), "rows");
-  for (uint32_t i = 0; i < k; ++i) {
-    FlowInfo& info = staging_.info(i);
-    info.worker = uint16_t(info.flow / (slots_ + 1));
-    info.flow %= slots_ + 1;
-    emit_row(out_, staging_, i, stats_);
-    free_.push_back(d.host_ids[i]);
+  if (!device_rows_) {
+    back(host.matrix, dev.matrix, dev.row_bytes);
+    back(host.sizes, dev.sizes, dev.n);
+    back(host.iats, dev.iats, dev.n);
+    back(host.flags, dev.flags, dev.n);
+    back(host.payloads, dev.payloads, dev.n);
   }
+  back(host.info, dev.info, 1);  // with a device consumer, only the flows' identities
+  check(cudaStreamSynchronize(d.stream), "rows");
+  for (uint32_t i = 0; i < k; ++i) restore_flow(staging_.info(i));
+  if (device_rows_) {
+    device_rows_(dev, host.info, k);
+    stats_.flows += k;
+  } else {
+    for (uint32_t i = 0; i < k; ++i) emit_row(out_, staging_, i, stats_);
+  }
+  for (uint32_t i = 0; i < k; ++i) free_.push_back(d.host_ids[i]);
 }
 
 }  // namespace etcpipe

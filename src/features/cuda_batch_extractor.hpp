@@ -5,16 +5,21 @@
 //    arena of our own, so no cudaMalloc happens per batch.
 //  - Selected batches (of any worker) are staged in pinned memory and sent to the device
 //    64 at a time (a launch: one asynchronous copy of their entries and bytes, the
-//    algorithm's kernels, one synchronization to learn which rows completed), or at
-//    finish(); the rows stay in device memory while they fill.
-//  - Completed rows are gathered on the device into contiguous memory, copied back with one
-//    copy per array, 1,024 rows at a time, and emitted to the host output.
+//    algorithm's kernels, one synchronization to learn which rows completed), sooner when
+//    the flows they start would outnumber the free rows (a launch frees its completed rows
+//    at its end), and at finish(); the rows stay in device memory while they fill.
+//  - Completed rows are gathered on the device into contiguous memory (padded), copied back
+//    with one copy per array, 1,024 rows at a time, and emitted to the host output; or,
+//    with set_device_rows(), handed where they are to a consumer on the same GPU (the
+//    TorchScript engine on CUDA: Engine::infer_device), only their FlowInfo copied back.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "features/extractor.hpp"
+#include "features/packet_row.hpp"
 
 namespace etcpipe {
 
@@ -29,6 +34,11 @@ class CudaBatchExtractor {
   CudaBatchExtractor(const CudaBatchExtractor&) = delete;
   CudaBatchExtractor& operator=(const CudaBatchExtractor&) = delete;
 
+  // Completed rows go to `f` in device memory (valid during the call; their statistics are
+  // not computed), with their FlowInfo in host memory, instead of to the output.
+  using DeviceRows = std::function<void(const RowsView& rows, const FlowInfo* info, uint32_t n)>;
+  void set_device_rows(DeviceRows f) { device_rows_ = std::move(f); }
+
   void add(const SelectedBatch& batch);
   void finish();  // runs what is staged, emits its completed rows
   const ExtractStats& stats() const { return stats_; }
@@ -37,15 +47,18 @@ class CudaBatchExtractor {
   struct Device;
   void launch();
   void copy_back(uint32_t rows);
+  void restore_flow(FlowInfo& info) const;  // worker and slot from the staged flow id
   FeatureSpec spec_;
   FeatureOutput& out_;
   uint32_t slots_;
   std::unique_ptr<Device> d_;
   uint32_t staged_ = 0;           // selected packets staged for the next launch
   std::size_t staged_bytes_ = 0;  // and their bytes
+  uint32_t staged_starts_ = 0;    // and the flows they start (each takes a row)
   FeatureRows staging_;           // completed rows copied back from the device
   std::vector<uint32_t> free_;    // free device rows, the next to take at the back
   ExtractStats stats_;
+  DeviceRows device_rows_;
 };
 
 }  // namespace etcpipe

@@ -3,10 +3,12 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "features/packet_row.hpp"
 #include "features/rows.hpp"
 
 namespace etcpipe {
@@ -34,6 +36,14 @@ class Engine {
   virtual ~Engine() = default;
   // Probabilities of the classes for rows [0, count) of `rows`: scores[row * classes + c].
   virtual void infer(const FeatureRows& rows, uint32_t count, float* scores) = 0;
+  // The same for rows in the memory of the engine's CUDA device (the CUDA batch extractor's
+  // rows, padded), read where they are: no copy. Only an engine on a CUDA device whose model
+  // reads no statistics (computed on the host) takes them; the others throw.
+  // (Defined here: with no virtual function defined out of line, every library that derives
+  // an engine, the dlopened TorchScript module too, has the class's type information.)
+  virtual void infer_device(const RowsView&, uint32_t, float*) {
+    throw std::runtime_error("this engine reads rows in host memory only");
+  }
 };
 
 }  // namespace etcpipe

@@ -30,31 +30,34 @@ struct TorchEngine::Impl {
     throw std::logic_error("unknown model input");
   }
 
-  static void* data(FeatureRows& rows, ModelInput in) {
+  // The first row's array of `in`; stats are not in a RowsView (null).
+  static void* data(const RowsView& rows, const float* stats, ModelInput in) {
     switch (in) {
-      case ModelInput::Matrix: return rows.matrix(0);
-      case ModelInput::Sizes: return rows.sizes(0);
-      case ModelInput::Payloads: return rows.payloads(0);
-      case ModelInput::Iats: return rows.iats(0);
-      case ModelInput::Flags: return rows.flags(0);
-      case ModelInput::Stats: return rows.stats(0);
+      case ModelInput::Matrix: return rows.matrix;
+      case ModelInput::Sizes: return rows.sizes;
+      case ModelInput::Payloads: return rows.payloads;
+      case ModelInput::Iats: return rows.iats;
+      case ModelInput::Flags: return rows.flags;
+      case ModelInput::Stats: return const_cast<float*>(stats);
     }
     throw std::logic_error("unknown model input");
   }
 
-  // The inputs of `count` rows as tensors over the rows' memory (copied to the device if
-  // it is not the CPU), or zeros (rows null).
-  std::vector<c10::IValue> tensors(const FeatureRows* rows, uint32_t count) const {
+  // The inputs of `count` rows as tensors over the rows' memory, which is on `where` (copied
+  // to the engine's device if that is another), or zeros (rows null).
+  std::vector<c10::IValue> tensors(const RowsView* rows, const float* stats, uint32_t count,
+                                   torch::Device where = torch::kCPU) const {
     std::vector<c10::IValue> v;
     v.reserve(inputs.size());
     for (const ModelInput in : inputs) {
       auto [type, dims] = layout(in);
       dims.insert(dims.begin(), int64_t{count});
       // from_blob needs a non-const pointer; the module only reads its inputs.
-      v.emplace_back(
-          rows != nullptr
-              ? torch::from_blob(data(const_cast<FeatureRows&>(*rows), in), dims, type).to(device)
-              : torch::zeros(dims, torch::TensorOptions(type).device(device)));
+      v.emplace_back(rows != nullptr
+                         ? torch::from_blob(data(*rows, stats, in), dims,
+                                            torch::TensorOptions(type).device(where))
+                               .to(device)
+                         : torch::zeros(dims, torch::TensorOptions(type).device(device)));
     }
     return v;
   }
@@ -67,11 +70,12 @@ struct TorchEngine::Impl {
     }
   }
 
-  torch::Tensor run(const FeatureRows& rows, uint32_t count) {
+  void run(std::vector<c10::IValue> in, uint32_t count, float* scores) {
     torch::InferenceMode guard;
-    torch::Tensor out = module.forward(tensors(&rows, count)).toTensor();
+    torch::Tensor out = module.forward(std::move(in)).toTensor();
     check(out, count);
-    return torch::softmax(out.to(torch::kFloat32), 1).to(torch::kCPU).contiguous();
+    const torch::Tensor p = torch::softmax(out.to(torch::kFloat32), 1).to(torch::kCPU).contiguous();
+    std::memcpy(scores, p.data_ptr<float>(), std::size_t{count} * classes * sizeof(float));
   }
 };
 
@@ -100,7 +104,7 @@ TorchEngine::TorchEngine(const std::string& file, const FeatureSpec& spec,
   impl_->l = spec.matrix ? spec.bytes : 0;
   try {
     torch::InferenceMode guard;
-    impl_->check(impl_->module.forward(impl_->tensors(nullptr, 1)).toTensor(), 1);
+    impl_->check(impl_->module.forward(impl_->tensors(nullptr, nullptr, 1)).toTensor(), 1);
   } catch (const c10::Error& e) {
     throw std::runtime_error(
         file + ": the model does not take this spec's inputs: " + e.what_without_backtrace());
@@ -113,8 +117,21 @@ TorchEngine::~TorchEngine() = default;
 
 void TorchEngine::infer(const FeatureRows& rows, uint32_t count, float* scores) {
   if (count == 0) return;
-  const torch::Tensor p = impl_->run(rows, count);
-  std::memcpy(scores, p.data_ptr<float>(), std::size_t{count} * impl_->classes * sizeof(float));
+  const RowsView v = view_of(const_cast<FeatureRows&>(rows));
+  impl_->run(impl_->tensors(&v, rows.stats(0), count), count, scores);
+}
+
+void TorchEngine::infer_device(const RowsView& rows, uint32_t count, float* scores) {
+  if (!impl_->device.is_cuda()) {
+    throw std::runtime_error("rows in device memory need the engine on a CUDA device");
+  }
+  for (const ModelInput in : impl_->inputs) {
+    if (in == ModelInput::Stats) {
+      throw std::runtime_error("the model reads statistics, which are computed on the host");
+    }
+  }
+  if (count == 0) return;
+  impl_->run(impl_->tensors(&rows, nullptr, count, impl_->device), count, scores);
 }
 
 }  // namespace etcpipe

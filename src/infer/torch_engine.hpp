@@ -4,7 +4,8 @@
 // (matrix uint8 [B, N, L]; sizes, payloads int32 [B, N]; iats float32 [B, N]; flags uint8
 // [B, N]; stats float32 [B, 39]), and returns logits [B, classes]. On the CPU the tensors
 // are views of the batch's rows: no copy. On a CUDA device (Device::Cuda) the module lives
-// on the GPU and each input is copied there once per batch, the probabilities back.
+// on the GPU and each input is copied there once per batch, the probabilities back; rows
+// already in the GPU's memory (infer_device: the CUDA batch extractor's) are read in place.
 //
 // libtorch is large (its libraries take half a second to load), so this engine is a
 // module of its own (libetcpipe_torch.so) that make_torch_engine() loads with dlopen the
@@ -33,6 +34,7 @@ class TorchEngine final : public Engine {
               uint32_t classes, Device device);
   ~TorchEngine() override;
   void infer(const FeatureRows& rows, uint32_t count, float* scores) override;
+  void infer_device(const RowsView& rows, uint32_t count, float* scores) override;
 
  private:
   struct Impl;

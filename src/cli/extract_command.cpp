@@ -108,7 +108,16 @@ int run(ExtractOptions& o) {
     const unsigned workers = o.pipeline.workers;
     if (kind == ExtractorKind::Streaming) cfg.streaming = spec;
 
-    const std::vector<std::string> files = expand_capture_paths(o.inputs);
+    const bool progress = !o.quiet && isatty(STDERR_FILENO);
+    auto warn = [progress](const std::string& msg) {
+      std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
+    };
+    uint64_t unreadable = 0;  // inputs not opened, ended by a read error, or left out
+    const std::vector<std::string> files =
+        expand_capture_paths(o.inputs, [&](const std::string& msg) {
+          ++unreadable;
+          warn(msg);
+        });
     if (files.empty()) throw std::runtime_error("no capture files found");
     auto labeler = make_labeler(o);
     DatasetWriter dataset(o.output, spec, labeler.get());
@@ -138,13 +147,9 @@ int run(ExtractOptions& o) {
         use(std::make_unique<BatchExtractor>(spec, o.feature_rows, workers, slots, out));
     }
 
-    const bool progress = !o.quiet && isatty(STDERR_FILENO);
-    auto warn = [progress](const std::string& msg) {
-      std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
-    };
     const auto start = std::chrono::steady_clock::now();
     RunStats total;
-    uint64_t unreadable = 0, unbalanced = 0;
+    uint64_t unbalanced = 0;
     std::size_t done = 0;
     for (const std::string& file : files) {
       if (stop_flag().load()) break;
@@ -165,7 +170,7 @@ int run(ExtractOptions& o) {
       }
       const RunStats s = run_flows(source, cfg, records, ro);
       if (finish) finish();
-      unreadable += source.open_failures();
+      unreadable += source.open_failures() + s.source.read_errors;
       unbalanced += !s.accounting_balanced();
       total.source.packets += s.source.packets;
       total.flows.created += s.flows.created;

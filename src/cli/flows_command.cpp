@@ -73,7 +73,12 @@ int run(FlowsOptions& o) {
     auto warn = [progress](const std::string& msg) {
       std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
     };
-    PcapFileSource source(expand_capture_paths(o.inputs), join(o.filter_words), warn);
+    uint64_t skipped = 0;  // directory entries that could not be read
+    std::vector<std::string> files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
+      ++skipped;
+      warn(msg);
+    });
+    PcapFileSource source(std::move(files), join(o.filter_words), warn);
     auto outputs = std::make_unique<FanoutSink>();
     FanoutSink& sink = *outputs;
     std::unique_ptr<SelectedPcapWriter> pcap;
@@ -178,8 +183,11 @@ int run(FlowsOptions& o) {
       }
       append_line(o.stats_json, totals);
     }
-    if (source.open_failures() != 0) {
-      std::cerr << "etcpipe: " << source.open_failures() << " input(s) could not be read\n";
+    // Inputs not opened, ended by a read error (truncated, corrupt) or left out of a
+    // directory: the others were read, the run is not a success.
+    const uint64_t unreadable = source.open_failures() + stats.source.read_errors + skipped;
+    if (unreadable != 0) {
+      std::cerr << "etcpipe: " << unreadable << " input(s) could not be read\n";
       return 1;
     }
     return stats.accounting_balanced() ? 0 : 3;

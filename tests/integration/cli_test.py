@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The etcpipe command line as a user runs it. Usage: cli_test.py ETCPIPE_BINARY SOURCE_DIR"""
+"""The etcpipe command line as a user runs it. Usage: cli_test.py ETCPIPE_BINARY SOURCE_DIR [TEST...]"""
 import csv
 import json
 import os
@@ -157,6 +157,92 @@ class Flows(unittest.TestCase):
             self.assertIn(junk.name, out.stderr)
             self.assertGreater(len(records(out.stdout)), 10)  # the good input is still read
         self.assertNotEqual(run("flows", "-r", SAMPLE, "--udp-idle", "-5").returncode, 0)
+
+
+
+def pcapng_block(block_type, body, length=None, trailer=None):
+    """A pcapng block; `length`/`trailer` override its total length fields (broken blocks)."""
+    body += b"\0" * (-len(body) % 4)
+    total = 12 + len(body)
+    return (struct.pack("<II", block_type, total if length is None else length) + body +
+            struct.pack("<I", total if trailer is None else trailer))
+
+
+class UnreadableInputs(unittest.TestCase):
+    """An input that ends in a read error counts as not read: exit 1, the others are read."""
+
+    def corrupt_captures(self, tmp):
+        pcap_header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+        noise = bytes((i * 7919 + 13) % 251 for i in range(4096))  # fixed "random" bytes
+        packet = struct.pack("<IIII", 0, 0, 60, 60) + b"\0" * 60
+        shb = pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+        idb = pcapng_block(1, struct.pack("<HHI", 1, 0, 65535))
+        epb_body = struct.pack("<IIIII", 0, 0, 0, 60, 60) + b"\0" * 60
+        cases = {
+            "noise_after_header.pcap": pcap_header + noise,
+            "huge_caplen.pcap": pcap_header + struct.pack("<IIII", 0, 0, 0x7FFFFFFF, 0x7FFFFFFF)
+            + noise,
+            "packet_then_huge_caplen.pcap": pcap_header + packet
+            + struct.pack("<IIII", 0, 0, 0x7FFFFFFF, 0x7FFFFFFF) + noise,
+            "epb_bad_trailer.pcapng": shb + idb + pcapng_block(6, epb_body, trailer=1000),
+        }
+        for length in (0, 12, 13, 0xFFFFFFF0):
+            cases[f"epb_length_{length}.pcapng"] = (shb + idb + pcapng_block(6, epb_body, length)
+                                                    + b"\0" * 64)
+        paths = []
+        for name, data in cases.items():
+            paths.append(os.path.join(tmp, name))
+            with open(paths[-1], "wb") as f:
+                f.write(data)
+        return paths
+
+    def test_corrupt_inputs_exit_1_and_the_others_are_read(self):
+        sample_flows = len(records(run("flows", "-q", "-r", SAMPLE).stdout))
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in self.corrupt_captures(tmp):
+                with self.subTest(capture=os.path.basename(path)):
+                    out = run("flows", "-r", path, "-r", SAMPLE)
+                    self.assertEqual(out.returncode, 1, out.stderr)
+                    self.assertIn(path, out.stderr)
+                    self.assertIn("1 input(s) could not be read", out.stderr)
+                    self.assertEqual(len(records(out.stdout)), sample_flows)
+                    alone = run("flows", "-q", "-r", path)
+                    self.assertEqual(alone.returncode, 1, alone.stderr)
+            ds = os.path.join(tmp, "ds")
+            out = run("extract", "-q", "-r", tmp, "-r", SAMPLE, "-o", ds)
+            self.assertEqual(out.returncode, 1, out.stderr)
+            self.assertTrue(os.path.exists(os.path.join(ds, "meta.json")))
+
+    def test_a_bad_directory_entry_is_reported_and_the_rest_read(self):
+        sample_flows = len(records(run("flows", "-q", "-r", SAMPLE).stdout))
+        with tempfile.TemporaryDirectory() as tmp:
+            d = os.path.join(tmp, "d")
+            os.makedirs(os.path.join(d, "sub"))
+            shutil.copy(SAMPLE, os.path.join(d, "sub"))
+            os.symlink("loop", os.path.join(d, "loop"))  # ln -s loop d/loop: a loop
+            out = run("flows", "-r", d)
+            self.assertEqual(out.returncode, 1, out.stderr)
+            self.assertIn(os.path.join(d, "loop"), out.stderr)
+            self.assertEqual(len(records(out.stdout)), sample_flows)
+            out = run("extract", "-q", "-r", d, "-o", os.path.join(tmp, "ds"))
+            self.assertEqual(out.returncode, 1, out.stderr)
+            self.assertIn(os.path.join(d, "loop"), out.stderr)
+
+    def test_an_unreadable_subdirectory_is_reported_and_the_rest_read(self):
+        if os.geteuid() == 0:
+            self.skipTest("root reads every directory")
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copy(SAMPLE, tmp)
+            closed = os.path.join(tmp, "closed")
+            os.mkdir(closed)
+            os.chmod(closed, 0)
+            try:
+                out = run("flows", "-r", tmp)
+            finally:
+                os.chmod(closed, 0o700)
+            self.assertEqual(out.returncode, 1, out.stderr)
+            self.assertIn(closed, out.stderr)
+            self.assertGreater(len(records(out.stdout)), 10)
 
 
 class Workers(unittest.TestCase):
@@ -686,4 +772,5 @@ class Generator(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(argv=[sys.argv[0]], verbosity=2)
+    # Test names (Class or Class.test_name) may follow the two arguments.
+    unittest.main(argv=[sys.argv[0], *sys.argv[3:]], verbosity=2)

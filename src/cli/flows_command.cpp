@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -66,9 +67,6 @@ int run(FlowsOptions& o) {
     }
     FlowPipelineConfig cfg = pipeline_config(o.pipeline);
     if (classification) classification->configure(cfg);
-    if (!o.stats_json.empty() && o.stats_json != "/dev/stdout" && o.stats_json != "/dev/stderr") {
-      std::ofstream(o.stats_json, std::ios::trunc);  // each run starts the file anew
-    }
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
     auto warn = [progress](const std::string& msg) {
       std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
@@ -78,7 +76,30 @@ int run(FlowsOptions& o) {
       ++skipped;
       warn(msg);
     });
+    // Opening an output truncates it: one that is an input would be lost before it is read.
+    auto check_not_an_input = [&files](const std::string& what, const std::string& target) {
+      std::error_code ec;
+      if (target == "-" || !std::filesystem::exists(target, ec)) return;
+      for (const std::string& in : files) {
+        if (std::filesystem::equivalent(target, in, ec)) {
+          throw std::runtime_error(what + " " + target + " is an input (" + in +
+                                   "): refusing to overwrite it");
+        }
+      }
+    };
+    if (!o.stats_json.empty()) check_not_an_input("--stats-json", o.stats_json);
+    for (const std::string& spec : o.outputs) {
+      const auto colon = spec.find(':');
+      if (colon == std::string::npos) {
+        check_not_an_input("--output", spec);
+      } else if (spec.compare(0, colon, "ipfix") != 0 && spec.compare(0, colon, "ipfix-tcp") != 0) {
+        check_not_an_input("--output", spec.substr(colon + 1));
+      }
+    }
     PcapFileSource source(std::move(files), join(o.filter_words), warn);
+    if (!o.stats_json.empty() && o.stats_json != "/dev/stdout" && o.stats_json != "/dev/stderr") {
+      std::ofstream(o.stats_json, std::ios::trunc);  // each run starts the file anew
+    }
     auto outputs = std::make_unique<FanoutSink>();
     FanoutSink& sink = *outputs;
     std::unique_ptr<SelectedPcapWriter> pcap;
@@ -157,7 +178,14 @@ int run(FlowsOptions& o) {
     }
     const RunStats stats = run_flows(source, cfg, *records, ro);
     if (metrics) metrics->update(stats);
-    if (pcap) pcap->close();
+    std::string pcap_error;  // reported after the summary: the run exits 2
+    if (pcap) {
+      try {
+        pcap->close();
+      } catch (const std::exception& e) {
+        pcap_error = e.what();
+      }
+    }
     if (progress) std::cerr << "\r\x1b[K";
     if (!o.quiet) std::cerr << format_summary(stats);
     if (classification && !o.quiet) std::cerr << classification->summary();
@@ -167,7 +195,7 @@ int run(FlowsOptions& o) {
                   << " dropped (collector gone or behind)\n";
       }
     }
-    if (pcap && !o.quiet) {
+    if (pcap && !o.quiet && pcap_error.empty()) {
       std::cerr << "pcap: " << pcap->written() << " selected packets written";
       if (pcap->other_link_type() != 0) {
         std::cerr << ", " << pcap->other_link_type() << " of another link type left out";
@@ -182,6 +210,10 @@ int run(FlowsOptions& o) {
         totals = j.dump();
       }
       append_line(o.stats_json, totals);
+    }
+    if (!pcap_error.empty()) {
+      std::cerr << "etcpipe: " << pcap_error << '\n';
+      return 2;
     }
     // Inputs not opened, ended by a read error (truncated, corrupt) or left out of a
     // directory: the others were read, the run is not a success.

@@ -730,6 +730,40 @@ class Outputs(unittest.TestCase):
         with open(self.path("f.csv")) as f:
             self.assertEqual(len(f.read().splitlines()), len(flows) + 1)
 
+    def test_a_failed_pcap_write_is_reported_and_the_other_sinks_finish(self):
+        if not os.path.exists("/dev/full"):
+            self.skipTest("no /dev/full")
+        out = run("flows", "-r", SAMPLE, "-o", "pcap:/dev/full", "-o", self.path("f.jsonl"))
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("/dev/full: write failed: No space left on device", out.stderr)
+        self.assertNotIn("selected packets written", out.stderr)
+        with open(self.path("f.jsonl")) as f:
+            self.assertEqual(len(f.read().splitlines()),
+                             len(run("flows", "-r", SAMPLE, "-q").stdout.splitlines()))
+        out = run("flows", "-r", SAMPLE, "-q", "-o", "pcap:" + self.path("no/such/dir/x.pcap"))
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("no/such/dir/x.pcap", out.stderr)
+
+    def test_an_output_that_is_an_input_is_refused(self):
+        capture = self.path("in.pcap")
+        shutil.copy(SAMPLE, capture)
+        with open(capture, "rb") as f:
+            before = f.read()
+        os.link(capture, self.path("hardlink.pcap"))
+        os.symlink(capture, self.path("symlink.pcap"))
+        for read, output in ((capture, "pcap:" + capture), (capture, capture),
+                             (capture, "csv:" + self.path("hardlink.pcap")),
+                             (self.tmp, "sqlite:" + self.path("symlink.pcap")),
+                             (capture, "--stats-json")):
+            with self.subTest(read=read, output=output):
+                args = (["--stats-json", capture] if output == "--stats-json"
+                        else ["-o", output])
+                out = run("flows", "-r", read, *args)
+                self.assertEqual(out.returncode, 2, out.stderr)
+                self.assertIn("is an input", out.stderr)
+                with open(capture, "rb") as f:
+                    self.assertEqual(f.read(), before)
+
     def test_bad_output_kinds_are_clear_errors(self):
         out = run("flows", "-r", SAMPLE, "-o", "ipfux:x")
         self.assertEqual(out.returncode, 2)

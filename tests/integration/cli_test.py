@@ -791,6 +791,43 @@ class Generator(unittest.TestCase):
             with open(path, "rb") as a, open(again, "rb") as b:
                 self.assertEqual(a.read(), b.read(), "same seed, same packets")
 
+    def test_gen_work_is_bounded_by_packets(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "gen.pcap")
+            for args in (["--packets", "10", "--rate", "1e-2", "--new-flows-per-sec", "1e6"],
+                         ["--packets", "1000", "--rate", "1", "--new-flows-per-sec", "1e9"],
+                         ["--packets", "10", "--rate", "1e-6"]):
+                with self.subTest(args=args):
+                    start = time.time()
+                    out = run("gen", "-w", path, *args)
+                    self.assertLess(time.time() - start, 5, "birth rate against packet rate")
+                    self.assertEqual(out.returncode, 0, out.stderr)
+                    flows = run("flows", "-q", "-r", path, "--stats-json", "/dev/stderr",
+                                "-o", "/dev/null")
+                    self.assertEqual(json.loads(flows.stderr)["packets_read"],
+                                     int(args[1]))
+            # A high birth rate still gives new flows (each packet nearly always a new one).
+            run("gen", "-w", path, "--flows", "100", "--packets", "1000", "--rate", "1",
+                "--new-flows-per-sec", "1e9")
+            flows = run("flows", "-q", "-r", path, "--stats-json", "/dev/stderr", "-o", "/dev/null")
+            self.assertGreater(json.loads(flows.stderr)["flows_created"], 900)
+
+    def test_gen_refuses_nonsense_with_a_usage_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "gen.pcap")
+            for args, said in ((["--duration", "1e12", "--rate", "1e12"], "--duration"),
+                               (["--duration", "1e-9", "--rate", "10"], "no packet"),
+                               (["--packets", "1000000", "--rate", "1e-6"], "--rate"),
+                               (["--rate", "nan"], "--rate"),
+                               (["--new-flows-per-sec", "inf"], "--new-flows-per-sec"),
+                               (["--duration", "-1"], "--duration")):
+                with self.subTest(args=args):
+                    start = time.time()
+                    out = run("gen", "-w", path, *args)
+                    self.assertLess(time.time() - start, 5)
+                    self.assertEqual(out.returncode, 2, out.stderr)
+                    self.assertIn(said, out.stderr)
+
     def test_bench_prints_one_json_line(self):
         out = run("bench", "--flows", "1000", "--packets", "50000", "--workers", "2", "--json")
         self.assertEqual(out.returncode, 0, out.stderr)

@@ -35,5 +35,8 @@ FlowPipelineConfig pipeline_config(const PipelineOptions& o);
 // The selection snap length feature extraction of `spec` needs (its L plus headers, at
 // least a full Ethernet frame), unless --select-snaplen was given.
 uint32_t snaplen_for(const FeatureSpec& spec);
+// A TCP/UDP port given as text (1 to 65535, digits only); throws std::runtime_error naming
+// `what` otherwise.
+uint16_t parse_port(const std::string& text, const std::string& what);
 
 }  // namespace etcpipe::cli

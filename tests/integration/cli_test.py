@@ -720,6 +720,59 @@ class Outputs(unittest.TestCase):
         self.assertEqual(samples["etcpipe_packets_read_total"],
                          sum(v for k, v in samples.items() if k.startswith("etcpipe_packets_total{")))
 
+    def slow_run(self, *args):
+        """A run that lasts (a capture read at most ~ 20 s), for --metrics tests."""
+        capture = self.path("churn.pcap")
+        if not os.path.exists(capture):
+            run("gen", "--flows", "20000", "--new-flows-per-sec", "20000", "--packet-size", "64",
+                "--packets", "4000000", "--rate", "200000", "-w", capture)
+        inputs = [a for _ in range(20) for a in ("-r", capture)]
+        return subprocess.Popen([ETCPIPE, "flows", *inputs, "-q", "-o", "/dev/null", "--workers",
+                                 "1", *args], stderr=subprocess.PIPE, text=True)
+
+    def scrape(self, url, deadline):
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=1) as r:
+                    return r.read().decode()
+            except OSError:
+                time.sleep(0.1)
+        return None
+
+    def test_idle_metrics_clients_do_not_starve_a_scraper(self):
+        port = self.free_port(socket.SOCK_STREAM)
+        proc = self.slow_run("--metrics", f"127.0.0.1:{port}")
+        idle = []
+        try:
+            url = f"http://127.0.0.1:{port}/metrics"
+            self.assertIsNotNone(self.scrape(url, time.time() + 20), "the server answers")
+            for _ in range(16):  # connect, send nothing
+                idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            start = time.time()
+            body = self.scrape(url, start + 10)
+            self.assertIsNotNone(body)
+            self.assertIn("etcpipe_packets_read_total", body)
+            self.assertLess(time.time() - start, 3, "answered while 16 clients sit idle")
+        finally:
+            for c in idle:
+                c.close()
+            proc.kill()
+            proc.wait()
+            proc.stderr.close()
+
+    def test_metrics_on_every_address_with_an_empty_host(self):
+        port = self.free_port(socket.SOCK_STREAM)
+        proc = self.slow_run("--metrics", f":{port}")
+        try:
+            # Bound to every address: IPv4 loopback answers (it was [::1] only before).
+            body = self.scrape(f"http://127.0.0.1:{port}/metrics", time.time() + 20)
+            self.assertIsNotNone(body)
+            self.assertIn("etcpipe_packets_read_total", body)
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stderr.close()
+
     def test_a_full_disk_is_reported_and_the_other_sinks_finish(self):
         if not os.path.exists("/dev/full"):
             self.skipTest("no /dev/full")

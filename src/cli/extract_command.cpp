@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -150,9 +151,13 @@ int run(ExtractOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     RunStats total;
     uint64_t unbalanced = 0;
+    bool interrupted = false;  // by SIGINT/SIGTERM: the dataset holds what was read
     std::size_t done = 0;
     for (const std::string& file : files) {
-      if (stop_flag().load()) break;
+      if (stop_flag().load()) {
+        interrupted = true;
+        break;
+      }
       PcapFileSource source({file}, join(o.filter_words), warn);
       dataset.set_capture(file);
       NullFlowSink records;
@@ -172,6 +177,7 @@ int run(ExtractOptions& o) {
       if (finish) finish();
       unreadable += source.open_failures() + s.source.read_errors;
       unbalanced += !s.accounting_balanced();
+      interrupted |= s.interrupted;
       total.source.packets += s.source.packets;
       total.flows.created += s.flows.created;
       total.selected.copied += s.selected.copied;
@@ -209,6 +215,7 @@ int run(ExtractOptions& o) {
         }
       }
     }
+    if (interrupted) return 128 + (stop_signal() != 0 ? stop_signal() : SIGINT);
     if (unreadable != 0) {
       std::cerr << "etcpipe: " << unreadable << " input(s) could not be read\n";
       return 1;
@@ -238,7 +245,8 @@ Runner add_extract_command(CLI::App& app) {
       "  etcpipe extract -r pcap/ -o ds --labels-ndpi result/ --encrypted-only "
       "--min-packets-each-way 2\n"
       "  etcpipe extract -r a.pcap -o ds --packets 5 --bytes 128 --labels-csv labels.csv tcp\n"
-      "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
+      "Exit status: 0 ok, 1 some input unreadable (not opened, truncated or corrupt), 2 usage\n"
+      "or fatal error (an output that failed), 130/143 stopped by SIGINT/SIGTERM.");
   cmd->add_option("-r,--read", o.inputs,
                   "Capture file (pcap or pcapng) or directory of captures; repeatable")
       ->required()

@@ -3,6 +3,7 @@
 // record: features extracted in the workers, batched inference, verdicts joined to records.
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -166,6 +167,7 @@ int run(FlowsOptions& o) {
     // The sinks format and write in a thread of their own; reading from files, the reader
     // waits for them when they fall behind rather than lose records.
     AsyncSink writer(std::move(outputs), true);
+    writer.set_give_up(&give_up_flag());  // a second signal: do not wait for a blocked output
     FlowSink* records = &writer;
     if (classification) {
       records = &classification->attach(ro, writer, cfg);
@@ -211,10 +213,16 @@ int run(FlowsOptions& o) {
       }
       append_line(o.stats_json, totals);
     }
+    if (writer.dropped() != 0) {
+      std::cerr << "etcpipe: " << writer.dropped()
+                << " records dropped: the run was ended while an output was behind\n";
+    }
     if (!pcap_error.empty()) {
       std::cerr << "etcpipe: " << pcap_error << '\n';
       return 2;
     }
+    // Stopped by a signal before the end of the input: 128 + the signal, as shells report.
+    if (stats.interrupted) return 128 + (stop_signal() != 0 ? stop_signal() : SIGINT);
     // Inputs not opened, ended by a read error (truncated, corrupt) or left out of a
     // directory: the others were read, the run is not a success.
     const uint64_t unreadable = source.open_failures() + stats.source.read_errors + skipped;
@@ -270,7 +278,8 @@ Runner add_flows_command(CLI::App& app) {
       "  etcpipe flows -r captures/ -o flows.jsonl tcp port 443\n"
       "  etcpipe flows -r a.pcapng -r b.pcap --stats-json stats.json 'vlan and udp'\n"
       "  etcpipe flows -r t.pcap -o csv:flows.csv -o sqlite:probe.db -o pcap:analysed.pcap\n"
-      "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
+      "Exit status: 0 ok, 1 some input unreadable (not opened, truncated or corrupt), 2 usage\n"
+      "or fatal error (an output that failed), 130/143 stopped by SIGINT/SIGTERM.");
   add_record_options(o.cmd, o);
   return [opts] { return run(*opts); };
 }
@@ -296,7 +305,8 @@ Runner add_classify_command(CLI::App& app) {
       "Engines in this build: trees" +
       std::string(have_torchscript() ? ", TorchScript (libtorch)" : "") +
       "\n"
-      "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
+      "Exit status: 0 ok, 1 some input unreadable (not opened, truncated or corrupt), 2 usage\n"
+      "or fatal error (an output that failed), 130/143 stopped by SIGINT/SIGTERM.");
   add_record_options(cmd, o);
   add_inference_options(cmd, o.inference);
   return [opts] { return run(*opts); };

@@ -67,8 +67,9 @@ uint8_t end_reason_code(EndReason r) {  // IANA flowEndReason
     case EndReason::Fin:
     case EndReason::Rst: return 3;  // end of flow detected
     case EndReason::EndOfInput:
-    case EndReason::TimeReset: return 4;  // forced end
-    case EndReason::Evicted: return 5;    // lack of resources
+    case EndReason::TimeReset:
+    case EndReason::Interrupted: return 4;  // forced end
+    case EndReason::Evicted: return 5;      // lack of resources
   }
   return 4;
 }

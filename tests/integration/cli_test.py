@@ -287,7 +287,7 @@ class Selection(unittest.TestCase):
 class Interrupt(unittest.TestCase):
     SHARED = os.path.join(SOURCE, "..", "shared", "data", "ndpi", "pcap")
 
-    def test_sigint_flushes_every_flow_and_exits_0(self):
+    def test_sigint_flushes_every_flow_and_exits_130(self):
         if not os.path.isdir(self.SHARED):
             self.skipTest("no shared captures beside the checkout")
         for command, workers in (("flows", "1"), ("flows", "2"), ("classify", "1")):
@@ -315,19 +315,103 @@ class Interrupt(unittest.TestCase):
                     break
             proc.send_signal(signal.SIGINT)
             _, err = proc.communicate(timeout=120)
-            self.assertEqual(proc.returncode, 0, err)
+            self.assertEqual(proc.returncode, 130, err)  # 128 + SIGINT, as shells report
             self.assertIn("packets read", err)
             with open(stats_path) as f:
                 stats = json.loads(f.read().splitlines()[-1])
             with open(out_path) as f:
                 records = [json.loads(line) for line in f]
             self.assertTrue(stats["accounting_balanced"])
+            self.assertTrue(stats["interrupted"])
             self.assertEqual(len(records), stats["flows_created"])
+            # Flows still open when the run stopped say so, not end-of-input.
+            reasons = {r["end_reason"] for r in records}
+            self.assertIn("interrupted", reasons)
+            self.assertNotIn("end-of-input", reasons)
+            self.assertEqual(stats["flows_ended"]["interrupted"],
+                             sum(r["end_reason"] == "interrupted" for r in records))
             self.assertLess(stats["packets_read"], 200 * 80848, "stopped early")
             if command == "classify":  # every flow went through classification
                 classified = sum(1 for r in records if r["label"] is not None)
                 self.assertGreater(classified, 0)
                 self.assertIn(f"classified {classified} flows", err)
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process, all its threads, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Signals(unittest.TestCase):
+    """Runs stopped by a signal, and outputs that do not take what is written."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp()
+        cls.capture = os.path.join(cls.tmp, "churn.pcap")
+        # 8 s of packet time with flows ending (1 s idle) all along: records from the start.
+        out = run("gen", "--flows", "5000", "--new-flows-per-sec", "50000", "--packet-size", "64",
+                  "--packets", "400000", "--rate", "50000", "-w", cls.capture)
+        assert out.returncode == 0, out.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def flows(self, stdout, *args):
+        return subprocess.Popen([ETCPIPE, "flows", "-r", self.capture, "--udp-idle", "1",
+                                 "--tcp-idle", "1", *args],
+                                stdout=stdout, stderr=subprocess.PIPE, text=True)
+
+    def test_sigterm_exits_143_with_interrupted_flows(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            inputs = [a for _ in range(50) for a in ("-r", self.capture)]
+            stats_path = os.path.join(tmp, "stats.json")
+            proc = subprocess.Popen([ETCPIPE, "flows", *inputs, "-o", "/dev/null", "--workers",
+                                     "2", "--stats-json", stats_path, "--stats-interval", "0.1"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            deadline = time.time() + 30
+            while time.time() < deadline and not (os.path.exists(stats_path) and
+                                                  os.path.getsize(stats_path)):
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+            self.assertEqual(proc.returncode, 143, err)
+            with open(stats_path) as f:
+                stats = json.loads(f.read().splitlines()[-1])
+            self.assertTrue(stats["interrupted"])
+            self.assertGreater(stats["flows_ended"]["interrupted"], 0)
+            self.assertEqual(stats["flows_ended"]["end-of-input"], 0)
+
+    def test_a_blocked_output_costs_no_cpu_and_a_second_sigint_ends_the_run(self):
+        for workers in ("1", "2"):
+            with self.subTest(workers=workers):
+                read_end, write_end = os.pipe()  # nobody reads it: the output blocks
+                try:
+                    proc = self.flows(write_end, "--workers", workers)
+                    os.close(write_end)
+                    time.sleep(2)  # the pipe and the sink's queue fill up
+                    self.assertIsNone(proc.poll(), "still running, blocked on its output")
+                    before = cpu_seconds(proc.pid)
+                    time.sleep(3)
+                    used = cpu_seconds(proc.pid) - before
+                    self.assertLess(used, 0.5, "waiting on a blocked output burns no core")
+                    proc.send_signal(signal.SIGINT)
+                    time.sleep(0.3)
+                    self.assertIsNone(proc.poll(), "one SIGINT waits for the output")
+                    proc.send_signal(signal.SIGINT)
+                    start = time.time()
+                    proc.wait(timeout=20)
+                    self.assertLess(time.time() - start, 6, "a second SIGINT ends the run")
+                    self.assertEqual(proc.returncode, 130, proc.stderr.read())
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+                    proc.stderr.close()
+                    os.close(read_end)
 
 
 def load_dataset(path):

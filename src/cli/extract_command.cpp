@@ -8,6 +8,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <nlohmann/json.hpp>
 
 #include "capture/pcap_source.hpp"
@@ -221,6 +222,9 @@ int run(ExtractOptions& o) {
       return 1;
     }
     return unbalanced == 0 ? 0 : 3;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "etcpipe: " << out_of_memory_advice(o.pipeline) << '\n';
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "etcpipe: " << e.what() << '\n';
     return 2;

@@ -3,13 +3,16 @@
 // record: features extracted in the workers, batched inference, verdicts joined to records.
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <optional>
 
 #include "capture/pcap_source.hpp"
@@ -77,6 +80,7 @@ int run(FlowsOptions& o) {
       ++skipped;
       warn(msg);
     });
+    if (files.empty()) throw std::runtime_error("no capture files found in " + join(o.inputs));
     // Opening an output truncates it: one that is an input would be lost before it is read.
     auto check_not_an_input = [&files](const std::string& what, const std::string& target) {
       std::error_code ec;
@@ -99,7 +103,14 @@ int run(FlowsOptions& o) {
     }
     PcapFileSource source(std::move(files), join(o.filter_words), warn);
     if (!o.stats_json.empty() && o.stats_json != "/dev/stdout" && o.stats_json != "/dev/stderr") {
-      std::ofstream(o.stats_json, std::ios::trunc);  // each run starts the file anew
+      // Each run starts the file anew; one that cannot be written is said now, not after
+      // the run.
+      errno = 0;
+      std::ofstream f(o.stats_json, std::ios::trunc);
+      if (!f) {
+        throw std::runtime_error("--stats-json " + o.stats_json +
+                                 ": cannot write: " + std::strerror(errno != 0 ? errno : EACCES));
+      }
     }
     auto outputs = std::make_unique<FanoutSink>();
     FanoutSink& sink = *outputs;
@@ -125,8 +136,9 @@ int run(FlowsOptions& o) {
         if (host.empty() || port_at + 1 == target.size()) {
           throw std::runtime_error("--output " + spec + ": expected " + kind + ":HOST:PORT");
         }
+        const uint16_t port = parse_port(target.substr(port_at + 1), "--output " + spec);
         auto exporter = std::make_unique<IpfixExporter>(
-            host, target.substr(port_at + 1),
+            host, std::to_string(port),
             kind == "ipfix" ? IpfixExporter::Transport::Udp : IpfixExporter::Transport::Tcp,
             o.classify);
         ipfix.push_back(exporter.get());
@@ -231,6 +243,9 @@ int run(FlowsOptions& o) {
       return 1;
     }
     return stats.accounting_balanced() ? 0 : 3;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "etcpipe: " << out_of_memory_advice(o.pipeline) << '\n';
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "etcpipe: " << e.what() << '\n';
     return 2;
@@ -256,8 +271,8 @@ void add_record_options(CLI::App* cmd, FlowsOptions& o) {
                   "end-of-run totals last");
   cmd->add_option("--stats-interval", o.stats_interval,
                   "Print a statistics line (rate, Gbit/s, active flows, drops) every this many "
-                  "seconds of run time")
-      ->check(CLI::PositiveNumber);
+                  "seconds of run time (0.01 to 86400)")
+      ->check(finite_number() & CLI::Range(0.01, 86400.0));
   cmd->add_flag("-q,--quiet", o.quiet, "Do not print the summary on stderr");
   cmd->add_option("--metrics", o.metrics,
                   "Serve the counters for Prometheus at http://ADDR:PORT/metrics while running");

@@ -3,6 +3,7 @@
 #include <readerwriterqueue/readerwriterqueue.h>
 
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -158,10 +159,18 @@ struct alignas(64) Worker {
         outbox(kItemsPerWorker) {}
 
   void run() {
-    FlowStage& flows = stage.emplace(cfg, id);
+    try {
+      stage.emplace(cfg, id);
+    } catch (...) {  // its table does not fit: the Dispatcher rethrows it in the reader
+      error = std::current_exception();
+      started.store(true, std::memory_order_release);
+      return;
+    }
+    FlowStage& flows = *stage;
     if (lossless) flows.set_relieve([this] { backoff.wait(); });  // the reader thread drains
     std::array<const DecodedPacket*, PacketBatch::kCapacity> pointers{};
     ready.store(true, std::memory_order_release);
+    started.store(true, std::memory_order_release);
     uint64_t packets = 0;
     for (;;) {
       WorkItem* item = nullptr;
@@ -190,6 +199,8 @@ struct alignas(64) Worker {
   Backoff backoff;                                  // the worker's waits
   std::optional<FlowStage> stage;                   // built in the worker's thread
   std::atomic<bool> ready{false};                   // stage built: its selected ring may be drained
+  std::atomic<bool> started{false};                 // stage built, or `error` set
+  std::exception_ptr error;                         // why the stage could not be built
   moodycamel::ReaderWriterQueue<WorkItem*> inbox;   // reader -> worker
   moodycamel::ReaderWriterQueue<WorkItem*> outbox;  // worker -> reader
   std::vector<std::unique_ptr<WorkItem>> items;     // owned here, used by both sides
@@ -222,6 +233,23 @@ class Dispatcher {
       free_batches_.push_back(batches_.emplace_back(std::make_unique<PacketBatch>()).get());
     }
     users_.assign(batches_.size(), 0);
+    // A worker that could not build its flow table (not enough memory) fails the run now,
+    // in this thread, after the others are stopped.
+    std::exception_ptr error;
+    for (auto& w : workers_) {
+      Backoff backoff;
+      while (!w->started.load(std::memory_order_acquire)) backoff.wait();
+      if (w->error) error = w->error;
+    }
+    if (error) {
+      for (auto& w : workers_) {
+        if (w->error) continue;
+        w->filling = take(*w);
+        send(*w, 0, Flush::EndOfInput);
+      }
+      for (auto& w : workers_) w->thread.join();
+      std::rethrow_exception(error);
+    }
   }
 
   // A batch for the source to fill: one whose packets no worker still reads. The reader

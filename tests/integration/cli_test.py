@@ -245,6 +245,50 @@ class UnreadableInputs(unittest.TestCase):
             self.assertGreater(len(records(out.stdout)), 10)
 
 
+class BadOptions(unittest.TestCase):
+    def test_out_of_range_options_are_usage_errors(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for args, said in (
+                    (["-o", "ipfix:127.0.0.1:99999"], "99999"),
+                    (["-o", "ipfix-tcp:127.0.0.1:0"], "bad port"),
+                    (["--metrics", "127.0.0.1:99999"], "99999"),
+                    (["--metrics", "127.0.0.1:80x"], "bad port"),
+                    (["--tcp-idle", "nan"], "--tcp-idle"),
+                    (["--udp-idle", "inf"], "--udp-idle"),
+                    (["--tcp-idle", "-1"], "--tcp-idle"),
+                    (["--max-flows", "0"], "--max-flows"),
+                    (["--frag-table", "1000000000"], "--frag-table"),
+                    (["--stats-interval", "0"], "--stats-interval"),
+                    (["--stats-interval", "nan"], "--stats-interval"),
+                    (["--stats-json", os.path.join(tmp, "no", "such", "dir", "s.json")],
+                     "--stats-json")):
+                with self.subTest(args=args):
+                    out = run("flows", "-q", "-r", SAMPLE, "-o", "/dev/null", *args)
+                    self.assertEqual(out.returncode, 2, out.stderr)
+                    self.assertIn(said, out.stderr)
+                    self.assertLess(len(out.stderr), 2000)
+                    self.assertNotRegex(out.stderr, r"\d{40}", "a sane range, not 309 digits")
+            out = run("flows", "-q", "-r", SAMPLE, "--max-flows", "0")
+            self.assertIn("1 to 2147483648", out.stderr)  # the range is said
+            # A directory with no capture is an error, as it is for extract.
+            out = run("flows", "-q", "-r", tmp)
+            self.assertEqual(out.returncode, 2, out.stderr)
+            self.assertIn("no capture", out.stderr)
+
+    def test_tables_that_do_not_fit_in_memory_say_what_to_lower(self):
+        if shutil.which("prlimit") is None:
+            self.skipTest("no prlimit")
+        for workers in ("1", "2"):
+            with self.subTest(workers=workers):
+                out = subprocess.run(["prlimit", "--as=1000000000", ETCPIPE, "flows", "-q", "-r",
+                                      SAMPLE, "-o", "/dev/null", "--workers", workers,
+                                      "--max-flows", "50000000"],
+                                     capture_output=True, text=True, timeout=60)
+                self.assertEqual(out.returncode, 2, out.stderr)
+                self.assertIn("--max-flows", out.stderr)
+                self.assertNotIn("terminate", out.stderr)
+
+
 class Workers(unittest.TestCase):
     def test_same_records_whatever_the_worker_count(self):
         one = sorted(run("flows", "-q", "--workers", "1", "-r", SAMPLES).stdout.splitlines())

@@ -206,7 +206,9 @@ int run(FlowsOptions& o) {
     for (const IpfixExporter* x : ipfix) {
       if (!o.quiet || x->records_dropped() != 0) {
         std::cerr << "ipfix: " << x->records_sent() << " records sent, " << x->records_dropped()
-                  << " dropped (collector gone or behind)\n";
+                  << " dropped (collector gone or behind)";
+        if (x->reconnects() != 0) std::cerr << ", " << x->reconnects() << " reconnections";
+        std::cerr << '\n';
       }
     }
     if (pcap && !o.quiet && pcap_error.empty()) {

@@ -805,6 +805,72 @@ class Outputs(unittest.TestCase):
             self.assertEqual(struct.unpack("!Q", rec[(2, 0)])[0], r["pkts_fwd"])
             self.assertEqual(struct.unpack("!Q", rec[(2, 29305)])[0], r["pkts_rev"])
 
+    def ipfix_churn(self, server, copies):
+        """flows over a generated capture with records all along, IPFIX over TCP to `server`."""
+        capture = self.path("ipfix_churn.pcap")
+        if not os.path.exists(capture):
+            run("gen", "--flows", "20000", "--new-flows-per-sec", "20000", "--packet-size", "64",
+                "--packets", "1000000", "--rate", "200000", "-w", capture)
+        inputs = [a for _ in range(copies) for a in ("-r", capture)]
+        port = server.getsockname()[1]
+        return subprocess.Popen([ETCPIPE, "flows", *inputs, "-o", "/dev/null", "--workers", "1",
+                                 "--udp-idle", "1", "--tcp-idle", "1",
+                                 "-o", f"ipfix-tcp:127.0.0.1:{port}"],
+                                stderr=subprocess.PIPE, text=True)
+
+    def ipfix_counts(self, stderr):
+        m = re.search(r"ipfix: (\d+) records sent, (\d+) dropped[^,\n]*(?:, (\d+) reconnections)?",
+                      stderr)
+        self.assertIsNotNone(m, stderr)
+        return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+
+    def test_ipfix_over_tcp_to_a_slow_collector_keeps_whole_messages(self):
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        proc = self.ipfix_churn(server, 2)
+        conn, _ = server.accept()
+        time.sleep(1.5)  # reads nothing for a while: the window fills, sends go in part
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+        _, err = proc.communicate(timeout=60)
+        conn.close()
+        server.close()
+        self.assertEqual(proc.returncode, 0, err)
+        sent, dropped, _ = self.ipfix_counts(err)
+        # Before: the connection was closed after the first message taken in part, leaving a
+        # cut message and every later record dropped.
+        template_sets, got = self.parse_ipfix(data)  # whole messages, back to back
+        self.assertEqual(template_sets, 1)
+        self.assertEqual(len(got), sent)
+        self.assertGreater(sent, 0)
+
+    def test_ipfix_over_tcp_connects_again_after_the_collector_drops_it(self):
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.bind(("127.0.0.1", 0))
+        server.listen(2)
+        proc = self.ipfix_churn(server, 6)
+        first, _ = server.accept()
+        first.recv(65536)
+        first.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        first.close()  # a reset: the collector restarted
+        server.settimeout(30)
+        second, _ = server.accept()
+        data = b""
+        while chunk := second.recv(65536):
+            data += chunk
+        _, err = proc.communicate(timeout=60)
+        second.close()
+        server.close()
+        self.assertEqual(proc.returncode, 0, err)
+        sent, dropped, reconnects = self.ipfix_counts(err)
+        self.assertGreaterEqual(reconnects, 1, err)
+        template_sets, got = self.parse_ipfix(data)  # the new session starts with templates
+        self.assertGreaterEqual(template_sets, 1)
+        self.assertGreater(len(got), 0)
+
     def test_ipfix_verdict_elements_when_classifying(self):
         stdout, data = self.ipfix_over_tcp("classify")
         _, got = self.parse_ipfix(data)

@@ -1,6 +1,7 @@
 #include "capture/generator.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace etcpipe {
@@ -17,6 +18,11 @@ uint16_t ip_checksum(const uint8_t* p, std::size_t n) {
   while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
   return uint16_t(~sum);
 }
+
+// Births between two packets beyond which they are applied lazily, and the most that count
+// (per flow: after 64 births per flow every flow has been replaced, but for e^-64).
+constexpr double kEagerBirths = 64;
+constexpr double kMaxLazyBirths = 64;
 
 constexpr uint32_t kEth = 14, kIpv4 = 20, kIpv6 = 40, kTcp = 20, kUdp = 8;
 
@@ -39,6 +45,7 @@ GeneratorSource::GeneratorSource(const GeneratorConfig& cfg)
 void GeneratorSource::new_flow(Flow& f) {
   const uint64_t n = next_client_++;
   f = Flow{};
+  f.lazy_seen = lazy_births_;
   PacketTuple& t = f.t;
   const bool v6 = std::uniform_real_distribution<double>(0, 1)(rng_) < cfg_.ipv6_share;
   t.ip_version = v6 ? 6 : 4;
@@ -126,12 +133,28 @@ bool GeneratorSource::next_batch(PacketBatch& batch) {
   const double births_per_packet = cfg_.new_flows_per_sec / cfg_.rate_pps;
   while (!batch.full() && produced_ < cfg_.packets) {
     births_due_ += cfg_.open_all_first && produced_ < flows_.size() ? 0 : births_per_packet;
-    while (births_due_ >= 1) {  // a new flow replaces a random active one
+    // A new flow replaces a random active one. Many births between two packets (a birth
+    // rate far above the packet rate) are applied lazily: a flow picked for a packet was
+    // replaced meanwhile with the probability that one of those births hit it, drawn then.
+    // The work stays bounded by the packets, however high the birth rate.
+    if (births_due_ > kEagerBirths) {
+      const double whole = std::floor(births_due_);
+      lazy_births_ += std::min(whole, kMaxLazyBirths * double(flows_.size()));
+      births_due_ -= whole;
+    }
+    while (births_due_ >= 1) {
       new_flow(flows_[rng_() % flows_.size()]);
       births_due_ -= 1;
     }
     const bool opening = cfg_.open_all_first && produced_ < flows_.size();
     Flow& f = flows_[opening ? produced_ : rng_() % flows_.size()];
+    if (f.lazy_seen != lazy_births_) {
+      // 1 - (1 - 1/F)^m: one of the m births since the flow was last looked at replaced it.
+      const double m = lazy_births_ - f.lazy_seen;
+      const double p = -std::expm1(m * std::log1p(-1.0 / double(flows_.size())));
+      f.lazy_seen = lazy_births_;
+      if (std::uniform_real_distribution<double>(0, 1)(rng_) < p) new_flow(f);
+    }
     const bool from_client = f.sent == 0 || (rng_() & 1);
     const uint32_t size = cfg_.packet_sizes[rng_() % cfg_.packet_sizes.size()];
     const uint32_t wire = build(f, from_client, size, frame_.data());

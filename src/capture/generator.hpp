@@ -40,12 +40,14 @@ class GeneratorSource final : public PacketSource {
   double progress() const override {
     return cfg_.packets ? double(produced_) / double(cfg_.packets) : 1.0;
   }
+  // Flows made (births applied lazily count when they are seen, in a flow's next packet).
   uint64_t flows_born() const { return born_; }
 
  private:
   struct Flow {
-    PacketTuple t;      // client -> server
-    uint32_t sent = 0;  // packets so far
+    PacketTuple t;         // client -> server
+    uint32_t sent = 0;     // packets so far
+    double lazy_seen = 0;  // lazy_births_ when the flow was born or last picked
   };
   void new_flow(Flow& f);
   uint32_t build(const Flow& f, bool from_client, uint32_t size, uint8_t* out);
@@ -59,6 +61,7 @@ class GeneratorSource final : public PacketSource {
   uint64_t born_ = 0;
   uint64_t next_client_ = 0;  // address/port counter: every flow tuple is new
   double births_due_ = 0;
+  double lazy_births_ = 0;  // births applied lazily (see next_batch), in all
   SourceStats stats_;
 };
 

@@ -1,6 +1,9 @@
 #include "capture/pcap_source.hpp"
 
+#include <dirent.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -36,18 +39,45 @@ bool looks_like_capture(const fs::path& path) {
 }
 }  // namespace
 
-std::vector<std::string> expand_capture_paths(const std::vector<std::string>& inputs) {
+std::vector<std::string> expand_capture_paths(const std::vector<std::string>& inputs,
+                                              const std::function<void(const std::string&)>& skip) {
   std::vector<std::string> files;
+  auto skipped = [&](const std::string& path, const std::error_code& ec) {
+    if (!skip) throw std::runtime_error(path + ": " + ec.message());
+    skip(path + ": " + ec.message() + "; left out");
+  };
   for (const auto& in : inputs) {
     std::error_code ec;
     if (fs::is_directory(in, ec)) {
+      // One bad entry (a symlink loop, an unreadable subdirectory) is reported and left
+      // out; the rest of the directory is still read.
       std::vector<std::string> inside;
-      for (const auto& entry : fs::recursive_directory_iterator(in, ec)) {
-        if (entry.is_regular_file() && looks_like_capture(entry.path())) {
+      fs::recursive_directory_iterator it(in, fs::directory_options::skip_permission_denied, ec);
+      if (ec) {
+        skipped(in, ec);
+        continue;
+      }
+      for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        const fs::directory_entry& entry = *it;
+        std::error_code entry_ec;
+        if (entry.is_directory(entry_ec) && !entry.is_symlink(entry_ec)) {
+          // The iterator would end at a subdirectory it cannot open: test it first.
+          if (DIR* d = opendir(entry.path().c_str())) {
+            closedir(d);
+          } else {
+            skipped(entry.path().string(), std::error_code(errno, std::generic_category()));
+            it.disable_recursion_pending();
+          }
+          continue;
+        }
+        const bool regular = entry.is_regular_file(entry_ec);
+        if (entry_ec) {
+          skipped(entry.path().string(), entry_ec);
+        } else if (regular && looks_like_capture(entry.path())) {
           inside.push_back(entry.path().string());
         }
       }
-      if (ec) throw std::runtime_error(in + ": " + ec.message());
+      if (ec) skipped(in, ec);
       std::sort(inside.begin(), inside.end());
       files.insert(files.end(), inside.begin(), inside.end());
     } else if (in == "-" || fs::exists(in, ec)) {

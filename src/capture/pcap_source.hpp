@@ -16,8 +16,12 @@ namespace etcpipe {
 // Expands the inputs of -r: a file stays as is, a directory becomes the capture files under
 // it (subdirectories too: one per class in public datasets) in path order; files there
 // without a pcap or pcapng magic number (READMEs, label files) are left out. Throws
-// std::runtime_error for a path that does not exist.
-std::vector<std::string> expand_capture_paths(const std::vector<std::string>& inputs);
+// std::runtime_error for a path that does not exist. An entry of a directory that cannot be
+// read (a symlink loop, an unreadable subdirectory) is passed to `skip` with the reason and
+// left out; without `skip` it throws std::runtime_error.
+std::vector<std::string> expand_capture_paths(
+    const std::vector<std::string>& inputs,
+    const std::function<void(const std::string&)>& skip = {});
 
 class PcapFileSource final : public PacketSource {
  public:

@@ -1,6 +1,8 @@
 #include "capture/pcap_writer.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 namespace etcpipe {
@@ -32,14 +34,29 @@ void PcapWriter::write(uint64_t ts_ns, std::span<const uint8_t> bytes, uint32_t 
   h.ts.tv_usec = suseconds_t(ts_ns % 1'000'000'000ULL);  // nanoseconds: see the constructor
   h.caplen = static_cast<uint32_t>(bytes.size());
   h.len = std::max(wire_len, h.caplen);
+  if (!error_.empty()) return;  // the file is broken: later packets would only add holes
+  errno = 0;
   pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, bytes.data());
+  check();
+}
+
+void PcapWriter::check() {
+  // pcap_dump() says nothing: the stream's error flag tells (disk full, I/O error).
+  if (error_.empty() && std::ferror(pcap_dump_file(dumper_)) != 0) {
+    error_ = path_ + ": write failed: " + std::strerror(errno != 0 ? errno : EIO);
+  }
 }
 
 void PcapWriter::close() {
-  const bool ok = pcap_dump_flush(dumper_) == 0;
+  if (dumper_ == nullptr) return;
+  errno = 0;
+  if (pcap_dump_flush(dumper_) != 0 && error_.empty()) {
+    error_ = path_ + ": write failed: " + std::strerror(errno != 0 ? errno : EIO);
+  }
+  check();
   pcap_dump_close(dumper_);
   dumper_ = nullptr;
-  if (!ok) throw std::runtime_error(path_ + ": write failed");
+  if (!error_.empty()) throw std::runtime_error(error_);
 }
 
 }  // namespace etcpipe

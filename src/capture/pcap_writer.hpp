@@ -18,12 +18,18 @@ class PcapWriter {
   PcapWriter& operator=(const PcapWriter&) = delete;
 
   void write(const PacketBatch& batch);
+  // After a write error (see failed()) packets are no longer written.
   void write(uint64_t ts_ns, std::span<const uint8_t> bytes, uint32_t wire_len);
-  // Flushes; throws std::runtime_error if the data could not be written.
+  // Flushes; throws std::runtime_error if any data could not be written.
   void close();
+  // Whether a write failed (the file misses packets); close() throws the error.
+  bool failed() const { return !error_.empty(); }
 
  private:
+  void check();
+
   std::string path_;
+  std::string error_;  // the first write error
   pcap_t* dead_ = nullptr;
   pcap_dumper_t* dumper_ = nullptr;
 };

@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <nlohmann/json.hpp>
 
 #include "capture/pcap_source.hpp"
@@ -108,7 +110,16 @@ int run(ExtractOptions& o) {
     const unsigned workers = o.pipeline.workers;
     if (kind == ExtractorKind::Streaming) cfg.streaming = spec;
 
-    const std::vector<std::string> files = expand_capture_paths(o.inputs);
+    const bool progress = !o.quiet && isatty(STDERR_FILENO);
+    auto warn = [progress](const std::string& msg) {
+      std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
+    };
+    uint64_t unreadable = 0;  // inputs not opened, ended by a read error, or left out
+    const std::vector<std::string> files =
+        expand_capture_paths(o.inputs, [&](const std::string& msg) {
+          ++unreadable;
+          warn(msg);
+        });
     if (files.empty()) throw std::runtime_error("no capture files found");
     auto labeler = make_labeler(o);
     DatasetWriter dataset(o.output, spec, labeler.get());
@@ -138,16 +149,16 @@ int run(ExtractOptions& o) {
         use(std::make_unique<BatchExtractor>(spec, o.feature_rows, workers, slots, out));
     }
 
-    const bool progress = !o.quiet && isatty(STDERR_FILENO);
-    auto warn = [progress](const std::string& msg) {
-      std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
-    };
     const auto start = std::chrono::steady_clock::now();
     RunStats total;
-    uint64_t unreadable = 0, unbalanced = 0;
+    uint64_t unbalanced = 0;
+    bool interrupted = false;  // by SIGINT/SIGTERM: the dataset holds what was read
     std::size_t done = 0;
     for (const std::string& file : files) {
-      if (stop_flag().load()) break;
+      if (stop_flag().load()) {
+        interrupted = true;
+        break;
+      }
       PcapFileSource source({file}, join(o.filter_words), warn);
       dataset.set_capture(file);
       NullFlowSink records;
@@ -165,8 +176,9 @@ int run(ExtractOptions& o) {
       }
       const RunStats s = run_flows(source, cfg, records, ro);
       if (finish) finish();
-      unreadable += source.open_failures();
+      unreadable += source.open_failures() + s.source.read_errors;
       unbalanced += !s.accounting_balanced();
+      interrupted |= s.interrupted;
       total.source.packets += s.source.packets;
       total.flows.created += s.flows.created;
       total.selected.copied += s.selected.copied;
@@ -204,11 +216,15 @@ int run(ExtractOptions& o) {
         }
       }
     }
+    if (interrupted) return 128 + (stop_signal() != 0 ? stop_signal() : SIGINT);
     if (unreadable != 0) {
       std::cerr << "etcpipe: " << unreadable << " input(s) could not be read\n";
       return 1;
     }
     return unbalanced == 0 ? 0 : 3;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "etcpipe: " << out_of_memory_advice(o.pipeline) << '\n';
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "etcpipe: " << e.what() << '\n';
     return 2;
@@ -233,7 +249,8 @@ Runner add_extract_command(CLI::App& app) {
       "  etcpipe extract -r pcap/ -o ds --labels-ndpi result/ --encrypted-only "
       "--min-packets-each-way 2\n"
       "  etcpipe extract -r a.pcap -o ds --packets 5 --bytes 128 --labels-csv labels.csv tcp\n"
-      "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
+      "Exit status: 0 ok, 1 some input unreadable (not opened, truncated or corrupt), 2 usage\n"
+      "or fatal error (an output that failed), 130/143 stopped by SIGINT/SIGTERM.");
   cmd->add_option("-r,--read", o.inputs,
                   "Capture file (pcap or pcapng) or directory of captures; repeatable")
       ->required()

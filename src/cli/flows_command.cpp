@@ -3,11 +3,16 @@
 // record: features extracted in the workers, batched inference, verdicts joined to records.
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <optional>
 
 #include "capture/pcap_source.hpp"
@@ -66,14 +71,47 @@ int run(FlowsOptions& o) {
     }
     FlowPipelineConfig cfg = pipeline_config(o.pipeline);
     if (classification) classification->configure(cfg);
-    if (!o.stats_json.empty() && o.stats_json != "/dev/stdout" && o.stats_json != "/dev/stderr") {
-      std::ofstream(o.stats_json, std::ios::trunc);  // each run starts the file anew
-    }
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
     auto warn = [progress](const std::string& msg) {
       std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
     };
-    PcapFileSource source(expand_capture_paths(o.inputs), join(o.filter_words), warn);
+    uint64_t skipped = 0;  // directory entries that could not be read
+    std::vector<std::string> files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
+      ++skipped;
+      warn(msg);
+    });
+    if (files.empty()) throw std::runtime_error("no capture files found in " + join(o.inputs));
+    // Opening an output truncates it: one that is an input would be lost before it is read.
+    auto check_not_an_input = [&files](const std::string& what, const std::string& target) {
+      std::error_code ec;
+      if (target == "-" || !std::filesystem::exists(target, ec)) return;
+      for (const std::string& in : files) {
+        if (std::filesystem::equivalent(target, in, ec)) {
+          throw std::runtime_error(what + " " + target + " is an input (" + in +
+                                   "): refusing to overwrite it");
+        }
+      }
+    };
+    if (!o.stats_json.empty()) check_not_an_input("--stats-json", o.stats_json);
+    for (const std::string& spec : o.outputs) {
+      const auto colon = spec.find(':');
+      if (colon == std::string::npos) {
+        check_not_an_input("--output", spec);
+      } else if (spec.compare(0, colon, "ipfix") != 0 && spec.compare(0, colon, "ipfix-tcp") != 0) {
+        check_not_an_input("--output", spec.substr(colon + 1));
+      }
+    }
+    PcapFileSource source(std::move(files), join(o.filter_words), warn);
+    if (!o.stats_json.empty() && o.stats_json != "/dev/stdout" && o.stats_json != "/dev/stderr") {
+      // Each run starts the file anew; one that cannot be written is said now, not after
+      // the run.
+      errno = 0;
+      std::ofstream f(o.stats_json, std::ios::trunc);
+      if (!f) {
+        throw std::runtime_error("--stats-json " + o.stats_json +
+                                 ": cannot write: " + std::strerror(errno != 0 ? errno : EACCES));
+      }
+    }
     auto outputs = std::make_unique<FanoutSink>();
     FanoutSink& sink = *outputs;
     std::unique_ptr<SelectedPcapWriter> pcap;
@@ -98,8 +136,9 @@ int run(FlowsOptions& o) {
         if (host.empty() || port_at + 1 == target.size()) {
           throw std::runtime_error("--output " + spec + ": expected " + kind + ":HOST:PORT");
         }
+        const uint16_t port = parse_port(target.substr(port_at + 1), "--output " + spec);
         auto exporter = std::make_unique<IpfixExporter>(
-            host, target.substr(port_at + 1),
+            host, std::to_string(port),
             kind == "ipfix" ? IpfixExporter::Transport::Udp : IpfixExporter::Transport::Tcp,
             o.classify);
         ipfix.push_back(exporter.get());
@@ -140,6 +179,7 @@ int run(FlowsOptions& o) {
     // The sinks format and write in a thread of their own; reading from files, the reader
     // waits for them when they fall behind rather than lose records.
     AsyncSink writer(std::move(outputs), true);
+    writer.set_give_up(&give_up_flag());  // a second signal: do not wait for a blocked output
     FlowSink* records = &writer;
     if (classification) {
       records = &classification->attach(ro, writer, cfg);
@@ -152,17 +192,26 @@ int run(FlowsOptions& o) {
     }
     const RunStats stats = run_flows(source, cfg, *records, ro);
     if (metrics) metrics->update(stats);
-    if (pcap) pcap->close();
+    std::string pcap_error;  // reported after the summary: the run exits 2
+    if (pcap) {
+      try {
+        pcap->close();
+      } catch (const std::exception& e) {
+        pcap_error = e.what();
+      }
+    }
     if (progress) std::cerr << "\r\x1b[K";
     if (!o.quiet) std::cerr << format_summary(stats);
     if (classification && !o.quiet) std::cerr << classification->summary();
     for (const IpfixExporter* x : ipfix) {
       if (!o.quiet || x->records_dropped() != 0) {
         std::cerr << "ipfix: " << x->records_sent() << " records sent, " << x->records_dropped()
-                  << " dropped (collector gone or behind)\n";
+                  << " dropped (collector gone or behind)";
+        if (x->reconnects() != 0) std::cerr << ", " << x->reconnects() << " reconnections";
+        std::cerr << '\n';
       }
     }
-    if (pcap && !o.quiet) {
+    if (pcap && !o.quiet && pcap_error.empty()) {
       std::cerr << "pcap: " << pcap->written() << " selected packets written";
       if (pcap->other_link_type() != 0) {
         std::cerr << ", " << pcap->other_link_type() << " of another link type left out";
@@ -178,11 +227,27 @@ int run(FlowsOptions& o) {
       }
       append_line(o.stats_json, totals);
     }
-    if (source.open_failures() != 0) {
-      std::cerr << "etcpipe: " << source.open_failures() << " input(s) could not be read\n";
+    if (writer.dropped() != 0) {
+      std::cerr << "etcpipe: " << writer.dropped()
+                << " records dropped: the run was ended while an output was behind\n";
+    }
+    if (!pcap_error.empty()) {
+      std::cerr << "etcpipe: " << pcap_error << '\n';
+      return 2;
+    }
+    // Stopped by a signal before the end of the input: 128 + the signal, as shells report.
+    if (stats.interrupted) return 128 + (stop_signal() != 0 ? stop_signal() : SIGINT);
+    // Inputs not opened, ended by a read error (truncated, corrupt) or left out of a
+    // directory: the others were read, the run is not a success.
+    const uint64_t unreadable = source.open_failures() + stats.source.read_errors + skipped;
+    if (unreadable != 0) {
+      std::cerr << "etcpipe: " << unreadable << " input(s) could not be read\n";
       return 1;
     }
     return stats.accounting_balanced() ? 0 : 3;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "etcpipe: " << out_of_memory_advice(o.pipeline) << '\n';
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "etcpipe: " << e.what() << '\n';
     return 2;
@@ -208,8 +273,8 @@ void add_record_options(CLI::App* cmd, FlowsOptions& o) {
                   "end-of-run totals last");
   cmd->add_option("--stats-interval", o.stats_interval,
                   "Print a statistics line (rate, Gbit/s, active flows, drops) every this many "
-                  "seconds of run time")
-      ->check(CLI::PositiveNumber);
+                  "seconds of run time (0.01 to 86400)")
+      ->check(finite_number() & CLI::Range(0.01, 86400.0));
   cmd->add_flag("-q,--quiet", o.quiet, "Do not print the summary on stderr");
   cmd->add_option("--metrics", o.metrics,
                   "Serve the counters for Prometheus at http://ADDR:PORT/metrics while running");
@@ -230,7 +295,8 @@ Runner add_flows_command(CLI::App& app) {
       "  etcpipe flows -r captures/ -o flows.jsonl tcp port 443\n"
       "  etcpipe flows -r a.pcapng -r b.pcap --stats-json stats.json 'vlan and udp'\n"
       "  etcpipe flows -r t.pcap -o csv:flows.csv -o sqlite:probe.db -o pcap:analysed.pcap\n"
-      "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
+      "Exit status: 0 ok, 1 some input unreadable (not opened, truncated or corrupt), 2 usage\n"
+      "or fatal error (an output that failed), 130/143 stopped by SIGINT/SIGTERM.");
   add_record_options(o.cmd, o);
   return [opts] { return run(*opts); };
 }
@@ -256,7 +322,8 @@ Runner add_classify_command(CLI::App& app) {
       "Engines in this build: trees" +
       std::string(have_torchscript() ? ", TorchScript (libtorch)" : "") +
       "\n"
-      "Exit status: 0 ok, 1 some input unreadable, 2 usage or fatal error.");
+      "Exit status: 0 ok, 1 some input unreadable (not opened, truncated or corrupt), 2 usage\n"
+      "or fatal error (an output that failed), 130/143 stopped by SIGINT/SIGTERM.");
   add_record_options(cmd, o);
   add_inference_options(cmd, o.inference);
   return [opts] { return run(*opts); };

@@ -1,6 +1,15 @@
 #include "cli/generator_options.hpp"
 
+#include <fmt/format.h>
+
+#include <cmath>
+#include <stdexcept>
+
 namespace etcpipe::cli {
+namespace {
+constexpr double kMaxPackets = 1e15;                      // days of writing at any speed
+constexpr double kLastSecond = double(int64_t{1} << 33);  // the reader's limit (year 2242)
+}  // namespace
 
 void add_generator_options(CLI::App& cmd, GeneratorOptions& o) {
   auto* g = cmd.add_option_group("Traffic", "The generated traffic");
@@ -35,7 +44,33 @@ GeneratorConfig generator_config(const GeneratorOptions& o) {
   GeneratorConfig cfg = o.cfg;
   cfg.packet_sizes = o.sizes;
   cfg.random_payload = o.payload == "random";
-  if (o.duration > 0) cfg.packets = static_cast<uint64_t>(o.duration * cfg.rate_pps);
+  auto usage = [](const std::string& what) { throw std::runtime_error(what); };
+  if (!std::isfinite(cfg.rate_pps) || cfg.rate_pps <= 0) usage("--rate must be a positive number");
+  if (!std::isfinite(cfg.new_flows_per_sec) || cfg.new_flows_per_sec < 0) {
+    usage("--new-flows-per-sec must be a number >= 0");
+  }
+  if (!std::isfinite(o.duration) || o.duration < 0) usage("--duration must be a number >= 0");
+  if (o.duration > 0) {
+    const double packets = o.duration * cfg.rate_pps;
+    if (packets < 1) {
+      usage(fmt::format("--duration {} at --rate {} gives no packet (duration x rate < 1)",
+                        o.duration, cfg.rate_pps));
+    }
+    if (packets > kMaxPackets) {
+      usage(fmt::format("--duration {} at --rate {} gives {:g} packets, more than {:g}", o.duration,
+                        cfg.rate_pps, packets, kMaxPackets));
+    }
+    cfg.packets = static_cast<uint64_t>(packets);
+  }
+  // Packet times must stay within what a pcap timestamp (and the reader) holds.
+  const double span_s = double(cfg.packets) / cfg.rate_pps;
+  const double room_s = kLastSecond - double(cfg.start_ns / 1'000'000'000ULL);
+  if (span_s > room_s) {
+    usage(fmt::format(
+        "{} packets at --rate {} span {:g} s of packet time, more than the {:g} s left before "
+        "the year 2242 (the last time etcpipe reads): raise --rate or lower --packets/--duration",
+        cfg.packets, cfg.rate_pps, span_s, room_s));
+  }
   return cfg;
 }
 

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <bitset>
+#include <cmath>
+#include <cstdlib>
 #include <memory>
+#include <stdexcept>
 
 namespace etcpipe::cli {
 namespace {
@@ -18,13 +21,33 @@ uint32_t default_max_flows() {
       std::min<uint64_t>(mem / 4 / FlowTable::bytes_per_flow(), uint64_t{1} << 31));
 }
 
-constexpr double kMaxTimeoutSeconds = 1e9;  // ~31 years; keeps ns arithmetic in range
+constexpr double kMaxTimeoutSeconds = 1e9;    // ~31 years; keeps ns arithmetic in range
+constexpr uint32_t kMaxFlows = 1u << 31;      // FlowTable's limit (32-bit entry indices)
+constexpr uint32_t kMaxFragSlots = 1u << 24;  // 1 GiB of fragment table
 
 uint64_t to_ns(double seconds) {
   return static_cast<uint64_t>(seconds * 1e9);
 }
 
 }  // namespace
+
+std::string out_of_memory_advice(const PipelineOptions& o) {
+  const uint64_t flows = o.max_flows != 0 ? o.max_flows : default_max_flows();
+  return "not enough memory for a flow table of " + std::to_string(flows) +
+         " flows and a fragment table of " + std::to_string(o.frag_slots) +
+         " entries: lower --max-flows (or --frag-table)";
+}
+
+CLI::Validator finite_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (end == text.c_str()) return "";  // not a number: the option's own parser says so
+        return std::isfinite(v) ? "" : "must be a finite number, not " + text;
+      },
+      "FINITE");
+}
 
 void add_pipeline_options(CLI::App* cmd, PipelineOptions& o, bool select_packets) {
   cmd->add_option("--workers", o.workers,
@@ -35,14 +58,15 @@ void add_pipeline_options(CLI::App* cmd, PipelineOptions& o, bool select_packets
   cmd->add_flag("--no-decap", o.no_decap,
                 "Do not decapsulate tunnels (IP-in-IP, GRE, VXLAN, GTP-U): track the outer flow");
   cmd->add_option("--max-flows", o.max_flows,
-                  "Flow table capacity; when full the least recently seen flow is evicted "
-                  "(default: a quarter of physical memory, " +
-                      std::to_string(FlowTable::bytes_per_flow()) + " bytes per flow)");
+                  "Flow table capacity (1 to 2^31); when full the least recently seen flow is "
+                  "evicted (default: a quarter of physical memory, " +
+                      std::to_string(FlowTable::bytes_per_flow()) + " bytes per flow)")
+      ->check(CLI::Range(1u, kMaxFlows));
   auto* timeouts = cmd->add_option_group("Timeouts", "Seconds of packet time; 0 disables one");
   auto timeout = [&](const char* name, double& value, const char* what) {
     timeouts->add_option(name, value, what)
         ->capture_default_str()
-        ->check(CLI::Range(0.0, kMaxTimeoutSeconds));
+        ->check(finite_number() & CLI::Range(0.0, kMaxTimeoutSeconds));
   };
   timeout("--tcp-idle", o.tcp_idle, "TCP idle timeout");
   timeout("--udp-idle", o.udp_idle, "UDP idle timeout");
@@ -53,8 +77,10 @@ void add_pipeline_options(CLI::App* cmd, PipelineOptions& o, bool select_packets
           "packets; a new SYN on the same 5-tuple starts a new flow at once");
   timeout("--frag-timeout", o.frag_timeout,
           "How long a datagram's later fragments are awaited after the last one");
-  cmd->add_option("--frag-table", o.frag_slots, "Entries of the IP fragment table (64 bytes each)")
-      ->capture_default_str();
+  cmd->add_option("--frag-table", o.frag_slots,
+                  "Entries of the IP fragment table (64 bytes each), 1 to 2^24")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, kMaxFragSlots));
   auto* sel = cmd->add_option_group(
       "Selection", "Which packets of each flow go to feature extraction (the first N that match)");
   if (select_packets) {
@@ -88,6 +114,17 @@ void add_pipeline_options(CLI::App* cmd, PipelineOptions& o, bool select_packets
 
 uint32_t snaplen_for(const FeatureSpec& spec) {
   return std::clamp(spec.bytes + 512, 1600u, 65535u);
+}
+
+uint16_t parse_port(const std::string& text, const std::string& what) {
+  const bool digits =
+      !text.empty() && text.size() <= 5 &&
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const unsigned long port = digits ? std::stoul(text) : 0;
+  if (port < 1 || port > 65535) {
+    throw std::runtime_error(what + ": bad port " + text + " (1 to 65535)");
+  }
+  return static_cast<uint16_t>(port);
 }
 
 FlowPipelineConfig pipeline_config(const PipelineOptions& o) {

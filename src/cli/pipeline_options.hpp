@@ -35,5 +35,12 @@ FlowPipelineConfig pipeline_config(const PipelineOptions& o);
 // The selection snap length feature extraction of `spec` needs (its L plus headers, at
 // least a full Ethernet frame), unless --select-snaplen was given.
 uint32_t snaplen_for(const FeatureSpec& spec);
+// What to say when the tables `o` asks for do not fit in memory (std::bad_alloc).
+std::string out_of_memory_advice(const PipelineOptions& o);
+// Refuses nan and inf (CLI::Range lets nan through).
+CLI::Validator finite_number();
+// A TCP/UDP port given as text (1 to 65535, digits only); throws std::runtime_error naming
+// `what` otherwise.
+uint16_t parse_port(const std::string& text, const std::string& what);
 
 }  // namespace etcpipe::cli

@@ -1,5 +1,6 @@
 #include "export/async_sink.hpp"
 
+#include <chrono>
 #include <stdexcept>
 
 namespace etcpipe {
@@ -32,9 +33,11 @@ AsyncSink::~AsyncSink() {
 
 AsyncSink::Batch* AsyncSink::free_batch() {
   Batch* b = nullptr;
-  while (!free_.try_dequeue(b)) {
-    if (!wait_when_full_) return nullptr;
-    std::this_thread::yield();
+  if (free_.try_dequeue(b)) return b;
+  if (!wait_when_full_) return nullptr;
+  // Sleeps until the sink thread frees a batch; looks at the give-up flag now and then.
+  while (!free_.wait_dequeue_timed(b, std::chrono::milliseconds(20))) {
+    if (give_up_ != nullptr && give_up_->load(std::memory_order_relaxed)) return nullptr;
   }
   return b;
 }

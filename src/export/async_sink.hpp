@@ -28,6 +28,9 @@ class AsyncSink final : public FlowSink {
   void close() override;
 
   uint64_t dropped() const { return dropped_; }
+  // While *flag is set, write() drops (and counts) records instead of waiting for a free
+  // batch: the run is being ended and the output may never take them (a blocked pipe).
+  void set_give_up(const std::atomic<bool>* flag) { give_up_ = flag; }
 
  private:
   struct Batch {
@@ -42,11 +45,12 @@ class AsyncSink final : public FlowSink {
   bool wait_when_full_;
   std::vector<std::unique_ptr<Batch>> all_;
   moodycamel::BlockingReaderWriterQueue<Batch*> full_;
-  moodycamel::ReaderWriterQueue<Batch*> free_;
+  moodycamel::BlockingReaderWriterQueue<Batch*> free_;  // waited on: no spinning
   std::thread thread_;
   std::string error_;  // the inner sink's failure (written by the thread, read after join)
   std::string summary_;
   uint64_t dropped_ = 0;
+  const std::atomic<bool>* give_up_ = nullptr;
   bool closed_ = false;
 };
 

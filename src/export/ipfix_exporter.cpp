@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -19,6 +21,9 @@ constexpr uint16_t kTemplateV4 = 256, kTemplateV6 = 257;
 constexpr uint32_t kReversePen = 29305;  // RFC 5103 reverse information elements
 constexpr std::size_t kUdpMessageBytes = 1400;
 constexpr std::size_t kTcpMessageBytes = 65000;
+constexpr std::chrono::milliseconds kFirstRetry{100}, kMaxRetry{5000};
+constexpr int kConnectWaitMs = 200;  // a reconnection waits this long at most (sink thread)
+constexpr int kCloseWaitMs = 2000;   // close() waits this long for a slow collector
 
 struct Field {
   uint16_t id;
@@ -67,8 +72,9 @@ uint8_t end_reason_code(EndReason r) {  // IANA flowEndReason
     case EndReason::Fin:
     case EndReason::Rst: return 3;  // end of flow detected
     case EndReason::EndOfInput:
-    case EndReason::TimeReset: return 4;  // forced end
-    case EndReason::Evicted: return 5;    // lack of resources
+    case EndReason::TimeReset:
+    case EndReason::Interrupted: return 4;  // forced end
+    case EndReason::Evicted: return 5;      // lack of resources
   }
   return 4;
 }
@@ -96,7 +102,13 @@ IpfixExporter::IpfixExporter(const std::string& host, const std::string& port, T
       error = std::strerror(errno);
       ::close(fd_);
       fd_ = -1;
+      continue;
     }
+    std::memcpy(&addr_, a->ai_addr, a->ai_addrlen);
+    addr_len_ = a->ai_addrlen;
+    family_ = a->ai_family;
+    socktype_ = a->ai_socktype;
+    protocol_ = a->ai_protocol;
   }
   freeaddrinfo(res);
   if (fd_ < 0) throw std::runtime_error("IPFIX collector " + target_ + ": " + error);
@@ -197,17 +209,10 @@ void IpfixExporter::send_message() {
   if (set_start_ != 0) set16(msg_, set_start_ + 2, uint16_t(msg_.size() - set_start_));
   if (records_in_msg_ > 0 || messages_ == 0) {
     set16(msg_, 2, uint16_t(msg_.size()));
-    const ssize_t sent = ::send(fd_, msg_.data(), msg_.size(), MSG_NOSIGNAL);
-    if (sent == ssize_t(msg_.size())) {
-      records_sent_ += records_in_msg_;
-      sequence_ += records_in_msg_;
+    if (transport_ == Transport::Udp) {
+      send_udp();
     } else {
-      // Not taken at once (or only in part, which breaks a TCP stream: stop there).
-      records_dropped_ += records_in_msg_;
-      if (sent > 0 && transport_ == Transport::Tcp) {
-        ::close(fd_);
-        fd_ = -1;
-      }
+      send_tcp();
     }
     ++messages_;
   }
@@ -215,18 +220,125 @@ void IpfixExporter::send_message() {
   if (transport_ == Transport::Udp && messages_ % kTemplateRefresh == 0) add_templates();
 }
 
+void IpfixExporter::send_udp() {
+  const ssize_t sent = fd_ < 0 ? -1 : ::send(fd_, msg_.data(), msg_.size(), MSG_NOSIGNAL);
+  if (sent == ssize_t(msg_.size())) {
+    records_sent_ += records_in_msg_;
+    sequence_ += records_in_msg_;
+  } else {
+    records_dropped_ += records_in_msg_;  // not taken at once: dropped
+  }
+}
+
+void IpfixExporter::send_tcp() {
+  // A message goes whole or not at all after the rest of the one before: the stream stays
+  // a sequence of whole messages whatever the collector's pace.
+  if ((fd_ < 0 && !reconnect()) || !flush_pending()) {
+    records_dropped_ += records_in_msg_;
+    return;
+  }
+  const ssize_t sent = ::send(fd_, msg_.data(), msg_.size(), MSG_NOSIGNAL);
+  if (sent == ssize_t(msg_.size())) {
+    records_sent_ += records_in_msg_;
+    sequence_ += records_in_msg_;
+  } else if (sent > 0) {  // taken in part: the rest goes before anything else
+    pending_.assign(msg_.begin() + sent, msg_.end());
+    pending_records_ = records_in_msg_;
+    sequence_ += records_in_msg_;
+  } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    records_dropped_ += records_in_msg_;  // window full: this message is dropped
+  } else {
+    records_dropped_ += records_in_msg_;
+    lost();
+  }
+}
+
+bool IpfixExporter::flush_pending() {
+  while (!pending_.empty()) {
+    const ssize_t n = ::send(fd_, pending_.data(), pending_.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      pending_.erase(pending_.begin(), pending_.begin() + n);
+      continue;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) lost();
+    return false;
+  }
+  records_sent_ += pending_records_;
+  pending_records_ = 0;
+  return true;
+}
+
+void IpfixExporter::lost() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  records_dropped_ += pending_records_;
+  pending_records_ = 0;
+  pending_.clear();
+  retry_at_ = std::chrono::steady_clock::now() + retry_delay_;
+  retry_delay_ = std::min(retry_delay_ * 2, kMaxRetry);
+}
+
+bool IpfixExporter::reconnect() {
+  if (addr_len_ == 0 || std::chrono::steady_clock::now() < retry_at_) return false;
+  const int fd = socket(family_, socktype_ | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol_);
+  bool ok = fd >= 0;
+  if (ok && connect(fd, reinterpret_cast<const sockaddr*>(&addr_), addr_len_) != 0) {
+    ok = false;
+    if (errno == EINPROGRESS) {  // wait a little for it, in the sink's thread
+      pollfd p{fd, POLLOUT, 0};
+      int error = 0;
+      socklen_t len = sizeof error;
+      ok = poll(&p, 1, kConnectWaitMs) == 1 &&
+           getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error == 0;
+    }
+  }
+  if (!ok) {
+    if (fd >= 0) ::close(fd);
+    lost();
+    return false;
+  }
+  fd_ = fd;
+  ++reconnects_;
+  retry_delay_ = kFirstRetry;
+  // A new session: the templates first, in a message of their own.
+  std::vector<uint8_t> data;
+  data.swap(msg_);
+  const std::size_t set_start = set_start_;
+  const uint32_t in_msg = records_in_msg_;
+  start_message();
+  add_templates();
+  set16(msg_, 2, uint16_t(msg_.size()));
+  pending_ = msg_;  // sent by flush_pending(), before the data
+  pending_records_ = 0;
+  msg_.swap(data);
+  set_start_ = set_start;
+  records_in_msg_ = in_msg;
+  return true;
+}
+
 void IpfixExporter::write(std::span<const FlowRecord> records) {
   for (const FlowRecord& r : records) {
-    if (fd_ < 0) {
+    if (fd_ < 0 && transport_ == Transport::Udp) {
       ++records_dropped_;
       continue;
     }
-    add_record(r);
+    add_record(r);  // over TCP a broken connection is made again when a message is sent
   }
 }
 
 void IpfixExporter::close() {
-  if (fd_ >= 0 && (records_in_msg_ > 0 || messages_ == 0)) send_message();
+  if (records_in_msg_ > 0 || messages_ == 0) send_message();
+  if (transport_ == Transport::Tcp) {  // a slow collector gets a moment to take the rest
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(kCloseWaitMs);
+    while (fd_ >= 0 && !flush_pending() && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLOUT, 0};
+      poll(&p, 1, 50);
+    }
+    records_dropped_ += pending_records_;
+    pending_records_ = 0;
+    pending_.clear();
+  }
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }

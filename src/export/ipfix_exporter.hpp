@@ -7,9 +7,14 @@
 // the confidence (element 2, float32). Over UDP the templates are sent again every
 // kTemplateRefresh messages, and messages stay under 1,400 bytes. The exporter never blocks the
 // caller: a message the socket does not take at once (collector gone, TCP window full) is dropped
-// and counted.
+// and counted. Over TCP a message taken in part is finished before any other is sent (later
+// messages are dropped meanwhile, so the stream stays whole), and a connection that breaks is
+// made again (with the templates first) after a delay that doubles from 0.1 s up to 5 s.
 #pragma once
 
+#include <sys/socket.h>
+
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -40,12 +45,21 @@ class IpfixExporter final : public FlowSink {
 
   uint64_t records_sent() const { return records_sent_; }
   uint64_t records_dropped() const { return records_dropped_; }
+  uint64_t reconnects() const { return reconnects_; }
 
  private:
   void start_message();
   void add_templates();
   void add_record(const FlowRecord& r);
   void send_message();
+  void send_udp();
+  void send_tcp();
+  // Sends what is left of a message taken in part; true once nothing is left.
+  bool flush_pending();
+  // The TCP connection broke: closes it, counts the records in flight, plans a retry.
+  void lost();
+  // Connects again if the retry delay is over; sends the templates first. True if connected.
+  bool reconnect();
 
   std::string target_;
   Transport transport_;
@@ -60,6 +74,15 @@ class IpfixExporter final : public FlowSink {
   uint64_t messages_ = 0;
   uint64_t records_sent_ = 0;
   uint64_t records_dropped_ = 0;
+  // TCP: where to connect again, the rest of a message taken in part, the retry schedule.
+  sockaddr_storage addr_{};
+  socklen_t addr_len_ = 0;
+  int family_ = 0, socktype_ = 0, protocol_ = 0;
+  std::vector<uint8_t> pending_;
+  uint32_t pending_records_ = 0;
+  std::chrono::steady_clock::time_point retry_at_{};
+  std::chrono::milliseconds retry_delay_{100};
+  uint64_t reconnects_ = 0;
 };
 
 }  // namespace etcpipe

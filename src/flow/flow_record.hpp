@@ -8,9 +8,19 @@
 namespace etcpipe {
 
 // TimeReset: packet time went back by more than the shortest flow timeout (captures out
-// of time order), which ends every flow open then.
-enum class EndReason : uint8_t { Idle, Active, Fin, Rst, Evicted, EndOfInput, TimeReset };
-inline constexpr std::size_t kEndReasonCount = 7;
+// of time order), which ends every flow open then. Interrupted: the run was stopped
+// (SIGINT, SIGTERM) before the end of its input, and the flow was still open.
+enum class EndReason : uint8_t {
+  Idle,
+  Active,
+  Fin,
+  Rst,
+  Evicted,
+  EndOfInput,
+  TimeReset,
+  Interrupted
+};
+inline constexpr std::size_t kEndReasonCount = 8;
 const char* end_reason_name(EndReason r);
 
 struct FlowRecord {

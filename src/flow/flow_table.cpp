@@ -16,6 +16,7 @@ const char* end_reason_name(EndReason r) {
     case EndReason::Evicted: return "evicted";
     case EndReason::EndOfInput: return "end-of-input";
     case EndReason::TimeReset: return "time-reset";
+    case EndReason::Interrupted: return "interrupted";
   }
   return "idle";
 }

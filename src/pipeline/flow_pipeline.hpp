@@ -189,8 +189,8 @@ class FlowPipeline {
     add();
     flows_.expire(stage_.now_ns());
   }
-  // Ends every flow still open (end of input or shutdown).
-  void flush() { flows_.flush(); }
+  // Ends every flow still open (end of input, or Interrupted for a run stopped early).
+  void flush(EndReason forced = EndReason::EndOfInput) { flows_.flush(forced); }
 
   // Records of the flows that ended since the last call.
   std::vector<FlowRecord>& finished() {

@@ -3,10 +3,12 @@
 #include <readerwriterqueue/readerwriterqueue.h>
 
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <thread>
 
+#include "common/backoff.hpp"
 #include "pipeline/toeplitz.hpp"
 
 namespace etcpipe {
@@ -104,16 +106,24 @@ RunStats run_single(PacketSource& source, const FlowPipelineConfig& cfg, FlowSin
     return s;
   };
   PacketBatch batch;
-  while (!pacer.stop() && source.next_batch(batch)) {
+  bool interrupted = false;
+  for (;;) {
+    if (pacer.stop()) {
+      interrupted = true;
+      break;
+    }
+    if (!source.next_batch(batch)) break;
     pipeline.process(batch);
     drain(pipeline.finished(), sink);
     drain(pipeline.flow_stage(), opts);
     pacer.tick(snapshot);
   }
-  pipeline.flush();
+  pipeline.flush(interrupted ? EndReason::Interrupted : EndReason::EndOfInput);
   drain(pipeline.finished(), sink);
   drain(pipeline.flow_stage(), opts);
-  return close_sink(sink, snapshot());
+  RunStats s = snapshot();
+  s.interrupted = interrupted;
+  return close_sink(sink, std::move(s));
 }
 
 // ---- several workers -------------------------------------------------------------------
@@ -124,8 +134,9 @@ constexpr std::size_t kItemsPerWorker = 16;
 // What a worker does with its table after a work item's packets.
 enum class Flush : uint8_t {
   None,
-  TimeReset,   // packet time went back: every flow ends, the clock restarts
-  EndOfInput,  // every flow ends, and the worker stops
+  TimeReset,    // packet time went back: every flow ends, the clock restarts
+  EndOfInput,   // every flow ends, and the worker stops
+  Interrupted,  // the same, the run having been stopped before the end of its input
 };
 
 struct WorkItem {
@@ -148,14 +159,23 @@ struct alignas(64) Worker {
         outbox(kItemsPerWorker) {}
 
   void run() {
-    FlowStage& flows = stage.emplace(cfg, id);
-    if (lossless) flows.set_relieve(wait);  // the reader thread drains
+    try {
+      stage.emplace(cfg, id);
+    } catch (...) {  // its table does not fit: the Dispatcher rethrows it in the reader
+      error = std::current_exception();
+      started.store(true, std::memory_order_release);
+      return;
+    }
+    FlowStage& flows = *stage;
+    if (lossless) flows.set_relieve([this] { backoff.wait(); });  // the reader thread drains
     std::array<const DecodedPacket*, PacketBatch::kCapacity> pointers{};
     ready.store(true, std::memory_order_release);
+    started.store(true, std::memory_order_release);
     uint64_t packets = 0;
     for (;;) {
       WorkItem* item = nullptr;
-      while (!inbox.try_dequeue(item)) wait();
+      while (!inbox.try_dequeue(item)) backoff.wait();
+      backoff.reset();
       const std::size_t n = item->packets.size();
       for (std::size_t i = 0; i < n; ++i) pointers[i] = &item->packets[i];
       flows.add(std::span(pointers.data(), n),
@@ -163,21 +183,24 @@ struct alignas(64) Worker {
       flows.expire(item->now_ns);
       if (item->flush == Flush::TimeReset) flows.flush(EndReason::TimeReset);
       if (item->flush == Flush::EndOfInput) flows.flush();
+      if (item->flush == Flush::Interrupted) flows.flush(EndReason::Interrupted);
       flows.take_finished(item->finished);
       packets += item->packets.size();
       item->stats = worker_stats(packets, flows);
-      const bool last = item->flush == Flush::EndOfInput;
+      const bool last = item->flush == Flush::EndOfInput || item->flush == Flush::Interrupted;
       outbox.try_enqueue(item);  // never full: at most kItemsPerWorker items exist
       if (last) return;
     }
   }
-  static void wait() { std::this_thread::yield(); }
 
   FlowPipelineConfig cfg;
   uint16_t id;
   bool lossless;
+  Backoff backoff;                                  // the worker's waits
   std::optional<FlowStage> stage;                   // built in the worker's thread
   std::atomic<bool> ready{false};                   // stage built: its selected ring may be drained
+  std::atomic<bool> started{false};                 // stage built, or `error` set
+  std::exception_ptr error;                         // why the stage could not be built
   moodycamel::ReaderWriterQueue<WorkItem*> inbox;   // reader -> worker
   moodycamel::ReaderWriterQueue<WorkItem*> outbox;  // worker -> reader
   std::vector<std::unique_ptr<WorkItem>> items;     // owned here, used by both sides
@@ -210,14 +233,32 @@ class Dispatcher {
       free_batches_.push_back(batches_.emplace_back(std::make_unique<PacketBatch>()).get());
     }
     users_.assign(batches_.size(), 0);
+    // A worker that could not build its flow table (not enough memory) fails the run now,
+    // in this thread, after the others are stopped.
+    std::exception_ptr error;
+    for (auto& w : workers_) {
+      Backoff backoff;
+      while (!w->started.load(std::memory_order_acquire)) backoff.wait();
+      if (w->error) error = w->error;
+    }
+    if (error) {
+      for (auto& w : workers_) {
+        if (w->error) continue;
+        w->filling = take(*w);
+        send(*w, 0, Flush::EndOfInput);
+      }
+      for (auto& w : workers_) w->thread.join();
+      std::rethrow_exception(error);
+    }
   }
 
   // A batch for the source to fill: one whose packets no worker still reads. The reader
   // holds it (a user of its own) until end_batch(): items sent before then (a full item, a
   // time reset) may come back first without the batch going back to the pool.
   PacketBatch& free_batch() {
+    Backoff backoff;
     while (free_batches_.empty()) {
-      if (!collect_all()) Worker::wait();
+      if (!collect_all()) backoff.wait();
     }
     PacketBatch* b = free_batches_.back();
     free_batches_.pop_back();
@@ -247,12 +288,14 @@ class Dispatcher {
     collect_all();
   }
 
-  // End of input: every worker flushes its table; waits for all and joins them.
-  void finish(uint64_t now_ns) {
-    send_to_all(now_ns, Flush::EndOfInput);
+  // End of input (or of the run): every worker flushes its table; waits for all and joins
+  // them.
+  void finish(uint64_t now_ns, bool interrupted) {
+    send_to_all(now_ns, interrupted ? Flush::Interrupted : Flush::EndOfInput);
     for (auto& w : workers_) {
+      Backoff backoff;
       while (w->free.size() < kItemsPerWorker) {
-        if (!collect(*w)) Worker::wait();
+        if (!collect(*w)) backoff.wait();
       }
       w->thread.join();
       drain(*w->stage, opts_);
@@ -268,8 +311,9 @@ class Dispatcher {
 
  private:
   WorkItem* take(Worker& w) {
+    Backoff backoff;
     while (w.free.empty()) {
-      if (!collect(w)) Worker::wait();
+      if (!collect(w)) backoff.wait();
     }
     WorkItem* item = w.free.back();
     w.free.pop_back();
@@ -340,7 +384,12 @@ RunStats run_parallel(PacketSource& source, const FlowPipelineConfig& cfg, FlowS
     dispatcher.add_stats(s);
     return s;
   };
-  while (!pacer.stop()) {
+  bool interrupted = false;
+  for (;;) {
+    if (pacer.stop()) {
+      interrupted = true;
+      break;
+    }
     PacketBatch& batch = dispatcher.free_batch();
     if (!source.next_batch(batch)) {
       dispatcher.end_batch(batch, stage.now_ns());
@@ -355,8 +404,10 @@ RunStats run_parallel(PacketSource& source, const FlowPipelineConfig& cfg, FlowS
     dispatcher.end_batch(batch, stage.now_ns());
     pacer.tick(snapshot);
   }
-  dispatcher.finish(stage.now_ns());
-  return close_sink(sink, snapshot());
+  dispatcher.finish(stage.now_ns(), interrupted);
+  RunStats s = snapshot();
+  s.interrupted = interrupted;
+  return close_sink(sink, std::move(s));
 }
 
 }  // namespace

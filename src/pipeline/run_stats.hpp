@@ -32,6 +32,7 @@ struct RunStats {
   FragmentStats fragments;
   uint64_t decapsulated = 0;  // packets accounted to the inner flow of a tunnel
   double elapsed_s = 0;
+  bool interrupted = false;  // stopped (RunOptions::stop) before the end of the input
 
   uint64_t outcome_total() const;
   // Packets whose headers decoded: accounted to a flow, or a later fragment whose first

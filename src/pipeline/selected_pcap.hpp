@@ -17,7 +17,8 @@ class SelectedPcapWriter {
   SelectedPcapWriter(std::string path, uint32_t snaplen)
       : path_(std::move(path)), snaplen_(snaplen) {}
   void write(const SelectedBatch& batch);
-  // Creates the file if no packet came; throws std::runtime_error on a write error.
+  // Creates the file if no packet came; throws std::runtime_error on a write error (after
+  // which write() wrote nothing more).
   void close();
   uint64_t written() const { return written_; }
   uint64_t other_link_type() const { return other_link_type_; }
@@ -27,6 +28,7 @@ class SelectedPcapWriter {
   uint32_t snaplen_;
   int dlt_ = -1;
   std::unique_ptr<PcapWriter> out_;
+  std::string error_;  // the file could not be created
   uint64_t written_ = 0;
   uint64_t other_link_type_ = 0;
 };

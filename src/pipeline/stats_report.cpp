@@ -93,6 +93,7 @@ std::string format_stats_json(const RunStats& s) {
   }
   j["decapsulated"] = s.decapsulated;
   j["read_errors"] = s.source.read_errors;
+  j["interrupted"] = s.interrupted;
   j["flows_created"] = s.flows.created;
   j["flows_peak_active"] = s.flows.peak_active;
   auto& ended = j["flows_ended"] = nlohmann::ordered_json::object();

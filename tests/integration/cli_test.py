@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The etcpipe command line as a user runs it. Usage: cli_test.py ETCPIPE_BINARY SOURCE_DIR"""
+"""The etcpipe command line as a user runs it. Usage: cli_test.py ETCPIPE_BINARY SOURCE_DIR [TEST...]"""
 import csv
 import json
 import os
@@ -159,6 +159,136 @@ class Flows(unittest.TestCase):
         self.assertNotEqual(run("flows", "-r", SAMPLE, "--udp-idle", "-5").returncode, 0)
 
 
+
+def pcapng_block(block_type, body, length=None, trailer=None):
+    """A pcapng block; `length`/`trailer` override its total length fields (broken blocks)."""
+    body += b"\0" * (-len(body) % 4)
+    total = 12 + len(body)
+    return (struct.pack("<II", block_type, total if length is None else length) + body +
+            struct.pack("<I", total if trailer is None else trailer))
+
+
+class UnreadableInputs(unittest.TestCase):
+    """An input that ends in a read error counts as not read: exit 1, the others are read."""
+
+    def corrupt_captures(self, tmp):
+        pcap_header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+        noise = bytes((i * 7919 + 13) % 251 for i in range(4096))  # fixed "random" bytes
+        packet = struct.pack("<IIII", 0, 0, 60, 60) + b"\0" * 60
+        shb = pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+        idb = pcapng_block(1, struct.pack("<HHI", 1, 0, 65535))
+        epb_body = struct.pack("<IIIII", 0, 0, 0, 60, 60) + b"\0" * 60
+        cases = {
+            "noise_after_header.pcap": pcap_header + noise,
+            "huge_caplen.pcap": pcap_header + struct.pack("<IIII", 0, 0, 0x7FFFFFFF, 0x7FFFFFFF)
+            + noise,
+            "packet_then_huge_caplen.pcap": pcap_header + packet
+            + struct.pack("<IIII", 0, 0, 0x7FFFFFFF, 0x7FFFFFFF) + noise,
+            "epb_bad_trailer.pcapng": shb + idb + pcapng_block(6, epb_body, trailer=1000),
+        }
+        for length in (0, 12, 13, 0xFFFFFFF0):
+            cases[f"epb_length_{length}.pcapng"] = (shb + idb + pcapng_block(6, epb_body, length)
+                                                    + b"\0" * 64)
+        paths = []
+        for name, data in cases.items():
+            paths.append(os.path.join(tmp, name))
+            with open(paths[-1], "wb") as f:
+                f.write(data)
+        return paths
+
+    def test_corrupt_inputs_exit_1_and_the_others_are_read(self):
+        sample_flows = len(records(run("flows", "-q", "-r", SAMPLE).stdout))
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in self.corrupt_captures(tmp):
+                with self.subTest(capture=os.path.basename(path)):
+                    out = run("flows", "-r", path, "-r", SAMPLE)
+                    self.assertEqual(out.returncode, 1, out.stderr)
+                    self.assertIn(path, out.stderr)
+                    self.assertIn("1 input(s) could not be read", out.stderr)
+                    self.assertEqual(len(records(out.stdout)), sample_flows)
+                    alone = run("flows", "-q", "-r", path)
+                    self.assertEqual(alone.returncode, 1, alone.stderr)
+            ds = os.path.join(tmp, "ds")
+            out = run("extract", "-q", "-r", tmp, "-r", SAMPLE, "-o", ds)
+            self.assertEqual(out.returncode, 1, out.stderr)
+            self.assertTrue(os.path.exists(os.path.join(ds, "meta.json")))
+
+    def test_a_bad_directory_entry_is_reported_and_the_rest_read(self):
+        sample_flows = len(records(run("flows", "-q", "-r", SAMPLE).stdout))
+        with tempfile.TemporaryDirectory() as tmp:
+            d = os.path.join(tmp, "d")
+            os.makedirs(os.path.join(d, "sub"))
+            shutil.copy(SAMPLE, os.path.join(d, "sub"))
+            os.symlink("loop", os.path.join(d, "loop"))  # ln -s loop d/loop: a loop
+            out = run("flows", "-r", d)
+            self.assertEqual(out.returncode, 1, out.stderr)
+            self.assertIn(os.path.join(d, "loop"), out.stderr)
+            self.assertEqual(len(records(out.stdout)), sample_flows)
+            out = run("extract", "-q", "-r", d, "-o", os.path.join(tmp, "ds"))
+            self.assertEqual(out.returncode, 1, out.stderr)
+            self.assertIn(os.path.join(d, "loop"), out.stderr)
+
+    def test_an_unreadable_subdirectory_is_reported_and_the_rest_read(self):
+        if os.geteuid() == 0:
+            self.skipTest("root reads every directory")
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copy(SAMPLE, tmp)
+            closed = os.path.join(tmp, "closed")
+            os.mkdir(closed)
+            os.chmod(closed, 0)
+            try:
+                out = run("flows", "-r", tmp)
+            finally:
+                os.chmod(closed, 0o700)
+            self.assertEqual(out.returncode, 1, out.stderr)
+            self.assertIn(closed, out.stderr)
+            self.assertGreater(len(records(out.stdout)), 10)
+
+
+class BadOptions(unittest.TestCase):
+    def test_out_of_range_options_are_usage_errors(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for args, said in (
+                    (["-o", "ipfix:127.0.0.1:99999"], "99999"),
+                    (["-o", "ipfix-tcp:127.0.0.1:0"], "bad port"),
+                    (["--metrics", "127.0.0.1:99999"], "99999"),
+                    (["--metrics", "127.0.0.1:80x"], "bad port"),
+                    (["--tcp-idle", "nan"], "--tcp-idle"),
+                    (["--udp-idle", "inf"], "--udp-idle"),
+                    (["--tcp-idle", "-1"], "--tcp-idle"),
+                    (["--max-flows", "0"], "--max-flows"),
+                    (["--frag-table", "1000000000"], "--frag-table"),
+                    (["--stats-interval", "0"], "--stats-interval"),
+                    (["--stats-interval", "nan"], "--stats-interval"),
+                    (["--stats-json", os.path.join(tmp, "no", "such", "dir", "s.json")],
+                     "--stats-json")):
+                with self.subTest(args=args):
+                    out = run("flows", "-q", "-r", SAMPLE, "-o", "/dev/null", *args)
+                    self.assertEqual(out.returncode, 2, out.stderr)
+                    self.assertIn(said, out.stderr)
+                    self.assertLess(len(out.stderr), 2000)
+                    self.assertNotRegex(out.stderr, r"\d{40}", "a sane range, not 309 digits")
+            out = run("flows", "-q", "-r", SAMPLE, "--max-flows", "0")
+            self.assertIn("1 to 2147483648", out.stderr)  # the range is said
+            # A directory with no capture is an error, as it is for extract.
+            out = run("flows", "-q", "-r", tmp)
+            self.assertEqual(out.returncode, 2, out.stderr)
+            self.assertIn("no capture", out.stderr)
+
+    def test_tables_that_do_not_fit_in_memory_say_what_to_lower(self):
+        if shutil.which("prlimit") is None:
+            self.skipTest("no prlimit")
+        for workers in ("1", "2"):
+            with self.subTest(workers=workers):
+                out = subprocess.run(["prlimit", "--as=1000000000", ETCPIPE, "flows", "-q", "-r",
+                                      SAMPLE, "-o", "/dev/null", "--workers", workers,
+                                      "--max-flows", "50000000"],
+                                     capture_output=True, text=True, timeout=60)
+                self.assertEqual(out.returncode, 2, out.stderr)
+                self.assertIn("--max-flows", out.stderr)
+                self.assertNotIn("terminate", out.stderr)
+
+
 class Workers(unittest.TestCase):
     def test_same_records_whatever_the_worker_count(self):
         one = sorted(run("flows", "-q", "--workers", "1", "-r", SAMPLES).stdout.splitlines())
@@ -201,7 +331,7 @@ class Selection(unittest.TestCase):
 class Interrupt(unittest.TestCase):
     SHARED = os.path.join(SOURCE, "..", "shared", "data", "ndpi", "pcap")
 
-    def test_sigint_flushes_every_flow_and_exits_0(self):
+    def test_sigint_flushes_every_flow_and_exits_130(self):
         if not os.path.isdir(self.SHARED):
             self.skipTest("no shared captures beside the checkout")
         for command, workers in (("flows", "1"), ("flows", "2"), ("classify", "1")):
@@ -229,19 +359,103 @@ class Interrupt(unittest.TestCase):
                     break
             proc.send_signal(signal.SIGINT)
             _, err = proc.communicate(timeout=120)
-            self.assertEqual(proc.returncode, 0, err)
+            self.assertEqual(proc.returncode, 130, err)  # 128 + SIGINT, as shells report
             self.assertIn("packets read", err)
             with open(stats_path) as f:
                 stats = json.loads(f.read().splitlines()[-1])
             with open(out_path) as f:
                 records = [json.loads(line) for line in f]
             self.assertTrue(stats["accounting_balanced"])
+            self.assertTrue(stats["interrupted"])
             self.assertEqual(len(records), stats["flows_created"])
+            # Flows still open when the run stopped say so, not end-of-input.
+            reasons = {r["end_reason"] for r in records}
+            self.assertIn("interrupted", reasons)
+            self.assertNotIn("end-of-input", reasons)
+            self.assertEqual(stats["flows_ended"]["interrupted"],
+                             sum(r["end_reason"] == "interrupted" for r in records))
             self.assertLess(stats["packets_read"], 200 * 80848, "stopped early")
             if command == "classify":  # every flow went through classification
                 classified = sum(1 for r in records if r["label"] is not None)
                 self.assertGreater(classified, 0)
                 self.assertIn(f"classified {classified} flows", err)
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process, all its threads, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Signals(unittest.TestCase):
+    """Runs stopped by a signal, and outputs that do not take what is written."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp()
+        cls.capture = os.path.join(cls.tmp, "churn.pcap")
+        # 8 s of packet time with flows ending (1 s idle) all along: records from the start.
+        out = run("gen", "--flows", "5000", "--new-flows-per-sec", "50000", "--packet-size", "64",
+                  "--packets", "400000", "--rate", "50000", "-w", cls.capture)
+        assert out.returncode == 0, out.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def flows(self, stdout, *args):
+        return subprocess.Popen([ETCPIPE, "flows", "-r", self.capture, "--udp-idle", "1",
+                                 "--tcp-idle", "1", *args],
+                                stdout=stdout, stderr=subprocess.PIPE, text=True)
+
+    def test_sigterm_exits_143_with_interrupted_flows(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            inputs = [a for _ in range(50) for a in ("-r", self.capture)]
+            stats_path = os.path.join(tmp, "stats.json")
+            proc = subprocess.Popen([ETCPIPE, "flows", *inputs, "-o", "/dev/null", "--workers",
+                                     "2", "--stats-json", stats_path, "--stats-interval", "0.1"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            deadline = time.time() + 30
+            while time.time() < deadline and not (os.path.exists(stats_path) and
+                                                  os.path.getsize(stats_path)):
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+            self.assertEqual(proc.returncode, 143, err)
+            with open(stats_path) as f:
+                stats = json.loads(f.read().splitlines()[-1])
+            self.assertTrue(stats["interrupted"])
+            self.assertGreater(stats["flows_ended"]["interrupted"], 0)
+            self.assertEqual(stats["flows_ended"]["end-of-input"], 0)
+
+    def test_a_blocked_output_costs_no_cpu_and_a_second_sigint_ends_the_run(self):
+        for workers in ("1", "2"):
+            with self.subTest(workers=workers):
+                read_end, write_end = os.pipe()  # nobody reads it: the output blocks
+                try:
+                    proc = self.flows(write_end, "--workers", workers)
+                    os.close(write_end)
+                    time.sleep(2)  # the pipe and the sink's queue fill up
+                    self.assertIsNone(proc.poll(), "still running, blocked on its output")
+                    before = cpu_seconds(proc.pid)
+                    time.sleep(3)
+                    used = cpu_seconds(proc.pid) - before
+                    self.assertLess(used, 0.5, "waiting on a blocked output burns no core")
+                    proc.send_signal(signal.SIGINT)
+                    time.sleep(0.3)
+                    self.assertIsNone(proc.poll(), "one SIGINT waits for the output")
+                    proc.send_signal(signal.SIGINT)
+                    start = time.time()
+                    proc.wait(timeout=20)
+                    self.assertLess(time.time() - start, 6, "a second SIGINT ends the run")
+                    self.assertEqual(proc.returncode, 130, proc.stderr.read())
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+                    proc.stderr.close()
+                    os.close(read_end)
 
 
 def load_dataset(path):
@@ -591,6 +805,72 @@ class Outputs(unittest.TestCase):
             self.assertEqual(struct.unpack("!Q", rec[(2, 0)])[0], r["pkts_fwd"])
             self.assertEqual(struct.unpack("!Q", rec[(2, 29305)])[0], r["pkts_rev"])
 
+    def ipfix_churn(self, server, copies):
+        """flows over a generated capture with records all along, IPFIX over TCP to `server`."""
+        capture = self.path("ipfix_churn.pcap")
+        if not os.path.exists(capture):
+            run("gen", "--flows", "20000", "--new-flows-per-sec", "20000", "--packet-size", "64",
+                "--packets", "1000000", "--rate", "200000", "-w", capture)
+        inputs = [a for _ in range(copies) for a in ("-r", capture)]
+        port = server.getsockname()[1]
+        return subprocess.Popen([ETCPIPE, "flows", *inputs, "-o", "/dev/null", "--workers", "1",
+                                 "--udp-idle", "1", "--tcp-idle", "1",
+                                 "-o", f"ipfix-tcp:127.0.0.1:{port}"],
+                                stderr=subprocess.PIPE, text=True)
+
+    def ipfix_counts(self, stderr):
+        m = re.search(r"ipfix: (\d+) records sent, (\d+) dropped[^,\n]*(?:, (\d+) reconnections)?",
+                      stderr)
+        self.assertIsNotNone(m, stderr)
+        return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+
+    def test_ipfix_over_tcp_to_a_slow_collector_keeps_whole_messages(self):
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        proc = self.ipfix_churn(server, 2)
+        conn, _ = server.accept()
+        time.sleep(1.5)  # reads nothing for a while: the window fills, sends go in part
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+        _, err = proc.communicate(timeout=60)
+        conn.close()
+        server.close()
+        self.assertEqual(proc.returncode, 0, err)
+        sent, dropped, _ = self.ipfix_counts(err)
+        # Before: the connection was closed after the first message taken in part, leaving a
+        # cut message and every later record dropped.
+        template_sets, got = self.parse_ipfix(data)  # whole messages, back to back
+        self.assertEqual(template_sets, 1)
+        self.assertEqual(len(got), sent)
+        self.assertGreater(sent, 0)
+
+    def test_ipfix_over_tcp_connects_again_after_the_collector_drops_it(self):
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.bind(("127.0.0.1", 0))
+        server.listen(2)
+        proc = self.ipfix_churn(server, 6)
+        first, _ = server.accept()
+        first.recv(65536)
+        first.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        first.close()  # a reset: the collector restarted
+        server.settimeout(30)
+        second, _ = server.accept()
+        data = b""
+        while chunk := second.recv(65536):
+            data += chunk
+        _, err = proc.communicate(timeout=60)
+        second.close()
+        server.close()
+        self.assertEqual(proc.returncode, 0, err)
+        sent, dropped, reconnects = self.ipfix_counts(err)
+        self.assertGreaterEqual(reconnects, 1, err)
+        template_sets, got = self.parse_ipfix(data)  # the new session starts with templates
+        self.assertGreaterEqual(template_sets, 1)
+        self.assertGreater(len(got), 0)
+
     def test_ipfix_verdict_elements_when_classifying(self):
         stdout, data = self.ipfix_over_tcp("classify")
         _, got = self.parse_ipfix(data)
@@ -634,6 +914,59 @@ class Outputs(unittest.TestCase):
         self.assertEqual(samples["etcpipe_packets_read_total"],
                          sum(v for k, v in samples.items() if k.startswith("etcpipe_packets_total{")))
 
+    def slow_run(self, *args):
+        """A run that lasts (a capture read at most ~ 20 s), for --metrics tests."""
+        capture = self.path("churn.pcap")
+        if not os.path.exists(capture):
+            run("gen", "--flows", "20000", "--new-flows-per-sec", "20000", "--packet-size", "64",
+                "--packets", "4000000", "--rate", "200000", "-w", capture)
+        inputs = [a for _ in range(20) for a in ("-r", capture)]
+        return subprocess.Popen([ETCPIPE, "flows", *inputs, "-q", "-o", "/dev/null", "--workers",
+                                 "1", *args], stderr=subprocess.PIPE, text=True)
+
+    def scrape(self, url, deadline):
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=1) as r:
+                    return r.read().decode()
+            except OSError:
+                time.sleep(0.1)
+        return None
+
+    def test_idle_metrics_clients_do_not_starve_a_scraper(self):
+        port = self.free_port(socket.SOCK_STREAM)
+        proc = self.slow_run("--metrics", f"127.0.0.1:{port}")
+        idle = []
+        try:
+            url = f"http://127.0.0.1:{port}/metrics"
+            self.assertIsNotNone(self.scrape(url, time.time() + 20), "the server answers")
+            for _ in range(16):  # connect, send nothing
+                idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            start = time.time()
+            body = self.scrape(url, start + 10)
+            self.assertIsNotNone(body)
+            self.assertIn("etcpipe_packets_read_total", body)
+            self.assertLess(time.time() - start, 3, "answered while 16 clients sit idle")
+        finally:
+            for c in idle:
+                c.close()
+            proc.kill()
+            proc.wait()
+            proc.stderr.close()
+
+    def test_metrics_on_every_address_with_an_empty_host(self):
+        port = self.free_port(socket.SOCK_STREAM)
+        proc = self.slow_run("--metrics", f":{port}")
+        try:
+            # Bound to every address: IPv4 loopback answers (it was [::1] only before).
+            body = self.scrape(f"http://127.0.0.1:{port}/metrics", time.time() + 20)
+            self.assertIsNotNone(body)
+            self.assertIn("etcpipe_packets_read_total", body)
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stderr.close()
+
     def test_a_full_disk_is_reported_and_the_other_sinks_finish(self):
         if not os.path.exists("/dev/full"):
             self.skipTest("no /dev/full")
@@ -643,6 +976,40 @@ class Outputs(unittest.TestCase):
         flows = run("flows", "-r", SAMPLE, "-q").stdout.splitlines()
         with open(self.path("f.csv")) as f:
             self.assertEqual(len(f.read().splitlines()), len(flows) + 1)
+
+    def test_a_failed_pcap_write_is_reported_and_the_other_sinks_finish(self):
+        if not os.path.exists("/dev/full"):
+            self.skipTest("no /dev/full")
+        out = run("flows", "-r", SAMPLE, "-o", "pcap:/dev/full", "-o", self.path("f.jsonl"))
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("/dev/full: write failed: No space left on device", out.stderr)
+        self.assertNotIn("selected packets written", out.stderr)
+        with open(self.path("f.jsonl")) as f:
+            self.assertEqual(len(f.read().splitlines()),
+                             len(run("flows", "-r", SAMPLE, "-q").stdout.splitlines()))
+        out = run("flows", "-r", SAMPLE, "-q", "-o", "pcap:" + self.path("no/such/dir/x.pcap"))
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("no/such/dir/x.pcap", out.stderr)
+
+    def test_an_output_that_is_an_input_is_refused(self):
+        capture = self.path("in.pcap")
+        shutil.copy(SAMPLE, capture)
+        with open(capture, "rb") as f:
+            before = f.read()
+        os.link(capture, self.path("hardlink.pcap"))
+        os.symlink(capture, self.path("symlink.pcap"))
+        for read, output in ((capture, "pcap:" + capture), (capture, capture),
+                             (capture, "csv:" + self.path("hardlink.pcap")),
+                             (self.tmp, "sqlite:" + self.path("symlink.pcap")),
+                             (capture, "--stats-json")):
+            with self.subTest(read=read, output=output):
+                args = (["--stats-json", capture] if output == "--stats-json"
+                        else ["-o", output])
+                out = run("flows", "-r", read, *args)
+                self.assertEqual(out.returncode, 2, out.stderr)
+                self.assertIn("is an input", out.stderr)
+                with open(capture, "rb") as f:
+                    self.assertEqual(f.read(), before)
 
     def test_bad_output_kinds_are_clear_errors(self):
         out = run("flows", "-r", SAMPLE, "-o", "ipfux:x")
@@ -671,6 +1038,43 @@ class Generator(unittest.TestCase):
             with open(path, "rb") as a, open(again, "rb") as b:
                 self.assertEqual(a.read(), b.read(), "same seed, same packets")
 
+    def test_gen_work_is_bounded_by_packets(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "gen.pcap")
+            for args in (["--packets", "10", "--rate", "1e-2", "--new-flows-per-sec", "1e6"],
+                         ["--packets", "1000", "--rate", "1", "--new-flows-per-sec", "1e9"],
+                         ["--packets", "10", "--rate", "1e-6"]):
+                with self.subTest(args=args):
+                    start = time.time()
+                    out = run("gen", "-w", path, *args)
+                    self.assertLess(time.time() - start, 5, "birth rate against packet rate")
+                    self.assertEqual(out.returncode, 0, out.stderr)
+                    flows = run("flows", "-q", "-r", path, "--stats-json", "/dev/stderr",
+                                "-o", "/dev/null")
+                    self.assertEqual(json.loads(flows.stderr)["packets_read"],
+                                     int(args[1]))
+            # A high birth rate still gives new flows (each packet nearly always a new one).
+            run("gen", "-w", path, "--flows", "100", "--packets", "1000", "--rate", "1",
+                "--new-flows-per-sec", "1e9")
+            flows = run("flows", "-q", "-r", path, "--stats-json", "/dev/stderr", "-o", "/dev/null")
+            self.assertGreater(json.loads(flows.stderr)["flows_created"], 900)
+
+    def test_gen_refuses_nonsense_with_a_usage_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "gen.pcap")
+            for args, said in ((["--duration", "1e12", "--rate", "1e12"], "--duration"),
+                               (["--duration", "1e-9", "--rate", "10"], "no packet"),
+                               (["--packets", "1000000", "--rate", "1e-6"], "--rate"),
+                               (["--rate", "nan"], "--rate"),
+                               (["--new-flows-per-sec", "inf"], "--new-flows-per-sec"),
+                               (["--duration", "-1"], "--duration")):
+                with self.subTest(args=args):
+                    start = time.time()
+                    out = run("gen", "-w", path, *args)
+                    self.assertLess(time.time() - start, 5)
+                    self.assertEqual(out.returncode, 2, out.stderr)
+                    self.assertIn(said, out.stderr)
+
     def test_bench_prints_one_json_line(self):
         out = run("bench", "--flows", "1000", "--packets", "50000", "--workers", "2", "--json")
         self.assertEqual(out.returncode, 0, out.stderr)
@@ -686,4 +1090,5 @@ class Generator(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(argv=[sys.argv[0]], verbosity=2)
+    # Test names (Class or Class.test_name) may follow the two arguments.
+    unittest.main(argv=[sys.argv[0], *sys.argv[3:]], verbosity=2)

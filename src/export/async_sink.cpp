@@ -32,10 +32,9 @@ AsyncSink::~AsyncSink() {
 
 AsyncSink::Batch* AsyncSink::free_batch() {
   Batch* b = nullptr;
-  while (!free_.try_dequeue(b)) {
-    if (!wait_when_full_) return nullptr;
-    std::this_thread::yield();
-  }
+  if (free_.try_dequeue(b)) return b;
+  if (!wait_when_full_) return nullptr;
+  free_.wait_dequeue(b);  // spins briefly, then sleeps until the thread frees a batch
   return b;
 }
 

@@ -42,7 +42,7 @@ class AsyncSink final : public FlowSink {
   bool wait_when_full_;
   std::vector<std::unique_ptr<Batch>> all_;
   moodycamel::BlockingReaderWriterQueue<Batch*> full_;
-  moodycamel::ReaderWriterQueue<Batch*> free_;
+  moodycamel::BlockingReaderWriterQueue<Batch*> free_;  // a writer waiting sleeps, no yield loop
   std::thread thread_;
   std::string error_;  // the inner sink's failure (written by the thread, read after join)
   std::string summary_;

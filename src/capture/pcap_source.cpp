@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "capture/bpf.hpp"
+#include "capture/mapped_capture.hpp"
 #include "packet/decoder.hpp"
 
 namespace etcpipe {
@@ -89,8 +90,9 @@ std::vector<std::string> expand_capture_paths(const std::vector<std::string>& in
   return files;
 }
 
-PcapFileSource::PcapFileSource(std::vector<std::string> files, std::string bpf, Warn warn)
-    : files_(std::move(files)), bpf_(std::move(bpf)), warn_(std::move(warn)) {
+PcapFileSource::PcapFileSource(std::vector<std::string> files, std::string bpf, Warn warn,
+                               bool in_place)
+    : files_(std::move(files)), bpf_(std::move(bpf)), warn_(std::move(warn)), in_place_(in_place) {
   for (const auto& f : files_) {
     std::error_code ec;
     const auto size = fs::file_size(f, ec);
@@ -110,6 +112,30 @@ void PcapFileSource::close_current() {
   if (pcap_ != nullptr) pcap_close(pcap_);
   pcap_ = nullptr;
   current_file_ = nullptr;
+  mapped_.reset();
+}
+
+// Reads the file just opened by libpcap in place when it is a regular file in a format
+// MappedCapture parses the way libpcap does. Swapped Linux cooked captures stay with
+// libpcap, which rewrites some of their headers (CAN) into host order.
+void PcapFileSource::map_current(const std::string& name) {
+  if (!in_place_ || name == "-" || !linktype_supported(dlt_)) return;
+  const bool swapped = pcap_is_swapped(pcap_) == 1;
+  if (swapped && (dlt_ == DLT_LINUX_SLL || dlt_ == DLT_LINUX_SLL2)) return;
+  std::string error;
+  auto file = FileMapping::open(name, error);
+  if (!file) return;
+  MappedCapture::Format format;
+  bool file_swapped = false;
+  if (!MappedCapture::handles(file->data(), file->size(), format, file_swapped) ||
+      file_swapped != swapped) {
+    return;
+  }
+  const int snapshot = pcap_snapshot(pcap_);
+  if (snapshot <= 0) return;
+  mapped_ = std::make_unique<MappedCapture>(*file, format, swapped, dlt_,
+                                            static_cast<uint32_t>(snapshot));
+  mappings_.push_back(std::move(file));
 }
 
 bool PcapFileSource::open_next() {
@@ -139,6 +165,7 @@ bool PcapFileSource::open_next() {
       }
       have_prog_ = true;
     }
+    map_current(name);
     return true;
   }
   return false;
@@ -147,7 +174,9 @@ bool PcapFileSource::open_next() {
 double PcapFileSource::progress() const {
   if (total_bytes_ == 0) return -1.0;
   uint64_t done = done_bytes_;
-  if (current_file_ != nullptr) {
+  if (mapped_) {
+    done += mapped_->position();
+  } else if (current_file_ != nullptr) {
     const long pos = std::ftell(current_file_);
     if (pos > 0) done += static_cast<uint64_t>(pos);
   }
@@ -158,14 +187,29 @@ bool PcapFileSource::next_batch(PacketBatch& batch) {
   batch.clear();
   if (pcap_ == nullptr && !open_next()) return false;
   batch.dlt = dlt_;
+  std::string error;
   while (!batch.full()) {
-    pcap_pkthdr* hdr = nullptr;
-    const u_char* data = nullptr;
-    const int rc = pcap_next_ex(pcap_, &hdr, &data);
+    CaptureRecord rec;
+    int rc;
+    if (mapped_) {
+      rc = mapped_->next(rec, error);
+    } else {
+      pcap_pkthdr* hdr = nullptr;
+      const u_char* data = nullptr;
+      rc = pcap_next_ex(pcap_, &hdr, &data);
+      if (rc == 1) {
+        rec = {hdr->ts.tv_sec, hdr->ts.tv_usec, hdr->caplen, hdr->len, data};
+      } else if (rc == PCAP_ERROR) {
+        error = pcap_geterr(pcap_);
+        rc = -1;
+      } else {
+        rc = 0;
+      }
+    }
     if (rc != 1) {
-      if (rc == PCAP_ERROR) {  // e.g. "truncated dump file": keep what was read
+      if (rc < 0) {  // e.g. "truncated dump file": keep what was read
         ++stats_.read_errors;
-        warn_(files_[next_file_ - 1] + ": " + pcap_geterr(pcap_));
+        warn_(files_[next_file_ - 1] + ": " + error);
       }
       done_bytes_ += sizes_[next_file_ - 1];
       close_current();
@@ -176,18 +220,27 @@ bool PcapFileSource::next_batch(PacketBatch& batch) {
       continue;
     }
     ++stats_.packets;
-    stats_.bytes += hdr->len;
-    if (have_prog_ && pcap_offline_filter(&prog_, hdr, data) == 0) {
-      ++stats_.filtered;
-      continue;
+    stats_.bytes += rec.len;
+    if (have_prog_) {
+      pcap_pkthdr h{};
+      h.caplen = rec.caplen;
+      h.len = rec.len;
+      if (pcap_offline_filter(&prog_, &h, rec.data) == 0) {
+        ++stats_.filtered;
+        continue;
+      }
     }
-    const uint32_t caplen = std::min<uint32_t>(hdr->caplen, PacketBatch::kMaxPacket);
-    // Opened with nanosecond precision: tv_usec holds nanoseconds. Times outside
-    // [epoch, kMaxSeconds] (hostile headers, pcapng with a coarse resolution) are clamped.
-    const auto sec = std::clamp<int64_t>(hdr->ts.tv_sec, 0, kMaxSeconds);
+    const uint32_t caplen = std::min<uint32_t>(rec.caplen, PacketBatch::kMaxPacket);
+    // Nanosecond precision: `frac` holds nanoseconds. Times outside [epoch, kMaxSeconds]
+    // (hostile headers, pcapng with a coarse resolution) are clamped.
+    const auto sec = std::clamp<int64_t>(rec.sec, 0, kMaxSeconds);
     const uint64_t ts = static_cast<uint64_t>(sec) * 1'000'000'000ULL +
-                        std::min<uint64_t>(static_cast<uint64_t>(hdr->ts.tv_usec), 999'999'999);
-    batch.push(ts, data, caplen, hdr->len);
+                        std::min<uint64_t>(static_cast<uint64_t>(rec.frac), 999'999'999);
+    if (mapped_) {
+      batch.lend({ts, rec.data, caplen, rec.len});  // the mapping outlives the run
+    } else {
+      batch.push(ts, rec.data, caplen, rec.len);
+    }
   }
   return true;
 }

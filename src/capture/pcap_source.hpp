@@ -1,17 +1,25 @@
-// Reads pcap and pcapng files (both byte orders, micro- and nanosecond timestamps) through
-// libpcap, one after the other, with an optional BPF expression applied per packet so that
-// filtered packets are counted rather than silently dropped.
+// Reads pcap and pcapng files (both byte orders, micro- and nanosecond timestamps), one
+// after the other, with an optional BPF expression applied per packet so that filtered
+// packets are counted rather than silently dropped. libpcap opens each file (header checks,
+// link type, snapshot length) and compiles the filter; the records of regular files in the
+// common formats (pcap 2.4, pcapng) with a supported link type are then read in place from
+// a mapping of the file (MappedCapture: the packets are lent to the batch, not copied), and
+// those of other inputs (stdin, pipes, older or modified formats) through libpcap.
 #pragma once
 
 #include <pcap/pcap.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "capture/source.hpp"
 
 namespace etcpipe {
+
+class FileMapping;
+class MappedCapture;
 
 // Expands the inputs of -r: a file stays as is, a directory becomes the capture files under
 // it (subdirectories too: one per class in public datasets) in path order; files there
@@ -29,8 +37,10 @@ class PcapFileSource final : public PacketSource {
   // unsupported link type), with a complete message.
   using Warn = std::function<void(const std::string&)>;
 
-  // Throws std::runtime_error when the BPF expression does not compile.
-  PcapFileSource(std::vector<std::string> files, std::string bpf, Warn warn);
+  // Throws std::runtime_error when the BPF expression does not compile. `in_place`: read
+  // the files that allow it from a mapping (their packets are lent to the batches and stay
+  // valid while the source lives); false reads everything through libpcap (tests compare).
+  PcapFileSource(std::vector<std::string> files, std::string bpf, Warn warn, bool in_place = true);
   ~PcapFileSource() override;
 
   bool next_batch(PacketBatch& batch) override;
@@ -43,6 +53,7 @@ class PcapFileSource final : public PacketSource {
  private:
   bool open_next();
   void close_current();
+  void map_current(const std::string& name);
 
   std::vector<std::string> files_;
   std::string bpf_;
@@ -56,6 +67,9 @@ class PcapFileSource final : public PacketSource {
   uint64_t total_bytes_ = 0;     // sum of file sizes
   uint64_t done_bytes_ = 0;      // sizes of the files finished
   FILE* current_file_ = nullptr;
+  bool in_place_ = true;
+  std::unique_ptr<MappedCapture> mapped_;               // the current file, read in place
+  std::vector<std::unique_ptr<FileMapping>> mappings_;  // kept: batches lend their bytes
   SourceStats stats_;
   uint64_t open_failures_ = 0;
 };

@@ -8,8 +8,19 @@
 namespace etcpipe {
 
 std::string_view format_ip(const IpAddr& a, uint8_t ip_version, char* buf) {
-  const int af = ip_version == 6 ? AF_INET6 : AF_INET;
-  if (inet_ntop(af, a.b, buf, INET6_ADDRSTRLEN) == nullptr) buf[0] = '\0';
+  if (ip_version != 6) {  // a dotted quad, as inet_ntop writes it
+    char* p = buf;
+    for (int i = 0; i < 4; ++i) {
+      if (i > 0) *p++ = '.';
+      const unsigned v = a.b[i];
+      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+      *p++ = static_cast<char>('0' + v % 10);
+    }
+    *p = '\0';
+    return {buf, static_cast<std::size_t>(p - buf)};
+  }
+  if (inet_ntop(AF_INET6, a.b, buf, INET6_ADDRSTRLEN) == nullptr) buf[0] = '\0';
   return buf;
 }
 

@@ -1,5 +1,6 @@
 #include "export/text_output.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -32,7 +33,52 @@ void TextOutput::close() {
 }
 
 void append_time(fmt::memory_buffer& out, uint64_t ns) {
-  fmt::format_to(std::back_inserter(out), "{}.{:09}", ns / 1'000'000'000ULL, ns % 1'000'000'000ULL);
+  char buf[32];
+  out.append(buf, write_time(buf, ns));
+}
+
+namespace {
+// "00" "01" ... "99": two digits per table lookup.
+constexpr auto kDigitPairs = [] {
+  std::array<char, 200> t{};
+  for (int i = 0; i < 100; ++i) {
+    t[2 * i] = static_cast<char>('0' + i / 10);
+    t[2 * i + 1] = static_cast<char>('0' + i % 10);
+  }
+  return t;
+}();
+}  // namespace
+
+char* write_decimal(char* p, uint64_t v) {
+  char tmp[20];
+  char* end = tmp + sizeof tmp;
+  char* q = end;
+  while (v >= 100) {
+    q -= 2;
+    std::memcpy(q, &kDigitPairs[2 * (v % 100)], 2);
+    v /= 100;
+  }
+  if (v >= 10) {
+    q -= 2;
+    std::memcpy(q, &kDigitPairs[2 * v], 2);
+  } else {
+    *--q = static_cast<char>('0' + v);
+  }
+  const auto n = static_cast<std::size_t>(end - q);
+  std::memcpy(p, q, n);
+  return p + n;
+}
+
+char* write_time(char* p, uint64_t ns) {
+  p = write_decimal(p, ns / 1'000'000'000ULL);
+  *p++ = '.';
+  auto frac = static_cast<uint32_t>(ns % 1'000'000'000ULL);  // nine digits, zero-padded
+  for (int i = 8; i >= 1; i -= 2) {
+    std::memcpy(p + i - 1, &kDigitPairs[2 * (frac % 100)], 2);
+    frac /= 100;
+  }
+  p[0] = static_cast<char>('0' + frac);
+  return p + 9;
 }
 
 }  // namespace etcpipe

@@ -37,4 +37,9 @@ class TextOutput {
 // "seconds.nanoseconds" since the epoch.
 void append_time(fmt::memory_buffer& out, uint64_t ns);
 
+// Writes `v` in decimal at `p` (at most 20 characters), returns the end. As fmt's "{}".
+char* write_decimal(char* p, uint64_t v);
+// Writes `ns` as "seconds.nanoseconds" at `p` (at most 30 characters), returns the end.
+char* write_time(char* p, uint64_t ns);
+
 }  // namespace etcpipe

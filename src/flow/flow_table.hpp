@@ -4,9 +4,12 @@
 // touched only as flows arrive) and are addressed by 32-bit indices; there is no
 // allocation after construction.
 // The index is an open-addressed array of 8-byte slots (the key's 32-bit hash and the
-// entry's index), two slots per flow of capacity, linear probing, deletion by backward
+// entry's index), at least two slots per open flow, linear probing, deletion by backward
 // shift: a lookup reads one slot line, finds the entry whose hash matches and touches only
-// that entry, so a prefetch of it is right however many flows share the slot's line.
+// that entry, so a prefetch of it is right however many flows share the slot's line. It
+// starts small and doubles (a rehash) when the open flows reach half its slots, up to two
+// slots per flow of capacity: a table sized for millions of flows costs memory in
+// proportion to the flows open, not to its capacity.
 #pragma once
 
 #include <algorithm>
@@ -86,7 +89,8 @@ class FlowTable {
   uint32_t capacity() const { return cfg_.max_flows; }
   // Bytes one flow occupies in the table (entry + its two index slots).
   static std::size_t bytes_per_flow();
-  // Memory the table has touched: entries ever used plus the index.
+  // Memory the table has touched: entries ever used plus the index (as large as twice the
+  // flows open at the busiest time, at least kInitialSlots, at most two per flow of capacity).
   std::size_t resident_bytes() const;
 
  private:
@@ -100,7 +104,9 @@ class FlowTable {
     uint32_t hash;  // the key's hash: the slot's home, and a filter before the key compare
     uint32_t ref;   // entry index + 1; 0 = empty
   };
-  static constexpr uint32_t kSlotsPerFlow = 2;  // load factor at most 1/2
+  static constexpr uint32_t kSlotsPerFlow = 2;         // load factor at most 1/2
+  static constexpr uint32_t kInitialSlots = 1u << 15;  // 256 KiB
+  void grow_index();
   struct List {
     uint32_t head = 0;  // entry index + 1; 0 = empty
     uint32_t tail = 0;
@@ -130,8 +136,9 @@ class FlowTable {
   ZeroedPages<Entry> entries_;
   ZeroedPages<Slot> slots_;
   uint32_t nslots_ = 0;
-  uint32_t used_ = 0;  // high-water mark of entries_
-  uint32_t free_ = 0;  // free list through next_free
+  uint32_t max_slots_ = 0;  // kSlotsPerFlow per flow of capacity
+  uint32_t used_ = 0;       // high-water mark of entries_
+  uint32_t free_ = 0;       // free list through next_free
   std::array<List, kTimerCount> lists_{};
   std::array<uint64_t, kTimerCount> idle_ns_{};  // idle timeout per timer list (0: none)
   uint64_t now_ns_ = 0;                          // latest time passed to expire()

@@ -149,12 +149,18 @@ struct WorkItem {
   WorkerStats stats;                   // the worker's counters when it finished the item
 };
 
-// One worker: its flow table lives (and is built) in its own thread.
+using Semaphore = moodycamel::spsc_sema::LightweightSemaphore;
+
+// One worker: its flow table lives (and is built) in its own thread. Waits sleep (after a
+// short spin) rather than loop on sched_yield: with more threads than free cores, a
+// yielding thread takes the core from the thread it waits for.
 struct alignas(64) Worker {
-  Worker(const FlowPipelineConfig& config, uint16_t worker_id, bool wait_for_consumer)
+  Worker(const FlowPipelineConfig& config, uint16_t worker_id, bool wait_for_consumer,
+         Semaphore& item_returned)
       : cfg(config),
         id(worker_id),
         lossless(wait_for_consumer),
+        returned(item_returned),
         inbox(kItemsPerWorker),
         outbox(kItemsPerWorker) {}
 
@@ -167,15 +173,19 @@ struct alignas(64) Worker {
       return;
     }
     FlowStage& flows = *stage;
-    if (lossless) flows.set_relieve([this] { backoff.wait(); });  // the reader thread drains
+    if (lossless) {  // the reader thread drains: wake it, then back off
+      flows.set_relieve([this] {
+        returned.signal();
+        backoff.wait();
+      });
+    }
     std::array<const DecodedPacket*, PacketBatch::kCapacity> pointers{};
     ready.store(true, std::memory_order_release);
     started.store(true, std::memory_order_release);
     uint64_t packets = 0;
     for (;;) {
       WorkItem* item = nullptr;
-      while (!inbox.try_dequeue(item)) backoff.wait();
-      backoff.reset();
+      inbox.wait_dequeue(item);
       const std::size_t n = item->packets.size();
       for (std::size_t i = 0; i < n; ++i) pointers[i] = &item->packets[i];
       flows.add(std::span(pointers.data(), n),
@@ -189,6 +199,7 @@ struct alignas(64) Worker {
       item->stats = worker_stats(packets, flows);
       const bool last = item->flush == Flush::EndOfInput || item->flush == Flush::Interrupted;
       outbox.try_enqueue(item);  // never full: at most kItemsPerWorker items exist
+      returned.signal();
       if (last) return;
     }
   }
@@ -196,17 +207,18 @@ struct alignas(64) Worker {
   FlowPipelineConfig cfg;
   uint16_t id;
   bool lossless;
-  Backoff backoff;                                  // the worker's waits
-  std::optional<FlowStage> stage;                   // built in the worker's thread
-  std::atomic<bool> ready{false};                   // stage built: its selected ring may be drained
-  std::atomic<bool> started{false};                 // stage built, or `error` set
-  std::exception_ptr error;                         // why the stage could not be built
-  moodycamel::ReaderWriterQueue<WorkItem*> inbox;   // reader -> worker
-  moodycamel::ReaderWriterQueue<WorkItem*> outbox;  // worker -> reader
-  std::vector<std::unique_ptr<WorkItem>> items;     // owned here, used by both sides
-  std::vector<WorkItem*> free;                      // reader's
-  WorkItem* filling = nullptr;                      // reader's
-  WorkerStats stats;                                // reader's copy, from returned items
+  Backoff backoff;                   // the worker's waits for the reader to drain
+  Semaphore& returned;               // signalled when an item comes back
+  std::optional<FlowStage> stage;    // built in the worker's thread
+  std::atomic<bool> ready{false};    // stage built: its selected ring may be drained
+  std::atomic<bool> started{false};  // stage built, or `error` set
+  std::exception_ptr error;          // why the stage could not be built
+  moodycamel::BlockingReaderWriterQueue<WorkItem*> inbox;  // reader -> worker
+  moodycamel::ReaderWriterQueue<WorkItem*> outbox;         // worker -> reader
+  std::vector<std::unique_ptr<WorkItem>> items;            // owned here, used by both sides
+  std::vector<WorkItem*> free;                             // reader's
+  WorkItem* filling = nullptr;                             // reader's
+  WorkerStats stats;                                       // reader's copy, from returned items
   std::thread thread;
 };
 
@@ -217,8 +229,8 @@ class Dispatcher {
     FlowPipelineConfig per_worker = cfg;
     per_worker.table.max_flows = std::max(1u, cfg.table.max_flows / n);
     for (unsigned w = 0; w < n; ++w) {
-      auto& wk =
-          *workers_.emplace_back(std::make_unique<Worker>(per_worker, uint16_t(w), opts.lossless));
+      auto& wk = *workers_.emplace_back(
+          std::make_unique<Worker>(per_worker, uint16_t(w), opts.lossless, returned_));
       for (std::size_t i = 0; i < kItemsPerWorker; ++i) {
         auto& item = *wk.items.emplace_back(std::make_unique<WorkItem>());
         item.packets.reserve(PacketBatch::kCapacity);
@@ -256,9 +268,8 @@ class Dispatcher {
   // holds it (a user of its own) until end_batch(): items sent before then (a full item, a
   // time reset) may come back first without the batch going back to the pool.
   PacketBatch& free_batch() {
-    Backoff backoff;
     while (free_batches_.empty()) {
-      if (!collect_all()) backoff.wait();
+      if (!collect_all()) returned_.wait();
     }
     PacketBatch* b = free_batches_.back();
     free_batches_.pop_back();
@@ -293,9 +304,8 @@ class Dispatcher {
   void finish(uint64_t now_ns, bool interrupted) {
     send_to_all(now_ns, interrupted ? Flush::Interrupted : Flush::EndOfInput);
     for (auto& w : workers_) {
-      Backoff backoff;
       while (w->free.size() < kItemsPerWorker) {
-        if (!collect(*w)) backoff.wait();
+        if (!collect(*w)) returned_.wait();
       }
       w->thread.join();
       drain(*w->stage, opts_);
@@ -311,9 +321,8 @@ class Dispatcher {
 
  private:
   WorkItem* take(Worker& w) {
-    Backoff backoff;
     while (w.free.empty()) {
-      if (!collect(w)) backoff.wait();
+      if (!collect(w)) returned_.wait();
     }
     WorkItem* item = w.free.back();
     w.free.pop_back();
@@ -364,6 +373,10 @@ class Dispatcher {
     return i;
   }
 
+  // Signalled by every worker for each item it returns (and when it waits for the reader
+  // to drain its selected packets): the reader sleeps on it when it needs an item back.
+  // Counts left over from items already collected only cost a loop round.
+  Semaphore returned_;
   ToeplitzHash rss_;
   std::array<uint16_t, kRetaSize> reta_{};
   std::vector<std::unique_ptr<Worker>> workers_;

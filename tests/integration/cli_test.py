@@ -308,6 +308,26 @@ class Workers(unittest.TestCase):
                          stats["packets_in_flows"])
 
 
+class FlowTableMemory(unittest.TestCase):
+    def test_default_capacity_costs_memory_in_proportion_to_the_flows(self):
+        # The default --max-flows is a quarter of memory (millions of flows): the table must
+        # still cost about 144 bytes per flow open, not per flow of capacity.
+        with tempfile.TemporaryDirectory() as tmp:
+            capture = os.path.join(tmp, "g.pcap")
+            gen = run("gen", "--flows", "20000", "--packets", "100000", "-w", capture)
+            self.assertEqual(gen.returncode, 0, gen.stderr)
+            out = run("flows", "-q", "--workers", "1", "-r", capture, "-o", "/dev/null",
+                      "--stats-json", "/dev/stdout")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            stats = json.loads(out.stdout.splitlines()[-1])
+            peak = stats["flows_peak_active"]
+            self.assertGreater(peak, 1000)
+            # entries used (at most the peak) + an index of at most 4 slots per flow open
+            # (it doubles at 2), or its initial 32K slots
+            bound = peak * 128 + max(4 * peak, 1 << 15) * 8
+            self.assertLessEqual(stats["flow_table_bytes"], bound)
+
+
 class Selection(unittest.TestCase):
     def stats(self, *args):
         out = run("flows", "-q", "--workers", "1", "-r", SAMPLE, "-o", "/dev/null",

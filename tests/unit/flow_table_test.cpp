@@ -1,8 +1,10 @@
 #include "flow/flow_table.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <bitset>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <set>
@@ -395,6 +397,57 @@ TEST(FragmentTracker, MemoryIsBoundedAndOverwritesAreCounted) {
         pkt(eth(0x0800, ipv4(kA, kB, 17, udp(1, 2), {.id = id, .more_fragments = true})), 0));
   }
   EXPECT_GE(f.stats().overwritten, 96u);
+}
+
+}  // namespace
+}  // namespace etcpipe
+
+namespace etcpipe {
+namespace {
+
+// Resident set of this process, from /proc/self/statm.
+uint64_t rss_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long size = 0, resident = 0;
+  const int n = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  return n == 2 ? uint64_t{resident} * uint64_t(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+// A table sized for far more flows than a run opens (as the CLI's default, a quarter of
+// memory) costs memory in proportion to the flows open: the index grows with them. 20,000
+// flows in a table for 2^27 (whose index at full size would be 2 GiB).
+TEST(FlowTableMemory, ProportionalToTheFlowsOpenNotToTheCapacity) {
+  FlowTableConfig cfg;
+  cfg.max_flows = 1u << 27;
+  const uint64_t before = rss_bytes();
+  FlowTable t(cfg);
+  const uint32_t flows = 20000;
+  for (uint32_t i = 0; i < flows; ++i) {
+    const V4 src{10, uint8_t(i >> 16), uint8_t(i >> 8), uint8_t(i)};
+    t.add(udp4(src, kB, uint16_t(1000 + i % 50000), 53, kSec + i));
+  }
+  EXPECT_EQ(t.stats().active, flows);
+  // Entries used, plus an index of at most 4 slots per flow (it doubles at 2 per flow)
+  // or its initial size.
+  const uint64_t bound = uint64_t{flows} * (128 + 4 * 8) + (uint64_t{1} << 18);
+  EXPECT_LE(t.stats().resident_bytes, bound);
+  EXPECT_LE(t.resident_bytes(), bound);
+  // What the process really touched: the entries' huge pages round up to 2 MiB each.
+  const uint64_t after = rss_bytes();
+  if (before != 0 && after != 0) {
+    EXPECT_LE(after - std::min(after, before), bound + (8u << 20));
+  }
+  // Every flow is still found (the index was rehashed as it grew).
+  for (uint32_t i = 0; i < flows; ++i) {
+    const V4 src{10, uint8_t(i >> 16), uint8_t(i >> 8), uint8_t(i)};
+    t.add(udp4(src, kB, uint16_t(1000 + i % 50000), 53, 2 * kSec + i));
+  }
+  EXPECT_EQ(t.stats().created, flows);
+  t.flush();
+  ASSERT_EQ(t.finished().size(), flows);
+  for (const FlowRecord& r : t.finished()) EXPECT_EQ(r.pkts_fwd, 2u);
 }
 
 }  // namespace

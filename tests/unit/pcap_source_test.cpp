@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 
 #include "packet_builder.hpp"
 #include "pipeline/flow_pipeline.hpp"
@@ -48,17 +49,45 @@ Bytes pcap_file(const std::vector<Pkt>& pkts, bool big, bool nano, uint32_t dlt 
   return b;
 }
 
+void pcapng_block(Bytes& b, uint32_t type, const Bytes& body) {
+  const uint32_t len = uint32_t(12 + body.size());
+  put(b, type, false);
+  put(b, len, false);
+  b.insert(b.end(), body.begin(), body.end());
+  put(b, len, false);
+}
+
+// An Interface Description Block's body: link type, snap length, if_tsresol.
+Bytes pcapng_idb(uint16_t linktype, uint8_t tsresol) {
+  Bytes idb;
+  put_16(idb, linktype, false);
+  put_16(idb, 0, false);
+  put(idb, 65535, false);
+  put_16(idb, 9, false);  // if_tsresol
+  put_16(idb, 1, false);
+  idb.insert(idb.end(), {tsresol, 0, 0, 0});  // padded
+  put(idb, 0, false);                         // opt_endofopt
+  return idb;
+}
+
+// An Enhanced Packet Block's body: the time in the interface's units.
+Bytes pcapng_epb(uint32_t iface, uint64_t ts, const Bytes& data) {
+  Bytes epb;
+  put(epb, iface, false);
+  put(epb, uint32_t(ts >> 32), false);
+  put(epb, uint32_t(ts), false);
+  put(epb, uint32_t(data.size()), false);
+  put(epb, uint32_t(data.size()), false);
+  epb.insert(epb.end(), data.begin(), data.end());
+  while (epb.size() % 4) epb.push_back(0);
+  return epb;
+}
+
 // A minimal pcapng file: section header, one Ethernet interface with nanosecond
 // resolution, enhanced packet blocks.
 Bytes pcapng_file(const std::vector<Pkt>& pkts) {
   Bytes b;
-  auto block = [&](uint32_t type, const Bytes& body) {
-    const uint32_t len = uint32_t(12 + body.size());
-    put(b, type, false);
-    put(b, len, false);
-    b.insert(b.end(), body.begin(), body.end());
-    put(b, len, false);
-  };
+  auto block = [&](uint32_t type, const Bytes& body) { pcapng_block(b, type, body); };
   Bytes shb;
   put(shb, 0x1A2B3C4D, false);
   put_16(shb, 1, false);
@@ -66,26 +95,9 @@ Bytes pcapng_file(const std::vector<Pkt>& pkts) {
   put(shb, 0xFFFFFFFF, false);
   put(shb, 0xFFFFFFFF, false);
   block(0x0A0D0D0A, shb);
-  Bytes idb;
-  put_16(idb, 1, false);  // Ethernet
-  put_16(idb, 0, false);
-  put(idb, 65535, false);
-  put_16(idb, 9, false);  // if_tsresol
-  put_16(idb, 1, false);
-  idb.insert(idb.end(), {9, 0, 0, 0});  // 10^-9, padded
-  put(idb, 0, false);                   // opt_endofopt
-  block(0x00000001, idb);
+  block(0x00000001, pcapng_idb(1, 9));  // Ethernet, 10^-9
   for (const auto& p : pkts) {
-    const uint64_t ts = uint64_t(p.sec) * 1000000000ULL + p.frac;
-    Bytes epb;
-    put(epb, 0, false);
-    put(epb, uint32_t(ts >> 32), false);
-    put(epb, uint32_t(ts), false);
-    put(epb, uint32_t(p.data.size()), false);
-    put(epb, uint32_t(p.data.size()), false);
-    epb.insert(epb.end(), p.data.begin(), p.data.end());
-    while (epb.size() % 4) epb.push_back(0);
-    block(0x00000006, epb);
+    block(0x00000006, pcapng_epb(0, uint64_t(p.sec) * 1000000000ULL + p.frac, p.data));
   }
   return b;
 }
@@ -102,9 +114,24 @@ class PcapSourceTest : public ::testing::Test {
         .write(reinterpret_cast<const char*>(b.data()), long(b.size()));
     return path;
   }
-  PcapFileSource source(std::vector<std::string> files, std::string bpf = "") {
-    return PcapFileSource(std::move(files), std::move(bpf),
-                          [this](const std::string& m) { warnings.push_back(m); });
+  PcapFileSource source(std::vector<std::string> files, std::string bpf = "",
+                        bool in_place = true) {
+    return PcapFileSource(
+        std::move(files), std::move(bpf), [this](const std::string& m) { warnings.push_back(m); },
+        in_place);
+  }
+  // A file that yields nothing must be a read error of that file, whichever reader.
+  void expect_read_error(const std::string& name, const Bytes& b) {
+    const auto path = write(name, b);
+    for (bool in_place : {true, false}) {
+      warnings.clear();
+      auto s = source({path}, "", in_place);
+      EXPECT_EQ(read_all(s).size(), 0u) << name << " in place " << in_place;
+      EXPECT_EQ(s.stats().read_errors, 1u) << name << " in place " << in_place;
+      EXPECT_EQ(s.open_failures(), 0u) << name << " in place " << in_place;
+      ASSERT_EQ(warnings.size(), 1u) << name << " in place " << in_place;
+      EXPECT_NE(warnings[0].find(name), std::string::npos) << warnings[0];
+    }
   }
   // Reads everything; returns (timestamps, total packets delivered).
   std::vector<uint64_t> read_all(PacketSource& s) {
@@ -149,6 +176,98 @@ TEST_F(PcapSourceTest, TruncatedFileKeepsWhatWasReadAndWarns) {
   EXPECT_EQ(s.stats().read_errors, 1u);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("t.pcap"), std::string::npos);
+}
+
+TEST_F(PcapSourceTest, BothReadersGiveTheSamePackets) {
+  std::vector<Bytes> files = {pcap_file(pkts, false, false), pcap_file(pkts, true, true),
+                              pcapng_file(pkts)};
+  for (std::size_t f = 0; f < files.size(); ++f) {
+    const auto path = write("f" + std::to_string(f), files[f]);
+    for (bool in_place : {true, false}) {
+      auto s = source({path}, "", in_place);
+      PacketBatch batch;
+      ASSERT_TRUE(s.next_batch(batch));
+      ASSERT_EQ(batch.size(), 3u);
+      for (uint32_t i = 0; i < 3; ++i) {
+        const auto bytes = batch.bytes(i);
+        EXPECT_EQ(Bytes(bytes.begin(), bytes.end()), pkts[i].data) << f << " " << i;
+        EXPECT_EQ(batch.ref(i).wire_len, pkts[i].data.size());
+      }
+    }
+  }
+}
+
+// Interfaces with their own time resolutions (pcapng): each packet's time in its own.
+TEST_F(PcapSourceTest, PcapngInterfacesWithTheirOwnResolutions) {
+  Bytes b;
+  Bytes shb;
+  put(shb, 0x1A2B3C4D, false);
+  put_16(shb, 1, false);
+  put_16(shb, 0, false);
+  put(shb, 0xFFFFFFFF, false);
+  put(shb, 0xFFFFFFFF, false);
+  pcapng_block(b, 0x0A0D0D0A, shb);
+  pcapng_block(b, 1, pcapng_idb(1, 6));     // microseconds
+  pcapng_block(b, 1, pcapng_idb(1, 0x83));  // 1/8 s
+  pcapng_block(b, 6, pcapng_epb(0, 100'000'005, pkts[0].data));
+  pcapng_block(b, 6, pcapng_epb(1, 8 * 101 + 3, pkts[1].data));
+  pcapng_block(b, 5, Bytes(8, 0));  // a statistics block: skipped
+  pcapng_block(b, 6, pcapng_epb(0, 102'000'000, pkts[2].data));
+  const auto path = write("two.pcapng", b);
+  for (bool in_place : {true, false}) {
+    auto s = source({path}, "", in_place);
+    const auto ts = read_all(s);
+    ASSERT_EQ(ts.size(), 3u);
+    EXPECT_EQ(ts[0], 100'000'005'000ULL);
+    EXPECT_EQ(ts[1], 101'375'000'000ULL);
+    EXPECT_EQ(ts[2], 102'000'000'000ULL);
+  }
+  EXPECT_TRUE(warnings.empty());
+  // A second interface of another link type: libpcap stops there, and so does the reader.
+  Bytes mixed = b;
+  pcapng_block(mixed, 1, pcapng_idb(101, 6));
+  pcapng_block(mixed, 6, pcapng_epb(2, 103'000'000, pkts[0].data));
+  const auto mixed_path = write("mixed.pcapng", mixed);
+  for (bool in_place : {true, false}) {
+    warnings.clear();
+    auto s = source({mixed_path}, "", in_place);
+    EXPECT_EQ(read_all(s).size(), 3u);
+    EXPECT_EQ(s.stats().read_errors, 1u);
+    EXPECT_EQ(warnings.size(), 1u);
+  }
+}
+
+TEST_F(PcapSourceTest, PcapHeaderThenRandomBytesIsAReadError) {
+  Bytes b = pcap_file({}, false, false);
+  std::mt19937 rng(19);
+  for (int i = 0; i < 4096; ++i) b.push_back(uint8_t(rng()));
+  expect_read_error("random.pcap", b);
+}
+
+TEST_F(PcapSourceTest, HugeCaplenIsAReadError) {
+  Bytes b = pcap_file({}, false, false);
+  put(b, 100, false);
+  put(b, 0, false);
+  put(b, 0x7fffffff, false);  // caplen
+  put(b, 0x7fffffff, false);
+  b.insert(b.end(), 64, 0);
+  expect_read_error("caplen.pcap", b);
+}
+
+TEST_F(PcapSourceTest, PcapngFirstPacketBlockWithABadLengthIsAReadError) {
+  const Bytes good = pcapng_file({});
+  for (uint32_t length : {0u, 12u, 13u, 0xfffffff0u}) {
+    Bytes b = good;
+    put(b, 6, false);
+    put(b, length, false);
+    b.insert(b.end(), 40, 0);
+    put(b, length, false);
+    expect_read_error("len" + std::to_string(length) + ".pcapng", b);
+  }
+  Bytes b = good;
+  pcapng_block(b, 6, pcapng_epb(0, 1, pkts[0].data));
+  b[b.size() - 4] ^= 0x40;  // the trailer's length no longer matches
+  expect_read_error("trailer.pcapng", b);
 }
 
 TEST_F(PcapSourceTest, UnreadableFilesAreReportedAndSkipped) {

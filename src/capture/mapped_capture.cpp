@@ -1,0 +1,397 @@
+#include "capture/mapped_capture.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace etcpipe {
+
+namespace {
+constexpr uint32_t kPcapMagicMicro = 0xA1B2C3D4;
+constexpr uint32_t kPcapMagicNano = 0xA1B23C4D;
+constexpr uint32_t kBlockShb = 0x0A0D0D0A;
+constexpr uint32_t kBlockIdb = 0x00000001;
+constexpr uint32_t kBlockPb = 0x00000002;  // obsolete Packet Block
+constexpr uint32_t kBlockSpb = 0x00000003;
+constexpr uint32_t kBlockEpb = 0x00000006;
+constexpr uint32_t kByteOrderMagic = 0x1A2B3C4D;
+// libpcap's largest snapshot length for the link types this reader is used for.
+constexpr uint32_t kMaxSnaplen = 262144;
+// libpcap's limit on a pcapng block (INITIAL_MAX_BLOCKSIZE); larger is a broken file.
+constexpr uint32_t kMaxBlock = 16u << 20;
+constexpr uint64_t kUserResolution = 1'000'000'000;  // nanoseconds
+
+uint32_t load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+std::string too_short(uint32_t type) {
+  return "block of type " + std::to_string(type) + " in pcapng dump file is too short";
+}
+
+// pcap_adjust_snapshot() for the link types this reader is used for.
+uint32_t adjust_snapshot(uint32_t snaplen) {
+  return snaplen == 0 || snaplen > kMaxSnaplen ? kMaxSnaplen : snaplen;
+}
+}  // namespace
+
+std::unique_ptr<FileMapping> FileMapping::open(const std::string& path, std::string& error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return nullptr;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+    error = "not a regular file";
+    ::close(fd);
+    return nullptr;
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) {
+    error = std::strerror(errno);
+    return nullptr;
+  }
+  madvise(p, size, MADV_SEQUENTIAL);
+  madvise(p, size, MADV_WILLNEED);
+  return std::unique_ptr<FileMapping>(new FileMapping(static_cast<const uint8_t*>(p), size));
+}
+
+FileMapping::~FileMapping() {
+  munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+bool MappedCapture::handles(const uint8_t* data, std::size_t size, Format& format, bool& swapped) {
+  if (size < 24) return false;
+  const uint32_t magic = load32(data);
+  if (magic == kBlockShb) {
+    const uint32_t order = load32(data + 8);
+    if (order != kByteOrderMagic && order != __builtin_bswap32(kByteOrderMagic)) return false;
+    format = Format::Pcapng;
+    swapped = order != kByteOrderMagic;
+    return true;
+  }
+  for (uint32_t m : {kPcapMagicMicro, kPcapMagicNano}) {
+    if (magic != m && magic != __builtin_bswap32(m)) continue;
+    swapped = magic != m;
+    uint16_t major, minor;
+    std::memcpy(&major, data + 4, 2);
+    std::memcpy(&minor, data + 6, 2);
+    if (swapped) {
+      major = __builtin_bswap16(major);
+      minor = __builtin_bswap16(minor);
+    }
+    // Older versions may have caplen and len swapped: libpcap's business.
+    if (major != 2 || minor != 4) return false;
+    format = Format::Pcap;
+    return true;
+  }
+  return false;
+}
+
+MappedCapture::MappedCapture(const FileMapping& file, Format format, bool swapped, int dlt,
+                             uint32_t snapshot)
+    : data_(file.data()),
+      size_(file.size()),
+      format_(format),
+      swapped_(swapped),
+      dlt_(dlt),
+      snapshot_(snapshot) {
+  if (format_ == Format::Pcap) {
+    nano_ = u32(data_) == kPcapMagicNano;
+    pos_ = 24;
+  }
+}
+
+uint16_t MappedCapture::u16(const uint8_t* p) const {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return swapped_ ? __builtin_bswap16(v) : v;
+}
+uint32_t MappedCapture::u32(const uint8_t* p) const {
+  const uint32_t v = load32(p);
+  return swapped_ ? __builtin_bswap32(v) : v;
+}
+uint64_t MappedCapture::u64(const uint8_t* p) const {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return swapped_ ? __builtin_bswap64(v) : v;
+}
+
+int MappedCapture::next(CaptureRecord& r, std::string& error) {
+  const int rc = format_ == Format::Pcap ? next_pcap(r, error) : next_pcapng(r, error);
+  if (rc < 0) pos_ = size_;  // nothing more from a broken file
+  return rc;
+}
+
+// As libpcap's sf-pcap.c reads a record of a version 2.4 file.
+int MappedCapture::next_pcap(CaptureRecord& r, std::string& error) {
+  const std::size_t left = size_ - pos_;
+  if (left == 0) return 0;
+  if (left < 16) {
+    error = "truncated dump file; tried to read 16 header bytes, only got " + std::to_string(left);
+    return -1;
+  }
+  const uint8_t* h = data_ + pos_;
+  r.sec = static_cast<int32_t>(u32(h));
+  r.frac = static_cast<int32_t>(u32(h + 4));
+  if (!nano_) r.frac *= 1000;
+  r.caplen = u32(h + 8);
+  r.len = u32(h + 12);
+  const std::size_t avail = left - 16;
+  if (r.caplen > kMaxSnaplen) {
+    error = "invalid packet capture length " + std::to_string(r.caplen) + ", bigger than " +
+            (r.caplen > snapshot_ ? "snaplen of " + std::to_string(snapshot_)
+                                  : "maximum of " + std::to_string(kMaxSnaplen));
+    return -1;
+  }
+  std::size_t skip = r.caplen;
+  if (r.caplen > snapshot_) {  // read the snapshot length, skip the rest
+    if (avail < snapshot_) {
+      error = "truncated dump file; tried to read " + std::to_string(snapshot_) +
+              " captured bytes, only got " + std::to_string(avail);
+      return -1;
+    }
+    if (avail < r.caplen) {
+      error = "truncated dump file; tried to read " + std::to_string(r.caplen) +
+              " captured bytes, only got " + std::to_string(avail);
+      return -1;
+    }
+    r.caplen = snapshot_;
+  } else if (avail < r.caplen) {
+    error = "truncated dump file; tried to read " + std::to_string(r.caplen) +
+            " captured bytes, only got " + std::to_string(avail);
+    return -1;
+  }
+  r.data = h + 16;
+  pos_ += 16 + skip;
+  return 1;
+}
+
+// As libpcap's sf-pcapng.c: IDBs must all have the first one's link type and snapshot
+// length, a new section forgets the interfaces of the last, blocks other than packets,
+// IDBs and SHBs are skipped.
+int MappedCapture::next_pcapng(CaptureRecord& r, std::string& error) {
+  for (;;) {
+    const std::size_t left = size_ - pos_;
+    if (left == 0) return 0;
+    if (left < 8) {
+      error = "truncated pcapng dump file; tried to read 8 bytes, only got " + std::to_string(left);
+      return -1;
+    }
+    const uint8_t* b = data_ + pos_;
+    const uint32_t type = u32(b);
+    const uint32_t total = u32(b + 4);
+    if (total < 12) {
+      error = "block in pcapng dump file has a length of " + std::to_string(total) + " < 12";
+      return -1;
+    }
+    if (total % 4 != 0) {
+      error = "block in pcapng dump file has a length of " + std::to_string(total) +
+              " that is not a multiple of 4";
+      return -1;
+    }
+    if (total > kMaxBlock) {
+      error =
+          "pcapng block size " + std::to_string(total) + " > maximum " + std::to_string(kMaxBlock);
+      return -1;
+    }
+    if (total > left) {
+      error = "truncated pcapng dump file; tried to read " + std::to_string(total - 8) +
+              " bytes, only got " + std::to_string(left - 8);
+      return -1;
+    }
+    if (u32(b + total - 4) != total) {
+      error = "block total length in header " + std::to_string(total) + " and trailer " +
+              std::to_string(u32(b + total - 4)) + " don't match";
+      return -1;
+    }
+    pos_ += total;
+    const uint8_t* body = b + 8;
+    std::size_t body_len = total - 12;
+    uint32_t iface = 0;
+    uint64_t t = 0;
+    switch (type) {
+      case kBlockEpb:
+      case kBlockPb:
+        if (body_len < 20) {
+          error = too_short(type);
+          return -1;
+        }
+        iface = type == kBlockEpb ? u32(body) : u16(body);
+        t = uint64_t{u32(body + 4)} << 32 | u32(body + 8);
+        r.caplen = u32(body + 12);
+        r.len = u32(body + 16);
+        body += 20;
+        body_len -= 20;
+        break;
+      case kBlockSpb:
+        if (body_len < 4) {
+          error = too_short(type);
+          return -1;
+        }
+        r.len = u32(body);
+        r.caplen = r.len > snapshot_ ? snapshot_ : r.len;
+        body += 4;
+        body_len -= 4;
+        break;
+      case kBlockIdb: {
+        if (body_len < 8) {
+          error = too_short(type);
+          return -1;
+        }
+        if (seen_idb_) {  // the file's first IDB set the link type and snapshot length
+          const uint32_t linktype = u16(body);
+          if (static_cast<uint32_t>(dlt_) != linktype) {
+            error = "an interface has a type " + std::to_string(linktype) +
+                    " different from the type of the first interface";
+            return -1;
+          }
+          const uint32_t snaplen = u32(body + 4);
+          if (adjust_snapshot(snaplen) != snapshot_) {
+            error = "an interface has a snapshot length " + std::to_string(snaplen) +
+                    " different from the snapshot length of the first interface";
+            return -1;
+          }
+        }
+        seen_idb_ = true;
+        if (!add_interface(body + 8, body_len - 8, error)) return -1;
+        continue;
+      }
+      case kBlockShb:
+        if (body_len < 16) {
+          error = too_short(type);
+          return -1;
+        }
+        if (u32(body) != kByteOrderMagic) {
+          error = u32(body) == __builtin_bswap32(kByteOrderMagic)
+                      ? "the file has sections with different byte orders"
+                      : "the file has a section with a bad byte order magic field";
+          return -1;
+        }
+        if (u16(body + 4) != 1) {
+          error = "unknown pcapng savefile major version number " + std::to_string(u16(body + 4));
+          return -1;
+        }
+        ifaces_.clear();
+        continue;
+      default: continue;  // not a packet, IDB or SHB: skipped
+    }
+    if (iface >= ifaces_.size()) {
+      error = "a packet arrived on interface " + std::to_string(iface) +
+              ", but there's no Interface Description Block for that interface";
+      return -1;
+    }
+    if (r.caplen > snapshot_) {
+      error = "invalid packet capture length " + std::to_string(r.caplen) +
+              ", bigger than snaplen of " + std::to_string(snapshot_);
+      return -1;
+    }
+    const Interface& i = ifaces_[iface];
+    const uint64_t sec = t / i.tsresol + static_cast<uint64_t>(i.tsoffset);
+    uint64_t frac = t % i.tsresol;
+    if (i.tsresol != kUserResolution) {
+      if (i.binary) {
+        frac = frac * kUserResolution / i.tsresol;
+      } else if (i.tsresol > kUserResolution) {
+        frac /= i.tsresol / kUserResolution;
+      } else {
+        frac *= kUserResolution / i.tsresol;
+      }
+    }
+    r.sec = static_cast<int64_t>(sec);
+    r.frac = static_cast<int64_t>(frac);
+    if (body_len < r.caplen) {
+      error = too_short(type);
+      return -1;
+    }
+    r.data = body;
+    return 1;
+  }
+}
+
+// The IDB's options after its fixed part: if_tsresol and if_tsoffset, checked as libpcap
+// checks them.
+bool MappedCapture::add_interface(const uint8_t* p, std::size_t left, std::string& error) {
+  Interface iface;
+  bool saw_tsresol = false, saw_tsoffset = false;
+  while (left != 0) {
+    if (left < 4) {
+      error = too_short(kBlockIdb);
+      return false;
+    }
+    const uint16_t code = u16(p);
+    const uint16_t len = u16(p + 2);
+    const std::size_t padded = (std::size_t{len} + 3) / 4 * 4;
+    if (left - 4 < padded) {
+      error = too_short(kBlockIdb);
+      return false;
+    }
+    const uint8_t* value = p + 4;
+    p += 4 + padded;
+    left -= 4 + padded;
+    if (code == 0) {  // opt_endofopt
+      if (len != 0) {
+        error = "Interface Description Block has opt_endofopt option with length " +
+                std::to_string(len) + " != 0";
+        return false;
+      }
+      break;
+    }
+    if (code == 9) {  // if_tsresol
+      if (len != 1) {
+        error = "Interface Description Block has if_tsresol option with length " +
+                std::to_string(len) + " != 1";
+        return false;
+      }
+      if (saw_tsresol) {
+        error = "Interface Description Block has more than one if_tsresol option";
+        return false;
+      }
+      saw_tsresol = true;
+      const uint8_t v = value[0];
+      if (v & 0x80) {
+        if ((v & 0x7F) > 63) {
+          error = "Interface Description Block if_tsresol option resolution 2^-" +
+                  std::to_string(v & 0x7F) + " is too high";
+          return false;
+        }
+        iface.binary = true;
+        iface.tsresol = uint64_t{1} << (v & 0x7F);
+      } else {
+        if (v > 19) {
+          error = "Interface Description Block if_tsresol option resolution 10^-" +
+                  std::to_string(v) + " is too high";
+          return false;
+        }
+        iface.binary = false;
+        iface.tsresol = 1;
+        for (unsigned k = 0; k < v; ++k) iface.tsresol *= 10;
+      }
+    } else if (code == 14) {  // if_tsoffset
+      if (len != 8) {
+        error = "Interface Description Block has if_tsoffset option with length " +
+                std::to_string(len) + " != 8";
+        return false;
+      }
+      if (saw_tsoffset) {
+        error = "Interface Description Block has more than one if_tsoffset option";
+        return false;
+      }
+      saw_tsoffset = true;
+      iface.tsoffset = static_cast<int64_t>(u64(value));
+    }
+  }
+  ifaces_.push_back(iface);
+  return true;
+}
+
+}  // namespace etcpipe

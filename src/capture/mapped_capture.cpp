@@ -1,12 +1,16 @@
 #include "capture/mapped_capture.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 namespace etcpipe {
 
@@ -41,6 +45,62 @@ uint32_t adjust_snapshot(uint32_t snaplen) {
 }
 }  // namespace
 
+// A mapped file that another process truncates makes reads past its new end fault (SIGBUS).
+// Mappings are registered here; the handler puts zero pages where the file is gone and marks
+// the mapping, whose reader stops with a read error, instead of the process dying. A fault
+// anywhere else gets the disposition it had before.
+namespace guard {
+
+struct Slot {
+  std::atomic<uintptr_t> begin{0};  // 0: free
+  std::atomic<uintptr_t> end{0};
+  std::atomic<bool> truncated{false};
+};
+constexpr std::size_t kSlots = 4096;  // mappings at once (a run over a directory keeps each)
+std::array<Slot, kSlots> slots;
+struct sigaction previous;
+uintptr_t page_mask = 0;
+std::once_flag installed;
+
+void on_sigbus(int, siginfo_t* info, void*) {
+  const auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  for (Slot& s : slots) {
+    const uintptr_t b = s.begin.load(std::memory_order_acquire);
+    const uintptr_t e = s.end.load(std::memory_order_acquire);
+    if (b == 0 || addr < b || addr >= e) continue;
+    const uintptr_t page = addr & page_mask;
+    if (mmap(reinterpret_cast<void*>(page), e - page, PROT_READ,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+      s.truncated.store(true, std::memory_order_release);
+      return;  // the load is made again, on zeros
+    }
+  }
+  // Not a mapped capture: the previous disposition takes the fault, made again on return.
+  sigaction(SIGBUS, &previous, nullptr);
+}
+
+Slot* add(const void* data, std::size_t size) {
+  std::call_once(installed, [] {
+    page_mask = ~(uintptr_t(sysconf(_SC_PAGESIZE)) - 1);
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &previous);
+  });
+  const auto b = reinterpret_cast<uintptr_t>(data);
+  for (Slot& s : slots) {
+    uintptr_t free = 0;
+    if (s.begin.load(std::memory_order_relaxed) != 0) continue;
+    s.end.store(b + size, std::memory_order_relaxed);
+    s.truncated.store(false, std::memory_order_relaxed);
+    if (s.begin.compare_exchange_strong(free, b, std::memory_order_release)) return &s;
+  }
+  return nullptr;
+}
+
+}  // namespace guard
+
 std::unique_ptr<FileMapping> FileMapping::open(const std::string& path, std::string& error) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -60,12 +120,25 @@ std::unique_ptr<FileMapping> FileMapping::open(const std::string& path, std::str
     error = std::strerror(errno);
     return nullptr;
   }
+  guard::Slot* slot = guard::add(p, size);
+  if (slot == nullptr) {  // too many mappings at once to guard this one: libpcap reads it
+    munmap(p, size);
+    error = "too many files mapped at once";
+    return nullptr;
+  }
   madvise(p, size, MADV_SEQUENTIAL);
   madvise(p, size, MADV_WILLNEED);
-  return std::unique_ptr<FileMapping>(new FileMapping(static_cast<const uint8_t*>(p), size));
+  return std::unique_ptr<FileMapping>(
+      new FileMapping(static_cast<const uint8_t*>(p), size, &slot->truncated));
 }
 
 FileMapping::~FileMapping() {
+  for (guard::Slot& s : guard::slots) {
+    if (s.begin.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(data_)) {
+      s.begin.store(0, std::memory_order_release);
+      break;
+    }
+  }
   munmap(const_cast<uint8_t*>(data_), size_);
 }
 
@@ -99,7 +172,8 @@ bool MappedCapture::handles(const uint8_t* data, std::size_t size, Format& forma
 
 MappedCapture::MappedCapture(const FileMapping& file, Format format, bool swapped, int dlt,
                              uint32_t snapshot)
-    : data_(file.data()),
+    : file_(file),
+      data_(file.data()),
       size_(file.size()),
       format_(format),
       swapped_(swapped),
@@ -127,7 +201,11 @@ uint64_t MappedCapture::u64(const uint8_t* p) const {
 }
 
 int MappedCapture::next(CaptureRecord& r, std::string& error) {
-  const int rc = format_ == Format::Pcap ? next_pcap(r, error) : next_pcapng(r, error);
+  int rc = format_ == Format::Pcap ? next_pcap(r, error) : next_pcapng(r, error);
+  if (file_.truncated()) {  // what was read past the file's new end is zeros
+    error = "the file was truncated while it was read";
+    rc = -1;
+  }
   if (rc < 0) pos_ = size_;  // nothing more from a broken file
   return rc;
 }

@@ -5,6 +5,7 @@
 // (header checks, link type, snapshot length) and uses this reader for the common formats.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -13,11 +14,13 @@
 
 namespace etcpipe {
 
-// A read-only mapping of a whole file, unmapped on destruction.
+// A read-only mapping of a whole file, unmapped on destruction. If another process
+// truncates the file meanwhile, reads past its new end give zeros instead of SIGBUS, and
+// truncated() turns true.
 class FileMapping {
  public:
-  // Maps `path` if it is a regular, non-empty file; otherwise (or if mmap fails) returns
-  // null and leaves the reason in `error`.
+  // Maps `path` if it is a regular, non-empty file; otherwise (or if mmap fails, or too many
+  // files are mapped at once) returns null and leaves the reason in `error`.
   static std::unique_ptr<FileMapping> open(const std::string& path, std::string& error);
   ~FileMapping();
   FileMapping(const FileMapping&) = delete;
@@ -25,11 +28,14 @@ class FileMapping {
 
   const uint8_t* data() const { return data_; }
   std::size_t size() const { return size_; }
+  bool truncated() const { return truncated_->load(std::memory_order_acquire); }
 
  private:
-  FileMapping(const uint8_t* data, std::size_t size) : data_(data), size_(size) {}
+  FileMapping(const uint8_t* data, std::size_t size, const std::atomic<bool>* truncated)
+      : data_(data), size_(size), truncated_(truncated) {}
   const uint8_t* data_;
   std::size_t size_;
+  const std::atomic<bool>* truncated_;  // set by the SIGBUS handler
 };
 
 struct CaptureRecord {
@@ -72,6 +78,7 @@ class MappedCapture {
   };
   bool add_interface(const uint8_t* body, std::size_t size, std::string& error);
 
+  const FileMapping& file_;
   const uint8_t* data_;
   std::size_t size_;
   std::size_t pos_ = 0;

@@ -1,12 +1,14 @@
 #include "capture/pcap_source.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
 
+#include "capture/mapped_capture.hpp"
 #include "packet_builder.hpp"
 #include "pipeline/flow_pipeline.hpp"
 
@@ -242,6 +244,33 @@ TEST_F(PcapSourceTest, PcapHeaderThenRandomBytesIsAReadError) {
   std::mt19937 rng(19);
   for (int i = 0; i < 4096; ++i) b.push_back(uint8_t(rng()));
   expect_read_error("random.pcap", b);
+}
+
+// Another process truncates the file while it is read in place: the reads past its new end
+// fault (SIGBUS) and are turned into zeros, and the reader stops with a read error.
+TEST_F(PcapSourceTest, AFileTruncatedWhileMappedIsAReadErrorNotACrash) {
+  std::vector<Pkt> many;
+  for (uint32_t i = 0; i < 256; ++i) many.push_back({i, 0, Bytes(1000, uint8_t(i))});
+  const auto path = write("shrinks.pcap", pcap_file(many, false, false));
+  std::string error;
+  const auto file = FileMapping::open(path, error);
+  ASSERT_TRUE(file) << error;
+  MappedCapture::Format format;
+  bool swapped = false;
+  ASSERT_TRUE(MappedCapture::handles(file->data(), file->size(), format, swapped));
+  MappedCapture reader(*file, format, swapped, 1, 65535);
+  CaptureRecord r{};
+  ASSERT_EQ(reader.next(r, error), 1);
+  ASSERT_EQ(truncate(path.c_str(), 100), 0);
+  int rc = 1, records = 1;
+  while (rc == 1 && records <= 256) {
+    rc = reader.next(r, error);
+    records += rc == 1;
+  }
+  EXPECT_EQ(rc, -1);
+  EXPECT_EQ(error, "the file was truncated while it was read");
+  EXPECT_TRUE(file->truncated());
+  EXPECT_LT(records, 256);
 }
 
 TEST_F(PcapSourceTest, HugeCaplenIsAReadError) {

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <tuple>
 
@@ -34,6 +35,24 @@ std::vector<std::string> captures() {
   return files;
 }
 
+constexpr uint32_t kSlots = 1 << 16;  // flow-table slots
+constexpr uint32_t kRows = 8192;      // rows of each extractor
+
+// Runs a capture through the flow stage; its selected packets (the first `packets` of each
+// flow) go to `feed`.
+void select_from(const std::string& file, uint32_t packets,
+                 const std::function<void(const SelectedBatch&)>& feed) {
+  PcapFileSource source({file}, "", [](const std::string&) {});
+  FlowPipelineConfig cfg;
+  cfg.select_snaplen = 2048;
+  cfg.table.max_flows = kSlots;
+  cfg.table.select.packets = packets;
+  RunOptions opts;
+  opts.on_selected = feed;
+  NoRecords records;
+  run_flows(source, cfg, records, opts);
+}
+
 TEST(CudaBatchExtractor, SameRowsAsTheReference) {
   if (!CudaBatchExtractor::available()) GTEST_SKIP() << "no CUDA device: GPU test skipped";
   FeatureSpec yatc = FeatureSpec::preset("yatc");
@@ -42,22 +61,14 @@ TEST(CudaBatchExtractor, SameRowsAsTheReference) {
   for (const FeatureSpec& spec : {FeatureSpec{}, yatc}) {
     for (const auto& file : captures()) {
       if (file.ends_with(".md")) continue;
-      PcapFileSource source({file}, "", [](const std::string&) {});
-      FlowPipelineConfig cfg;
-      cfg.select_snaplen = 2048;
-      cfg.table.max_flows = 1 << 16;
-      cfg.table.select.packets = spec.packets;
       test::KeepingSink ref_rows, gpu_rows;
       SinkOutput ref_out(spec, ref_rows), gpu_out(spec, gpu_rows);
-      ReferenceExtractor ref(spec, 8192, ref_out);
-      CudaBatchExtractor gpu(spec, 8192, 1, cfg.table.max_flows, gpu_out);
-      RunOptions opts;
-      opts.on_selected = [&](const SelectedBatch& b) {
+      ReferenceExtractor ref(spec, kRows, ref_out);
+      CudaBatchExtractor gpu(spec, kRows, 1, kSlots, gpu_out);
+      select_from(file, spec.packets, [&](const SelectedBatch& b) {
         ref.add(b);
         gpu.add(b);
-      };
-      NoRecords records;
-      run_flows(source, cfg, records, opts);
+      });
       ref.finish();
       gpu.finish();
       EXPECT_EQ(gpu_rows.canonical(), ref_rows.canonical()) << file;
@@ -114,27 +125,19 @@ TEST(CudaBatchExtractor, DeviceRowsGoToTheCudaEngineWhereTheyAre) {
   uint64_t compared = 0;
   for (const auto& file : captures()) {
     if (file.ends_with(".md")) continue;
-    PcapFileSource source({file}, "", [](const std::string&) {});
-    FlowPipelineConfig cfg;
-    cfg.select_snaplen = 2048;
-    cfg.table.max_flows = 1 << 16;
-    cfg.table.select.packets = model.spec.packets;
     SinkOutput host_out(model.spec, host), unused_out(model.spec, unused);
-    CudaBatchExtractor copied(model.spec, 8192, 1, cfg.table.max_flows, host_out);
-    CudaBatchExtractor in_place(model.spec, 8192, 1, cfg.table.max_flows, unused_out);
+    CudaBatchExtractor copied(model.spec, kRows, 1, kSlots, host_out);
+    CudaBatchExtractor in_place(model.spec, kRows, 1, kSlots, unused_out);
     std::vector<float> device_scores;
     in_place.set_device_rows([&](const RowsView& rows, const FlowInfo* info, uint32_t n) {
       device_scores.resize(std::size_t{n} * classes);
       gpu->infer_device(rows, n, device_scores.data());
       for (uint32_t i = 0; i < n; ++i) keep(on_device, info[i], &device_scores[i * classes]);
     });
-    RunOptions opts;
-    opts.on_selected = [&](const SelectedBatch& b) {
+    select_from(file, model.spec.packets, [&](const SelectedBatch& b) {
       copied.add(b);
       in_place.add(b);
-    };
-    NoRecords records;
-    run_flows(source, cfg, records, opts);
+    });
     copied.finish();
     in_place.finish();
     EXPECT_TRUE(unused.rows.empty());

@@ -85,18 +85,23 @@ Bytes pcapng_epb(uint32_t iface, uint64_t ts, const Bytes& data) {
   return epb;
 }
 
-// A minimal pcapng file: section header, one Ethernet interface with nanosecond
-// resolution, enhanced packet blocks.
-Bytes pcapng_file(const std::vector<Pkt>& pkts) {
-  Bytes b;
-  auto block = [&](uint32_t type, const Bytes& body) { pcapng_block(b, type, body); };
+// A pcapng section header's body: little-endian, version 1.0, section length unknown.
+Bytes pcapng_shb() {
   Bytes shb;
   put(shb, 0x1A2B3C4D, false);
   put_16(shb, 1, false);
   put_16(shb, 0, false);
   put(shb, 0xFFFFFFFF, false);
   put(shb, 0xFFFFFFFF, false);
-  block(0x0A0D0D0A, shb);
+  return shb;
+}
+
+// A minimal pcapng file: section header, one Ethernet interface with nanosecond
+// resolution, enhanced packet blocks.
+Bytes pcapng_file(const std::vector<Pkt>& pkts) {
+  Bytes b;
+  auto block = [&](uint32_t type, const Bytes& body) { pcapng_block(b, type, body); };
+  block(0x0A0D0D0A, pcapng_shb());
   block(0x00000001, pcapng_idb(1, 9));  // Ethernet, 10^-9
   for (const auto& p : pkts) {
     block(0x00000006, pcapng_epb(0, uint64_t(p.sec) * 1000000000ULL + p.frac, p.data));
@@ -202,13 +207,7 @@ TEST_F(PcapSourceTest, BothReadersGiveTheSamePackets) {
 // Interfaces with their own time resolutions (pcapng): each packet's time in its own.
 TEST_F(PcapSourceTest, PcapngInterfacesWithTheirOwnResolutions) {
   Bytes b;
-  Bytes shb;
-  put(shb, 0x1A2B3C4D, false);
-  put_16(shb, 1, false);
-  put_16(shb, 0, false);
-  put(shb, 0xFFFFFFFF, false);
-  put(shb, 0xFFFFFFFF, false);
-  pcapng_block(b, 0x0A0D0D0A, shb);
+  pcapng_block(b, 0x0A0D0D0A, pcapng_shb());
   pcapng_block(b, 1, pcapng_idb(1, 6));     // microseconds
   pcapng_block(b, 1, pcapng_idb(1, 0x83));  // 1/8 s
   pcapng_block(b, 6, pcapng_epb(0, 100'000'005, pkts[0].data));

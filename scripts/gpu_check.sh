@@ -144,7 +144,7 @@ report_gtest() {  # log, test name, what it shows
   if grep -q "^\[       OK \] $name " "$log"; then
     say "PASSED: $what ($(grep -A1 "^\[ RUN      \] $name\$" "$log" | tail -1))"
   elif grep -q "^\[  SKIPPED \] $name " "$log"; then
-    skip "$what: $(grep -B1 "^\[  SKIPPED \] $name " "$log" | head -1 | sed 's/.*: //')"
+    skip "$what: $(grep -B1 "^\[  SKIPPED \] $name " "$log" | head -1)"
   else
     say "FAILED: $what; the end of its log:"
     tail -30 "$log" | tee -a "$REPORT"

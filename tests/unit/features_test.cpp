@@ -348,18 +348,33 @@ TEST(Extractors, NoFreeRowIsCountedAndTheFlowSkippedToItsEnd) {
   EXPECT_EQ(st.packets, 1u);
 }
 
-TEST(Extractors, StreamingEndSaysWhichFlowsHadNoRow) {
-  FeatureSpec spec;
-  spec.packets = 2;
-  spec.bytes = 8;
-  const Bytes a = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, seq_bytes(8, 1))));
-  KeepingSink sink;
-  SinkOutput out(spec, sink);
-  StreamingExtractor x(spec, 1, 16, 0, 2048, out);
-  for (const uint32_t flow : {1u, 2u}) {
-    const Pkt p = packet(a, 100 * flow, flow, true);
+// A streaming extractor of N-packet rows of 8 bytes over 16 flow slots, and UDP packets
+// from the client to it.
+struct StreamingRig {
+  static FeatureSpec spec_of(uint32_t packets) {
+    FeatureSpec s;
+    s.packets = packets;
+    s.bytes = 8;
+    return s;
+  }
+  StreamingRig(uint32_t packets, uint32_t rows, uint64_t row_timeout_ns = 0)
+      : spec(spec_of(packets)), out(spec, sink), x(spec, rows, 16, 0, 2048, out, row_timeout_ns) {}
+  void add(uint64_t ts, uint32_t flow) {
+    const Pkt p = packet(a, ts, flow, true);
     x.packet(p.meta, flow, true, p.frame);
   }
+  FeatureSpec spec;
+  const Bytes a = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, seq_bytes(8, 1))));
+  KeepingSink sink;
+  SinkOutput out;
+  StreamingExtractor x;
+};
+
+TEST(Extractors, StreamingEndSaysWhichFlowsHadNoRow) {
+  StreamingRig rig(2, 1);
+  StreamingExtractor& x = rig.x;
+  rig.add(100, 1);
+  rig.add(200, 2);
   EXPECT_FALSE(x.end(1));  // had the only row
   EXPECT_TRUE(x.end(2));   // found it in use
   EXPECT_FALSE(x.end(3));  // no packet at all
@@ -369,19 +384,11 @@ TEST(Extractors, StreamingEndSaysWhichFlowsHadNoRow) {
 // Packets of one source batch are not interrupted by expire(): a row whose timeout passes
 // between two of its flow's packets is finished before the later one all the same.
 TEST(Extractors, StreamingRowTimeoutHoldsBetweenTwoPacketsOfOneBatch) {
-  FeatureSpec spec;
-  spec.packets = 10;
-  spec.bytes = 8;
-  const Bytes a = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, seq_bytes(8, 1))));
-  KeepingSink sink;
-  SinkOutput out(spec, sink);
-  StreamingExtractor x(spec, 8, 16, 0, 2048, out, 1000);
-  for (uint64_t ts = 100; ts < 2100; ts += 200) {  // 10 packets over 1.8 timeouts
-    const Pkt p = packet(a, ts, 1, true);
-    x.packet(p.meta, 1, true, p.frame);
-  }
-  x.end(1);
-  x.hand_over();
+  StreamingRig rig(10, 8, 1000);
+  KeepingSink& sink = rig.sink;
+  for (uint64_t ts = 100; ts < 2100; ts += 200) rig.add(ts, 1);  // 10 packets, 1.8 timeouts
+  rig.x.end(1);
+  rig.x.hand_over();
   ASSERT_EQ(sink.rows.size(), 1u);
   EXPECT_EQ(sink.rows[0].info.packets, 5u);  // 100..900; 1100 came at the timeout
   EXPECT_EQ(sink.rows[0].info.timed_out, 1u);
@@ -389,26 +396,18 @@ TEST(Extractors, StreamingRowTimeoutHoldsBetweenTwoPacketsOfOneBatch) {
 }
 
 TEST(Extractors, StreamingRowTimeoutFinishesShortRowsOnceAndIgnoresTheirLaterPackets) {
-  FeatureSpec spec;
-  spec.packets = 3;
-  spec.bytes = 8;
-  const Bytes a = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, seq_bytes(8, 1))));
   constexpr uint64_t kTimeout = 1000;
-  KeepingSink sink;
-  SinkOutput out(spec, sink);
-  StreamingExtractor x(spec, 8, 16, 0, 2048, out, kTimeout);
-  auto add = [&](uint64_t ts, uint32_t flow) {
-    const Pkt p = packet(a, ts, flow, true);
-    x.packet(p.meta, flow, true, p.frame);
-  };
-  add(100, 1);  // flow 1: one packet, then quiet
-  add(200, 2);  // flow 2: its 3 packets before its timeout
-  add(300, 2);
-  add(400, 2);
+  StreamingRig rig(3, 8, kTimeout);
+  KeepingSink& sink = rig.sink;
+  StreamingExtractor& x = rig.x;
+  rig.add(100, 1);  // flow 1: one packet, then quiet
+  rig.add(200, 2);  // flow 2: its 3 packets before its timeout
+  rig.add(300, 2);
+  rig.add(400, 2);
   x.expire(1099);  // nothing due yet
   x.hand_over();
   ASSERT_EQ(sink.rows.size(), 1u);  // flow 2, complete
-  add(1050, 1);                     // flow 1's second packet, before its timeout
+  rig.add(1050, 1);                 // flow 1's second packet, before its timeout
   x.expire(1100);                   // flow 1 due: finished with 2 packets
   x.hand_over();
   ASSERT_EQ(sink.rows.size(), 2u);
@@ -416,10 +415,10 @@ TEST(Extractors, StreamingRowTimeoutFinishesShortRowsOnceAndIgnoresTheirLaterPac
   EXPECT_EQ(sink.rows[1].info.packets, 2u);
   EXPECT_EQ(sink.rows[1].info.timed_out, 1u);
   EXPECT_EQ(sink.rows[0].info.timed_out, 0u);
-  add(1200, 1);  // ignored: its row went out
-  x.end(1);      // emits nothing more
+  rig.add(1200, 1);  // ignored: its row went out
+  x.end(1);          // emits nothing more
   x.end(2);
-  add(1300, 1);  // slot 1 reused by a new flow after the end: a new row
+  rig.add(1300, 1);  // slot 1 reused by a new flow after the end: a new row
   x.expire(2299);
   x.end(1);
   x.hand_over();

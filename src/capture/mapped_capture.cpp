@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <utility>
 
 namespace etcpipe {
 
@@ -401,6 +402,20 @@ int MappedCapture::next_pcapng(CaptureRecord& r, std::string& error) {
 bool MappedCapture::add_interface(const uint8_t* p, std::size_t left, std::string& error) {
   Interface iface;
   bool saw_tsresol = false, saw_tsoffset = false;
+  // libpcap's refusals of an option of the wrong length, or given twice (seen: null for an
+  // option that may repeat).
+  auto bad_option = [&error](const char* name, uint16_t len, uint16_t want, bool* seen) {
+    const std::string what = std::string("Interface Description Block has ") + name;
+    if (len != want) {
+      error = what + " option with length " + std::to_string(len) + " != " + std::to_string(want);
+      return true;
+    }
+    if (seen != nullptr && std::exchange(*seen, true)) {
+      error = "Interface Description Block has more than one " + std::string(name) + " option";
+      return true;
+    }
+    return false;
+  };
   while (left != 0) {
     if (left < 4) {
       error = too_short(kBlockIdb);
@@ -416,25 +431,12 @@ bool MappedCapture::add_interface(const uint8_t* p, std::size_t left, std::strin
     const uint8_t* value = p + 4;
     p += 4 + padded;
     left -= 4 + padded;
-    if (code == 0) {  // opt_endofopt
-      if (len != 0) {
-        error = "Interface Description Block has opt_endofopt option with length " +
-                std::to_string(len) + " != 0";
-        return false;
-      }
+    if (code == 0) {
+      if (bad_option("opt_endofopt", len, 0, nullptr)) return false;
       break;
     }
-    if (code == 9) {  // if_tsresol
-      if (len != 1) {
-        error = "Interface Description Block has if_tsresol option with length " +
-                std::to_string(len) + " != 1";
-        return false;
-      }
-      if (saw_tsresol) {
-        error = "Interface Description Block has more than one if_tsresol option";
-        return false;
-      }
-      saw_tsresol = true;
+    if (code == 9) {
+      if (bad_option("if_tsresol", len, 1, &saw_tsresol)) return false;
       const uint8_t v = value[0];
       if (v & 0x80) {
         if ((v & 0x7F) > 63) {
@@ -454,17 +456,8 @@ bool MappedCapture::add_interface(const uint8_t* p, std::size_t left, std::strin
         iface.tsresol = 1;
         for (unsigned k = 0; k < v; ++k) iface.tsresol *= 10;
       }
-    } else if (code == 14) {  // if_tsoffset
-      if (len != 8) {
-        error = "Interface Description Block has if_tsoffset option with length " +
-                std::to_string(len) + " != 8";
-        return false;
-      }
-      if (saw_tsoffset) {
-        error = "Interface Description Block has more than one if_tsoffset option";
-        return false;
-      }
-      saw_tsoffset = true;
+    } else if (code == 14) {
+      if (bad_option("if_tsoffset", len, 8, &saw_tsoffset)) return false;
       iface.tsoffset = static_cast<int64_t>(u64(value));
     }
   }

@@ -29,12 +29,12 @@ void PcapWriter::write(const PacketBatch& batch) {
 }
 
 void PcapWriter::write(uint64_t ts_ns, std::span<const uint8_t> bytes, uint32_t wire_len) {
+  if (!error_.empty()) return;  // the file is broken: later packets would only add holes
   pcap_pkthdr h{};
   h.ts.tv_sec = time_t(ts_ns / 1'000'000'000ULL);
   h.ts.tv_usec = suseconds_t(ts_ns % 1'000'000'000ULL);  // nanoseconds: see the constructor
   h.caplen = static_cast<uint32_t>(bytes.size());
   h.len = std::max(wire_len, h.caplen);
-  if (!error_.empty()) return;  // the file is broken: later packets would only add holes
   errno = 0;
   pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, bytes.data());
   check();

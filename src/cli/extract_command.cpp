@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -216,7 +215,7 @@ int run(ExtractOptions& o) {
         }
       }
     }
-    if (interrupted) return 128 + (stop_signal() != 0 ? stop_signal() : SIGINT);
+    if (interrupted) return interrupted_status();
     if (unreadable != 0) {
       std::cerr << "etcpipe: " << unreadable << " input(s) could not be read\n";
       return 1;
@@ -248,9 +247,8 @@ Runner add_extract_command(CLI::App& app) {
       "  etcpipe extract -r captures/ -o ds --preset yatc --labels-from-dirs\n"
       "  etcpipe extract -r pcap/ -o ds --labels-ndpi result/ --encrypted-only "
       "--min-packets-each-way 2\n"
-      "  etcpipe extract -r a.pcap -o ds --packets 5 --bytes 128 --labels-csv labels.csv tcp\n"
-      "Exit status: 0 ok, 1 some input unreadable (not opened, truncated or corrupt), 2 usage\n"
-      "or fatal error (an output that failed), 130/143 stopped by SIGINT/SIGTERM.");
+      "  etcpipe extract -r a.pcap -o ds --packets 5 --bytes 128 --labels-csv labels.csv tcp\n" +
+      kExitStatusHelp);
   cmd->add_option("-r,--read", o.inputs,
                   "Capture file (pcap or pcapng) or directory of captures; repeatable")
       ->required()

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -31,6 +30,16 @@
 
 namespace etcpipe::cli {
 namespace {
+
+// -o KIND:TARGET; a bare TARGET is JSON Lines.
+struct OutputSpec {
+  std::string kind, target;
+};
+OutputSpec parse_output(const std::string& spec) {
+  const auto colon = spec.find(':');
+  if (colon == std::string::npos) return {"jsonl", spec};
+  return {spec.substr(0, colon), spec.substr(colon + 1)};
+}
 
 struct FlowsOptions {
   std::vector<std::string> inputs;
@@ -94,12 +103,8 @@ int run(FlowsOptions& o) {
     };
     if (!o.stats_json.empty()) check_not_an_input("--stats-json", o.stats_json);
     for (const std::string& spec : o.outputs) {
-      const auto colon = spec.find(':');
-      if (colon == std::string::npos) {
-        check_not_an_input("--output", spec);
-      } else if (spec.compare(0, colon, "ipfix") != 0 && spec.compare(0, colon, "ipfix-tcp") != 0) {
-        check_not_an_input("--output", spec.substr(colon + 1));
-      }
+      const auto [kind, target] = parse_output(spec);
+      if (kind != "ipfix" && kind != "ipfix-tcp") check_not_an_input("--output", target);
     }
     PcapFileSource source(std::move(files), join(o.filter_words), warn);
     if (!o.stats_json.empty() && o.stats_json != "/dev/stdout" && o.stats_json != "/dev/stderr") {
@@ -117,9 +122,7 @@ int run(FlowsOptions& o) {
     std::unique_ptr<SelectedPcapWriter> pcap;
     std::vector<const IpfixExporter*> ipfix;
     for (const std::string& spec : o.outputs.empty() ? std::vector<std::string>{"-"} : o.outputs) {
-      const auto colon = spec.find(':');
-      const std::string kind = colon == std::string::npos ? "jsonl" : spec.substr(0, colon);
-      const std::string target = colon == std::string::npos ? spec : spec.substr(colon + 1);
+      const auto [kind, target] = parse_output(spec);
       if (target.empty()) throw std::runtime_error("--output " + spec + ": no target");
       if (kind == "jsonl") {
         sink.add(std::make_unique<JsonlWriter>(target, o.classify));
@@ -236,7 +239,7 @@ int run(FlowsOptions& o) {
       return 2;
     }
     // Stopped by a signal before the end of the input: 128 + the signal, as shells report.
-    if (stats.interrupted) return 128 + (stop_signal() != 0 ? stop_signal() : SIGINT);
+    if (stats.interrupted) return interrupted_status();
     // Inputs not opened, ended by a read error (truncated, corrupt) or left out of a
     // directory: the others were read, the run is not a success.
     const uint64_t unreadable = source.open_failures() + stats.source.read_errors + skipped;
@@ -294,9 +297,8 @@ Runner add_flows_command(CLI::App& app) {
       "  etcpipe flows -r trace.pcap\n"
       "  etcpipe flows -r captures/ -o flows.jsonl tcp port 443\n"
       "  etcpipe flows -r a.pcapng -r b.pcap --stats-json stats.json 'vlan and udp'\n"
-      "  etcpipe flows -r t.pcap -o csv:flows.csv -o sqlite:probe.db -o pcap:analysed.pcap\n"
-      "Exit status: 0 ok, 1 some input unreadable (not opened, truncated or corrupt), 2 usage\n"
-      "or fatal error (an output that failed), 130/143 stopped by SIGINT/SIGTERM.");
+      "  etcpipe flows -r t.pcap -o csv:flows.csv -o sqlite:probe.db -o pcap:analysed.pcap\n" +
+      kExitStatusHelp);
   add_record_options(o.cmd, o);
   return [opts] { return run(*opts); };
 }
@@ -323,10 +325,7 @@ Runner add_classify_command(CLI::App& app) {
       "  etcpipe classify -r captures/ --model models/default -o sqlite:probe.db tcp or udp\n"
       "  etcpipe classify -r t.pcap --max-delay-ms 20 --infer-threads 2 --batch 64\n"
       "Engines in this build: trees" +
-      std::string(have_torchscript() ? ", TorchScript (libtorch)" : "") +
-      "\n"
-      "Exit status: 0 ok, 1 some input unreadable (not opened, truncated or corrupt), 2 usage\n"
-      "or fatal error (an output that failed), 130/143 stopped by SIGINT/SIGTERM.");
+      std::string(have_torchscript() ? ", TorchScript (libtorch)" : "") + "\n" + kExitStatusHelp);
   add_record_options(cmd, o);
   add_inference_options(cmd, o.inference);
   return [opts] { return run(*opts); };

@@ -49,8 +49,9 @@ const std::atomic<bool>& stop_flag() {
 const std::atomic<bool>& give_up_flag() {
   return g_give_up;
 }
-int stop_signal() {
-  return g_signal.load();
+int interrupted_status() {
+  const int sig = g_signal.load();
+  return 128 + (sig != 0 ? sig : SIGINT);
 }
 
 void set_command_line(int argc, char** argv) {

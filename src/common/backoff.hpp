@@ -26,14 +26,13 @@ class Backoff {
     }
     last_ = Clock::now();
   }
-  // Progress was made: the next wait starts with yields again.
-  void reset() {
-    yields_ = 0;
-    sleep_us_ = kFirstSleepUs;
-  }
 
  private:
   using Clock = std::chrono::steady_clock;
+  void reset() {  // a new wait: yields again
+    yields_ = 0;
+    sleep_us_ = kFirstSleepUs;
+  }
   static constexpr uint32_t kYields = 2000;
   static constexpr uint32_t kFirstSleepUs = 20;
   static constexpr uint32_t kMaxSleepUs = 1000;

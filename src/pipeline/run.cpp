@@ -63,7 +63,8 @@ RunStats base_stats(const PacketSource& source, const PacketStage& stage, double
 }
 
 // Hands the sink the run's statistics, closes it, returns them.
-RunStats close_sink(FlowSink& sink, RunStats s) {
+RunStats close_sink(FlowSink& sink, RunStats s, bool interrupted) {
+  s.interrupted = interrupted;
   sink.summary(format_stats_json(s));
   sink.close();
   return s;
@@ -121,9 +122,7 @@ RunStats run_single(PacketSource& source, const FlowPipelineConfig& cfg, FlowSin
   pipeline.flush(interrupted ? EndReason::Interrupted : EndReason::EndOfInput);
   drain(pipeline.finished(), sink);
   drain(pipeline.flow_stage(), opts);
-  RunStats s = snapshot();
-  s.interrupted = interrupted;
-  return close_sink(sink, std::move(s));
+  return close_sink(sink, snapshot(), interrupted);
 }
 
 // ---- several workers -------------------------------------------------------------------
@@ -418,9 +417,7 @@ RunStats run_parallel(PacketSource& source, const FlowPipelineConfig& cfg, FlowS
     pacer.tick(snapshot);
   }
   dispatcher.finish(stage.now_ns(), interrupted);
-  RunStats s = snapshot();
-  s.interrupted = interrupted;
-  return close_sink(sink, std::move(s));
+  return close_sink(sink, snapshot(), interrupted);
 }
 
 }  // namespace

@@ -5,10 +5,10 @@
 namespace etcpipe {
 
 void SelectedPcapWriter::write(const SelectedBatch& batch) {
+  if (!error_.empty()) return;  // the file could not be created: close() says it
   for (uint32_t i = 0; i < batch.size(); ++i) {
     const SelectedPacket& p = batch.packet(i);
     if (p.end) continue;
-    if (!error_.empty()) return;
     if (!out_) {
       dlt_ = p.meta.link_type;
       try {

@@ -232,23 +232,18 @@ int MappedCapture::next_pcap(CaptureRecord& r, std::string& error) {
                                   : "maximum of " + std::to_string(kMaxSnaplen));
     return -1;
   }
-  std::size_t skip = r.caplen;
-  if (r.caplen > snapshot_) {  // read the snapshot length, skip the rest
-    if (avail < snapshot_) {
-      error = "truncated dump file; tried to read " + std::to_string(snapshot_) +
-              " captured bytes, only got " + std::to_string(avail);
-      return -1;
-    }
-    if (avail < r.caplen) {
-      error = "truncated dump file; tried to read " + std::to_string(r.caplen) +
-              " captured bytes, only got " + std::to_string(avail);
-      return -1;
-    }
-    r.caplen = snapshot_;
-  } else if (avail < r.caplen) {
-    error = "truncated dump file; tried to read " + std::to_string(r.caplen) +
+  auto truncated = [&](std::size_t want) {
+    error = "truncated dump file; tried to read " + std::to_string(want) +
             " captured bytes, only got " + std::to_string(avail);
     return -1;
+  };
+  std::size_t skip = r.caplen;
+  if (r.caplen > snapshot_) {  // read the snapshot length, skip the rest
+    if (avail < snapshot_) return truncated(snapshot_);
+    if (avail < r.caplen) return truncated(r.caplen);
+    r.caplen = snapshot_;
+  } else if (avail < r.caplen) {
+    return truncated(r.caplen);
   }
   r.data = h + 16;
   pos_ += 16 + skip;

@@ -841,6 +841,17 @@ class Outputs(unittest.TestCase):
                                  "-o", f"ipfix-tcp:127.0.0.1:{port}"],
                                 stderr=subprocess.PIPE, text=True)
 
+    def collect_ipfix(self, conn, server, proc):
+        """What the exporter sends on `conn` until the run ends, and the run's stderr."""
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+        _, err = proc.communicate(timeout=60)
+        conn.close()
+        server.close()
+        self.assertEqual(proc.returncode, 0, err)
+        return data, err
+
     def ipfix_counts(self, stderr):
         m = re.search(r"ipfix: (\d+) records sent, (\d+) dropped[^,\n]*(?:, (\d+) reconnections)?",
                       stderr)
@@ -855,13 +866,7 @@ class Outputs(unittest.TestCase):
         proc = self.ipfix_churn(server, 2)
         conn, _ = server.accept()
         time.sleep(1.5)  # reads nothing for a while: the window fills, sends go in part
-        data = b""
-        while chunk := conn.recv(65536):
-            data += chunk
-        _, err = proc.communicate(timeout=60)
-        conn.close()
-        server.close()
-        self.assertEqual(proc.returncode, 0, err)
+        data, err = self.collect_ipfix(conn, server, proc)
         sent, dropped, _ = self.ipfix_counts(err)
         # Before: the connection was closed after the first message taken in part, leaving a
         # cut message and every later record dropped.
@@ -881,13 +886,7 @@ class Outputs(unittest.TestCase):
         first.close()  # a reset: the collector restarted
         server.settimeout(30)
         second, _ = server.accept()
-        data = b""
-        while chunk := second.recv(65536):
-            data += chunk
-        _, err = proc.communicate(timeout=60)
-        second.close()
-        server.close()
-        self.assertEqual(proc.returncode, 0, err)
+        data, err = self.collect_ipfix(second, server, proc)
         sent, dropped, reconnects = self.ipfix_counts(err)
         self.assertGreaterEqual(reconnects, 1, err)
         template_sets, got = self.parse_ipfix(data)  # the new session starts with templates

@@ -59,6 +59,8 @@ struct Slot {
 };
 constexpr std::size_t kSlots = 4096;  // mappings at once (a run over a directory keeps each)
 std::array<Slot, kSlots> slots;
+std::atomic<std::size_t> in_use{0};  // slots taken
+std::atomic<std::size_t> next{0};    // where add() looks first
 struct sigaction previous;
 uintptr_t page_mask = 0;
 std::once_flag installed;
@@ -80,7 +82,8 @@ void on_sigbus(int, siginfo_t* info, void*) {
   sigaction(SIGBUS, &previous, nullptr);
 }
 
-Slot* add(const void* data, std::size_t size) {
+// The slot guarding [data, data + size), kSlots if every slot is taken.
+std::size_t add(const void* data, std::size_t size) {
   std::call_once(installed, [] {
     page_mask = ~(uintptr_t(sysconf(_SC_PAGESIZE)) - 1);
     struct sigaction sa {};
@@ -89,15 +92,28 @@ Slot* add(const void* data, std::size_t size) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGBUS, &sa, &previous);
   });
+  if (in_use.load(std::memory_order_relaxed) >= kSlots) return kSlots;
   const auto b = reinterpret_cast<uintptr_t>(data);
-  for (Slot& s : slots) {
+  const std::size_t first = next.load(std::memory_order_relaxed);
+  for (std::size_t k = 0; k < kSlots; ++k) {
+    const std::size_t i = (first + k) % kSlots;
+    Slot& s = slots[i];
     uintptr_t free = 0;
     if (s.begin.load(std::memory_order_relaxed) != 0) continue;
     s.end.store(b + size, std::memory_order_relaxed);
     s.truncated.store(false, std::memory_order_relaxed);
-    if (s.begin.compare_exchange_strong(free, b, std::memory_order_release)) return &s;
+    if (s.begin.compare_exchange_strong(free, b, std::memory_order_release)) {
+      in_use.fetch_add(1, std::memory_order_relaxed);
+      next.store((i + 1) % kSlots, std::memory_order_relaxed);
+      return i;
+    }
   }
-  return nullptr;
+  return kSlots;
+}
+
+void remove(std::size_t i) {
+  slots[i].begin.store(0, std::memory_order_release);
+  in_use.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace guard
@@ -121,8 +137,8 @@ std::unique_ptr<FileMapping> FileMapping::open(const std::string& path, std::str
     error = std::strerror(errno);
     return nullptr;
   }
-  guard::Slot* slot = guard::add(p, size);
-  if (slot == nullptr) {  // too many mappings at once to guard this one: libpcap reads it
+  const std::size_t slot = guard::add(p, size);
+  if (slot == guard::kSlots) {  // too many mappings at once to guard this one: libpcap reads it
     munmap(p, size);
     error = "too many files mapped at once";
     return nullptr;
@@ -130,16 +146,11 @@ std::unique_ptr<FileMapping> FileMapping::open(const std::string& path, std::str
   madvise(p, size, MADV_SEQUENTIAL);
   madvise(p, size, MADV_WILLNEED);
   return std::unique_ptr<FileMapping>(
-      new FileMapping(static_cast<const uint8_t*>(p), size, &slot->truncated));
+      new FileMapping(static_cast<const uint8_t*>(p), size, slot, &guard::slots[slot].truncated));
 }
 
 FileMapping::~FileMapping() {
-  for (guard::Slot& s : guard::slots) {
-    if (s.begin.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(data_)) {
-      s.begin.store(0, std::memory_order_release);
-      break;
-    }
-  }
+  guard::remove(slot_);
   munmap(const_cast<uint8_t*>(data_), size_);
 }
 

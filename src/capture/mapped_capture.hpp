@@ -31,10 +31,12 @@ class FileMapping {
   bool truncated() const { return truncated_->load(std::memory_order_acquire); }
 
  private:
-  FileMapping(const uint8_t* data, std::size_t size, const std::atomic<bool>* truncated)
-      : data_(data), size_(size), truncated_(truncated) {}
+  FileMapping(const uint8_t* data, std::size_t size, std::size_t slot,
+              const std::atomic<bool>* truncated)
+      : data_(data), size_(size), slot_(slot), truncated_(truncated) {}
   const uint8_t* data_;
   std::size_t size_;
+  std::size_t slot_;                    // its entry among the mappings the SIGBUS handler knows
   const std::atomic<bool>* truncated_;  // set by the SIGBUS handler
 };
 

@@ -103,7 +103,10 @@ inline bool make_flow_key(const PacketTuple& t, FlowKey& key, uint64_t& hash) {
       uint64_t{t.vlan_outer} | uint64_t{static_cast<uint8_t>(t.tunnel)} << 16 |
           uint64_t{tunnel_id} << 32,  // byte 3 is FlowKey::reserved, always 0
   };
-  std::memcpy(&key, w, sizeof w);
+  // Word by word from registers: one copy of `w` would be built on the stack and read back
+  // as vectors, a store-forwarding stall per packet.
+  auto* out = reinterpret_cast<unsigned char*>(&key);
+  for (std::size_t i = 0; i < 6; ++i) std::memcpy(out + 8 * i, &w[i], 8);
   hash = hash_key_words(w);
   return src_is_lo;
 }

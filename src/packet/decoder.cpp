@@ -1,6 +1,8 @@
 #include "packet/decoder.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 
 #include "packet/decode_context.hpp"
 
@@ -31,8 +33,13 @@ bool linktype_supported(int dlt) {
 
 Outcome decode_packet(int dlt, std::span<const uint8_t> data, uint32_t wire_len,
                       const DecoderOptions& opts, DecodedPacket& out) {
+  // Reset by a copy of a constant empty packet: vector moves. `out = DecodedPacket{}` built
+  // the temporary on the stack (rep stos, then a byte store read back as a vector: a
+  // store-forwarding stall per packet), and constructing in place still cleared with rep stos.
+  static constexpr DecodedPacket kEmpty{};
+  static_assert(std::is_trivially_copyable_v<DecodedPacket>);
   const uint64_t ts = out.ts_ns;
-  out = DecodedPacket{};
+  std::memcpy(&out, &kEmpty, sizeof out);
   out.ts_ns = ts;
   out.link_type = dlt;
   out.cap_len = static_cast<uint32_t>(data.size());

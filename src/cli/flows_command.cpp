@@ -156,7 +156,6 @@ int run(FlowsOptions& o) {
     }
     RunOptions ro;
     if (pcap) {
-      cfg.copy_selected = true;  // also when the workers extract features for a model
       ro.on_selected = [&pcap](const SelectedBatch& b) { pcap->write(b); };
     }
     ro.workers = o.pipeline.workers;

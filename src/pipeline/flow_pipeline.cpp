@@ -20,7 +20,7 @@ PacketStage::PacketStage(const FlowPipelineConfig& cfg)
 
 FlowStage::FlowStage(const FlowPipelineConfig& cfg, uint16_t worker)
     : worker_(worker),
-      copy_selected_(!cfg.streaming || cfg.copy_selected),
+      copy_selected_(cfg.copy_selected),
       table_(cfg.table),
       selected_(worker, cfg.select_snaplen, copy_selected_ ? cfg.selected_batches : 0,
                 table_.capacity()) {

@@ -32,11 +32,11 @@ struct FlowPipelineConfig {
   uint32_t selected_batches = 8;              // per worker, of 256 selected packets each
   uint32_t frag_slots = 4096;                 // fragment table entries (64 B each)
   uint64_t frag_timeout_ns = 30 * kNsPerSec;  // as Linux's ipfrag_time
-  // Streaming feature extraction in each worker. Without it, selected packets are copied
-  // into selected batches for a consumer-side extractor; with it, only if `copy_selected`
-  // (a pcap: output of a run that classifies).
+  // Streaming feature extraction in each worker.
   std::optional<FeatureSpec> streaming;
-  bool copy_selected = false;
+  // Selected packets are copied into selected batches, for a consumer-side extractor or a
+  // pcap: output. run_flows() sets it from RunOptions::on_selected: no copies nobody reads.
+  bool copy_selected = true;
   // Streaming rows not complete this long after their first packet are finished as they
   // are (0: they wait for their N-th packet or the flow's end).
   uint64_t row_timeout_ns = 0;

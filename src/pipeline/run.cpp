@@ -422,8 +422,10 @@ RunStats run_parallel(PacketSource& source, const FlowPipelineConfig& cfg, FlowS
 
 }  // namespace
 
-RunStats run_flows(PacketSource& source, const FlowPipelineConfig& cfg, FlowSink& sink,
+RunStats run_flows(PacketSource& source, const FlowPipelineConfig& config, FlowSink& sink,
                    const RunOptions& opts) {
+  FlowPipelineConfig cfg = config;
+  cfg.copy_selected = static_cast<bool>(opts.on_selected);
   return opts.workers <= 1 ? run_single(source, cfg, sink, opts)
                            : run_parallel(source, cfg, sink, opts);
 }

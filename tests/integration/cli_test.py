@@ -300,15 +300,22 @@ class Workers(unittest.TestCase):
         self.assertGreater(len(one), 50)
 
     def test_per_worker_statistics(self):
-        out = run("flows", "-q", "--workers", "2", "-r", SAMPLE, "-o", "/dev/null",
-                  "--stats-json", "/dev/stdout")
-        stats = json.loads(out.stdout.splitlines()[-1])
-        self.assertEqual(len(stats["workers"]), 2)
-        self.assertEqual(sum(w["packets"] for w in stats["workers"]), stats["packets_in_flows"])
-        sel = stats["selection"]
-        self.assertEqual(sel["selected"], sel["copied"] + sel["copy_dropped"])
-        self.assertEqual(sum(v for k, v in sel.items() if k not in ("copied", "copy_dropped")),
-                         stats["packets_in_flows"])
+        # Selected packets are copied only for a reader of them (here the pcap: output).
+        for outputs, copies in ((["-o", "/dev/null"], False),
+                                (["-o", "/dev/null", "-o", "pcap:/dev/null"], True)):
+            out = run("flows", "-q", "--workers", "2", "-r", SAMPLE, *outputs,
+                      "--stats-json", "/dev/stdout")
+            stats = json.loads(out.stdout.splitlines()[-1])
+            self.assertEqual(len(stats["workers"]), 2)
+            self.assertEqual(sum(w["packets"] for w in stats["workers"]),
+                             stats["packets_in_flows"])
+            sel = stats["selection"]
+            self.assertEqual(sel["copied"] + sel["copy_dropped"],
+                             sel["selected"] if copies else 0)
+            self.assertGreater(sel["selected"], 0)
+            self.assertEqual(
+                sum(v for k, v in sel.items() if k not in ("copied", "copy_dropped")),
+                stats["packets_in_flows"])
 
 
 class FlowTableMemory(unittest.TestCase):

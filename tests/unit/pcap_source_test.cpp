@@ -389,6 +389,7 @@ TEST_F(PcapSourceTest, TimeGoingBackEndsEveryFlowAndRestartsRowTimeouts) {
   spec.packets = 5;
   spec.bytes = 16;
   cfg.streaming = spec;
+  cfg.copy_selected = false;
   cfg.row_timeout_ns = kNsPerSec;
   FlowPipeline pipe(cfg);
   std::map<uint16_t, FlowInfo> rows;  // by client port

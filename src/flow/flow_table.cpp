@@ -371,14 +371,17 @@ void FlowTable::expire(uint64_t now_ns) {
   }
 }
 
-void FlowTable::flush(EndReason forced) {
+bool FlowTable::flush(EndReason forced, std::size_t max_ends) {
   for (List& l : lists_) {
     EndReason reason;
-    while (l.head != 0) {  // a flow whose timeout passed but was not yet swept ends by it
+    for (; l.head != 0; --max_ends) {
+      if (max_ends == 0) return false;
+      // A flow whose timeout passed but was not yet swept ends by it.
       end(l.head, due(at(l.head), now_ns_, reason) ? reason : forced);
     }
   }
   now_ns_ = 0;  // the clock starts again with the next packet (after a time reset)
+  return true;
 }
 
 }  // namespace etcpipe

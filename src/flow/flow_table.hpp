@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -80,9 +81,11 @@ class FlowTable {
   void add_batch(std::span<const DecodedPacket* const> packets, OnUpdate&& on_update);
   // Ends every flow whose idle or close timeout elapsed at packet time `now_ns`.
   void expire(uint64_t now_ns);
-  // Ends every remaining flow: end of input, or packet time going back (`forced` is the
-  // end reason of flows whose timeout has not passed). The table's clock starts again.
-  void flush(EndReason forced = EndReason::EndOfInput);
+  // Ends every remaining flow, or at most `max_ends` of them: end of input, or packet time
+  // going back (`forced` is the end reason of flows whose timeout has not passed). Returns
+  // true when none is left; the table's clock then starts again.
+  bool flush(EndReason forced = EndReason::EndOfInput,
+             std::size_t max_ends = std::numeric_limits<std::size_t>::max());
 
   std::vector<FlowRecord>& finished() { return finished_; }
   const FlowTableStats& stats() const { return stats_; }

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -133,11 +134,14 @@ class FlowStage {
     table_.expire(now_ns);
     hand_over();
   }
-  // Ends every flow: end of input, or a time reset (see PacketStage::process).
-  void flush(EndReason forced = EndReason::EndOfInput) {
-    table_.flush(forced);
+  // Ends every flow, or at most `max_ends` (FlowTable::flush): end of input, or a time reset
+  // (see PacketStage::process). Returns true when none is left.
+  bool flush(EndReason forced = EndReason::EndOfInput,
+             std::size_t max_ends = std::numeric_limits<std::size_t>::max()) {
+    const bool done = table_.flush(forced, max_ends);
     hand_over();
-    if (streaming_) streaming_->forget_row_timeouts();  // their rows ended with the flows
+    if (done && streaming_) streaming_->forget_row_timeouts();  // their rows ended with the flows
+    return done;
   }
   // Makes the hand-offs to the consumer wait, calling `relieve`, instead of dropping
   // copies and rows when no batch is free (file input).
@@ -189,8 +193,12 @@ class FlowPipeline {
     add();
     flows_.expire(stage_.now_ns());
   }
-  // Ends every flow still open (end of input, or Interrupted for a run stopped early).
-  void flush(EndReason forced = EndReason::EndOfInput) { flows_.flush(forced); }
+  // Ends every flow still open (end of input, or Interrupted for a run stopped early), or at
+  // most `max_ends` of them; true when none is left.
+  bool flush(EndReason forced = EndReason::EndOfInput,
+             std::size_t max_ends = std::numeric_limits<std::size_t>::max()) {
+    return flows_.flush(forced, max_ends);
+  }
 
   // Records of the flows that ended since the last call.
   std::vector<FlowRecord>& finished() {

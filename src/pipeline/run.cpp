@@ -15,6 +15,7 @@ namespace etcpipe {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr std::size_t kFlushChunk = 4096;  // flows ended per step of the final flush
 
 // Ticks the progress callback and answers whether to stop reading.
 class Pacer {
@@ -119,9 +120,15 @@ RunStats run_single(PacketSource& source, const FlowPipelineConfig& cfg, FlowSin
     drain(pipeline.flow_stage(), opts);
     pacer.tick(snapshot);
   }
-  pipeline.flush(interrupted ? EndReason::Interrupted : EndReason::EndOfInput);
-  drain(pipeline.finished(), sink);
-  drain(pipeline.flow_stage(), opts);
+  // The open flows end a chunk at a time: the sink's thread writes one chunk's records while
+  // the next is ended, and the records' memory is reused rather than grown for them all.
+  const EndReason forced = interrupted ? EndReason::Interrupted : EndReason::EndOfInput;
+  bool done;
+  do {
+    done = pipeline.flush(forced, kFlushChunk);
+    drain(pipeline.finished(), sink);
+    drain(pipeline.flow_stage(), opts);
+  } while (!done);
   return close_sink(sink, snapshot(), interrupted);
 }
 

@@ -62,6 +62,27 @@ TEST_F(FlowTableTest, BothDirectionsFormOneFlowOrientedBySynSender) {
   EXPECT_EQ(r.end_reason, EndReason::EndOfInput);
 }
 
+TEST_F(FlowTableTest, FlushInStepsEndsEveryFlowOnceByItsReason) {
+  FlowTable t(cfg);
+  for (uint16_t port = 1; port <= 5; ++port) t.add(udp4(kA, kB, port, 53, 1 * kSec));
+  t.add(tcp4(kA, kB, 40000, 443, kSyn, 2 * kSec));
+  std::set<uint16_t> ended;
+  std::size_t steps = 0;
+  for (bool done = false; !done; ++steps) {
+    done = t.flush(EndReason::Interrupted, 2);
+    EXPECT_LE(t.finished().size(), 2u);
+    for (const FlowRecord& r : t.finished()) {
+      EXPECT_TRUE(ended.insert(r.src_port).second) << r.src_port;
+      EXPECT_EQ(r.end_reason, EndReason::Interrupted);
+    }
+    t.finished().clear();
+  }
+  EXPECT_EQ(ended.size(), 6u);
+  EXPECT_EQ(steps, 3u);
+  EXPECT_EQ(t.stats().active, 0u);
+  EXPECT_TRUE(t.flush(EndReason::Interrupted, 0));  // nothing left: done at once
+}
+
 TEST_F(FlowTableTest, SynAckFirstMakesItsReceiverTheClient) {
   FlowTable t(cfg);
   t.add(tcp4(kB, kA, 443, 40000, kSyn | kAck, 1 * kSec));

@@ -171,6 +171,11 @@ bool PcapFileSource::open_next() {
   return false;
 }
 
+void PcapFileSource::release() {
+  mapped_.reset();
+  mappings_.clear();
+}
+
 double PcapFileSource::progress() const {
   if (total_bytes_ == 0) return -1.0;
   uint64_t done = done_bytes_;

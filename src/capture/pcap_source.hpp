@@ -46,6 +46,7 @@ class PcapFileSource final : public PacketSource {
   bool next_batch(PacketBatch& batch) override;
   const SourceStats& stats() const override { return stats_; }
   double progress() const override;
+  void release() override;
 
   // Files that could not be opened at all.
   uint64_t open_failures() const { return open_failures_; }

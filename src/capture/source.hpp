@@ -26,6 +26,9 @@ class PacketSource {
   virtual const SourceStats& stats() const = 0;
   // Fraction of the input consumed, in [0, 1], for progress display; < 0 if unknown.
   virtual double progress() const { return -1.0; }
+  // No batch holds a packet lent by the source any more, and no next_batch() follows: the
+  // source may free what backed them (PcapFileSource unmaps its files).
+  virtual void release() {}
 };
 
 }  // namespace etcpipe

@@ -129,6 +129,7 @@ RunStats run_single(PacketSource& source, const FlowPipelineConfig& cfg, FlowSin
     drain(pipeline.finished(), sink);
     drain(pipeline.flow_stage(), opts);
   } while (!done);
+  source.release();  // unmapped while the sink's thread still writes
   return close_sink(sink, snapshot(), interrupted);
 }
 
@@ -424,6 +425,7 @@ RunStats run_parallel(PacketSource& source, const FlowPipelineConfig& cfg, FlowS
     pacer.tick(snapshot);
   }
   dispatcher.finish(stage.now_ns(), interrupted);
+  source.release();
   return close_sink(sink, snapshot(), interrupted);
 }
 

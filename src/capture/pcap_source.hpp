@@ -39,7 +39,8 @@ class PcapFileSource final : public PacketSource {
 
   // Throws std::runtime_error when the BPF expression does not compile. `in_place`: read
   // the files that allow it from a mapping (their packets are lent to the batches and stay
-  // valid while the source lives); false reads everything through libpcap (tests compare).
+  // valid until release() or the source's end); false reads everything through libpcap
+  // (tests compare).
   PcapFileSource(std::vector<std::string> files, std::string bpf, Warn warn, bool in_place = true);
   ~PcapFileSource() override;
 

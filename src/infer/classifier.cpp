@@ -204,9 +204,9 @@ void Classifier::work(unsigned index) {
       made.push_back(v);
     }
     const double busy = std::chrono::duration<double>(t1 - t0).count();
+    for (const VerdictSubscriber& s : subscribers_) s(made);
 
     lk.lock();
-    verdicts_.insert(verdicts_.end(), made.begin(), made.end());
     stats_.rows += c->size;
     ++stats_.batches;
     stats_.deadline_batches += at_deadline;
@@ -222,10 +222,9 @@ void Classifier::work(unsigned index) {
   }
 }
 
-void Classifier::take_verdicts(std::vector<Verdict>& out) {
+void Classifier::subscribe(VerdictSubscriber subscriber) {
   std::lock_guard lk(mutex_);
-  out.insert(out.end(), verdicts_.begin(), verdicts_.end());
-  verdicts_.clear();
+  subscribers_.push_back(std::move(subscriber));
 }
 
 void Classifier::finish() {

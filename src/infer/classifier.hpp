@@ -9,13 +9,19 @@
 // inference threads that take work follows the rate rows arrive at against the rate one
 // thread classifies them at, both measured while running, and grows while batches queue
 // up, up to `max_threads`.
+//
+// Verdicts are a stream: each batch's verdicts go to every subscriber as soon as they are
+// made, from the inference thread that made them, while their flows may still be open
+// (the record join is one subscriber; an enforcer acting on live flows would be another).
 #pragma once
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -43,6 +49,10 @@ struct Verdict {
   double wait_ms = 0;  // wall time from the row's arrival here to its verdict
 };
 
+// Receives a batch's verdicts on the inference thread that made them; several threads may
+// call it at once. It should return quickly: the thread's next batch waits for it.
+using VerdictSubscriber = std::function<void(std::span<const Verdict>)>;
+
 struct ClassifierStats {
   uint64_t rows = 0;     // classified
   uint64_t dropped = 0;  // not classified: inference behind (lossless = false)
@@ -63,11 +73,11 @@ class Classifier {
   Classifier(const Classifier&) = delete;
   Classifier& operator=(const Classifier&) = delete;
 
+  // Before the first add(): every verdict made from then on also goes to `subscriber`.
+  void subscribe(VerdictSubscriber subscriber);
   // The consumer thread: queues the batch's rows (copies).
   void add(const FeatureBatch& batch);
-  // The consumer thread: moves the verdicts made so far into `out` (appended).
-  void take_verdicts(std::vector<Verdict>& out);
-  // Classifies every row added, now; waits for it.
+  // Classifies every row added, now; waits until their verdicts reached every subscriber.
   void finish();
   ClassifierStats stats() const;
   uint32_t batch_size() const { return batch_; }
@@ -109,7 +119,7 @@ class Classifier {
   unsigned active_ = 1;  // threads with index < active_ take work
   bool stopping_ = false;
   bool flushing_ = false;
-  std::vector<Verdict> verdicts_;
+  std::vector<VerdictSubscriber> subscribers_;  // set before the threads get work
   ClassifierStats stats_;
   // Rates for balancing: rows arrived and engine time since the last decision.
   Clock::time_point window_start_;

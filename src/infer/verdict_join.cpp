@@ -21,6 +21,14 @@ VerdictJoin::VerdictJoin(Classifier& classifier, const Model& model, const FlowT
       n_(model.spec.packets),
       out_(out) {
   stats_.per_label.resize(model.classes.size());
+  classifier_.subscribe([this](std::span<const Verdict> made) {
+    std::lock_guard lk(inbox_mutex_);
+    inbox_.insert(inbox_.end(), made.begin(), made.end());
+  });
+}
+
+VerdictJoin::~VerdictJoin() {
+  classifier_.finish();
 }
 
 bool VerdictJoin::matches(const FlowRecord& r, const Verdict& v) const {
@@ -67,7 +75,10 @@ void VerdictJoin::write(std::span<const FlowRecord> records) {
 
 void VerdictJoin::poll() {
   taken_.clear();
-  classifier_.take_verdicts(taken_);
+  {
+    std::lock_guard lk(inbox_mutex_);
+    taken_.swap(inbox_);
+  }
   for (const Verdict& v : taken_) {
     const uint64_t k = key(v.info.worker, v.info.flow);
     // The flow that started last before the row did: after a time reset, flows of two

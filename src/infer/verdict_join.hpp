@@ -1,5 +1,6 @@
-// Gives each flow record its verdict. Verdicts come when a flow's row is complete (its
-// N-th selected packet, or its end), records when the flow ends; either may come first.
+// Gives each flow record its verdict. Verdicts come from the classifier's stream (this join
+// subscribes to it) when a flow's row is complete (its N-th selected packet, its timeout,
+// or its end), records when the flow ends; either may come first.
 // Both are keyed by the flow's (worker, table slot); a slot is reused once its flow ended,
 // so a verdict belongs to the record whose time span holds the row's first packet (of
 // several, after a time reset, the one that started last before it).
@@ -7,6 +8,7 @@
 // they started), go out at once, unclassified.
 #pragma once
 #include <functional>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -33,12 +35,16 @@ class VerdictJoin final : public FlowSink {
   // pipeline's) say when a row that waited for its flow's end or its timeout was complete.
   VerdictJoin(Classifier& classifier, const Model& model, const FlowTimeouts& timeouts,
               uint64_t row_timeout_ns, FlowSink& out);
+  // Waits for the rows in flight (Classifier::finish), whose verdicts come to this join.
+  ~VerdictJoin() override;
+  VerdictJoin(const VerdictJoin&) = delete;
+  VerdictJoin& operator=(const VerdictJoin&) = delete;
   void write(std::span<const FlowRecord> records) override;
   void summary(const std::string& stats_json) override { out_.summary(stats_json); }
   // Classifies what is left, joins, writes the records still waiting (unclassified) and
   // closes `out`.
   void close() override;
-  // Joins the verdicts made so far (write() does too).
+  // Joins the verdicts received so far (write() does too).
   void poll();
   const VerdictStats& stats() const { return stats_; }
 
@@ -56,6 +62,8 @@ class VerdictJoin final : public FlowSink {
   FlowSink& out_;
   std::unordered_multimap<uint64_t, Verdict> verdicts_;    // waiting for their record
   std::unordered_multimap<uint64_t, FlowRecord> records_;  // waiting for their verdict
+  std::mutex inbox_mutex_;
+  std::vector<Verdict> inbox_;  // received from the classifier's threads, not yet joined
   std::vector<Verdict> taken_;
   std::vector<FlowRecord> batch_;
   VerdictStats stats_;

@@ -5,11 +5,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "infer/classifier.hpp"
 #include "infer/tree_engine.hpp"
 #include "infer/verdict_join.hpp"
+#include "packet_builder.hpp"
+#include "pipeline/flow_pipeline.hpp"
 
 namespace etcpipe {
 namespace {
@@ -189,17 +192,44 @@ struct Rig {
         }()) {}
 };
 
+// Keeps what the classifier's stream delivers to it, from the inference threads.
+class Subscriber {
+ public:
+  explicit Subscriber(Classifier& c) {
+    c.subscribe([this](std::span<const Verdict> made) {
+      std::lock_guard lk(mutex_);
+      got_.insert(got_.end(), made.begin(), made.end());
+    });
+  }
+  std::vector<Verdict> got() {
+    std::lock_guard lk(mutex_);
+    return got_;
+  }
+  // What came within `limit` (at least `count` verdicts, or fewer when time is up).
+  std::vector<Verdict> wait_for(std::size_t count, std::chrono::seconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (got().size() < count && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return got();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Verdict> got_;
+};
+
 TEST(Classifier, EveryRowGetsItsVerdict) {
   Rig rig(8, 2);
   const Model& m = rig.model;
   Classifier& c = rig.classifier;
+  Subscriber subscriber(c);
   const FeatureBatch a = make_batch(m.spec, 20, 0, 0);   // class a
   const FeatureBatch b = make_batch(m.spec, 30, 5, 11);  // class other (2) by both trees
   c.add(a);
   c.add(b);
   c.finish();
-  std::vector<Verdict> v;
-  c.take_verdicts(v);
+  const std::vector<Verdict> v = subscriber.got();
   ASSERT_EQ(v.size(), 50u);
   std::size_t as = 0, others = 0;
   for (const Verdict& x : v) {
@@ -223,13 +253,10 @@ TEST(Classifier, ARowWaitsNoLongerThanItsDeadline) {
   Rig rig(1000, 1, 20);
   const Model& m = rig.model;
   Classifier& c = rig.classifier;
+  Subscriber subscriber(c);
   c.add(make_batch(m.spec, 3, 0, 0));
-  std::vector<Verdict> v;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (v.size() < 3 && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    c.take_verdicts(v);  // no finish(): only the deadline sends the batch
-  }
+  // No finish(): only the deadline sends the batch.
+  const std::vector<Verdict> v = subscriber.wait_for(3, std::chrono::seconds(10));
   ASSERT_EQ(v.size(), 3u);
   EXPECT_GE(v[0].wait_ms, 20.0);
   EXPECT_EQ(c.stats().deadline_batches, 1u);
@@ -344,6 +371,53 @@ TEST(VerdictJoin, ARecordWhoseRowWasNeverMadeGoesOutUnclassifiedAtTheEnd) {
   ASSERT_EQ(out.records.size(), 1u);
   EXPECT_EQ(out.records[0].label, nullptr);
   EXPECT_EQ(join.stats().no_verdict, 1u);
+}
+
+// Verdicts are a stream: a long flow whose N-th selected packet comes early is classified,
+// and the verdict delivered to a subscriber, while the flow is still open in its table.
+TEST(VerdictStream, AVerdictReachesASubscriberBeforeItsFlowEnds) {
+  Rig rig(1, 1, 1);  // N = 2 packets; each row is a batch of its own
+  Subscriber subscriber(rig.classifier);
+  FlowPipelineConfig cfg;
+  cfg.streaming = rig.model.spec;
+  cfg.table.select.packets = rig.model.spec.packets;
+  cfg.copy_selected = false;
+  FlowPipeline pipe(cfg);
+  std::vector<FlowRecord> ended;
+  auto send = [&](uint8_t flags, std::size_t payload, uint64_t ts_ns) {
+    using namespace test;
+    const Bytes f = eth(0x0800, ipv4(kA, kB, 6, tcp(40000, 443, flags, Bytes(payload, 0x42))));
+    PacketBatch b;
+    b.push(ts_ns, f.data(), uint32_t(f.size()), uint32_t(f.size()));
+    pipe.process(b);
+    FeatureRing& ring = *pipe.flow_stage().features();
+    while (FeatureBatch* rows = ring.take()) {
+      rig.classifier.add(*rows);
+      ring.give_back(rows);
+    }
+    for (const FlowRecord& r : pipe.finished()) ended.push_back(r);
+  };
+  constexpr uint64_t kMs = kNsPerSec / 1000;
+  send(tcp_flag::kSyn, 0, 1000 * kMs);
+  send(tcp_flag::kAck, 100, 1001 * kMs);
+  send(tcp_flag::kAck, 200, 1002 * kMs);  // the 2nd payload packet: the row is complete
+
+  const std::vector<Verdict> v = subscriber.wait_for(1, std::chrono::seconds(10));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].info.tuple.sport, 40000);
+  EXPECT_EQ(v[0].info.packets, 2u);
+  EXPECT_EQ(v[0].info.last_ns, 1002 * kMs);
+  EXPECT_TRUE(ended.empty());
+  EXPECT_EQ(pipe.flow_stage().table().stats().active, 1u);  // the flow goes on
+
+  for (uint64_t i = 0; i < 50; ++i) send(tcp_flag::kAck, 300, (1003 + i) * kMs);
+  send(tcp_flag::kFin | tcp_flag::kAck, 0, 1100 * kMs);
+  pipe.flush();
+  for (const FlowRecord& r : pipe.finished()) ended.push_back(r);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].pkts_fwd, 54u);
+  rig.classifier.finish();
+  EXPECT_EQ(subscriber.got().size(), 1u);  // one row per flow: no second verdict
 }
 
 }  // namespace

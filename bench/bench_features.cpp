@@ -116,7 +116,7 @@ void BM_Streaming(benchmark::State& state) {
     one_pass(
         s.packets, t += kNsPerSec,
         [&](const DecodedPacket& p, uint32_t flow, bool client, std::span<const uint8_t> b) {
-          x.packet(p, flow, client, b);
+          x.packet(p, flow, 0, client, b);
         },
         [&](uint32_t flow) { x.end(flow); });
     x.hand_over();

@@ -197,7 +197,7 @@ struct StartRow {
     uint32_t r = 0, rank = 0;
     if (!row_slot(s, j, rows.view.n, r, rank) || rank != 0) return;
     const SelectedPacket& p = in.items[s.order[j]];
-    start_row(rows.view, r, p.meta, p.from_client, in.worker, p.flow);
+    start_row(rows.view, r, p.meta, p.from_client, in.worker, p.flow, p.generation);
   }
 };
 

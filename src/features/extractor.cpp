@@ -133,7 +133,7 @@ void ExtractorCore::finish_row(uint32_t r) {
 template <class Copy>
 void ExtractorCore::packet(RowState& st, const DecodedPacket& p, const uint8_t* bytes,
                            uint32_t avail, bool client, uint16_t worker, uint32_t flow,
-                           Copy&& copy) {
+                           uint32_t generation, Copy&& copy) {
   if (st.count == RowState::kSkip || st.count == RowState::kNoRow) return;
   if (st.count >= spec_.packets) {
     ++stats_.late;
@@ -148,7 +148,7 @@ void ExtractorCore::packet(RowState& st, const DecodedPacket& p, const uint8_t* 
       ++stats_.rows_full;
       return;
     }
-    start_row(v, st.row, p, client, worker, flow);
+    start_row(v, st.row, p, client, worker, flow, generation);
   }
   FlowInfo& info = rows.info(st.row);
   write_packet(spec_, v, st.row, st.count, p, bytes, avail, client, info.last_ns, copy);
@@ -194,7 +194,7 @@ void ReferenceExtractor::add(const SelectedBatch& batch) {
       continue;
     }
     core_.packet(flows_->by_id[id], s.meta, batch.bytes(i).data(), s.copied, s.from_client,
-                 batch.worker, s.flow, byte_loop);
+                 batch.worker, s.flow, s.generation, byte_loop);
   }
   core_.hand_over();
 }
@@ -211,8 +211,8 @@ StreamingExtractor::StreamingExtractor(const FeatureSpec& spec, uint32_t rows, u
       row_timeout_ns_(row_timeout_ns),
       bypass_cache_(rows_exceed_cache(core_.pool().rows())) {}
 
-void StreamingExtractor::packet(const DecodedPacket& p, uint32_t flow, bool client,
-                                std::span<const uint8_t> b) {
+void StreamingExtractor::packet(const DecodedPacket& p, uint32_t flow, uint32_t generation,
+                                bool client, std::span<const uint8_t> b) {
   RowState& st = state_[flow];
   // A row whose timeout passed before this packet is finished without it, as a timer would
   // have done between the two (expire() runs once a source batch, which can span it).
@@ -225,7 +225,7 @@ void StreamingExtractor::packet(const DecodedPacket& p, uint32_t flow, bool clie
   // Rows with headers are patched (anonymized) right after the copy: fence first.
   const bool patched = core_.spec().start != ByteStart::Payload;
   core_.packet(st, p, b.data(), std::min(static_cast<uint32_t>(b.size()), snaplen_), client,
-               worker_, flow, [&](uint8_t* dst, const uint8_t* src, uint32_t len) {
+               worker_, flow, generation, [&](uint8_t* dst, const uint8_t* src, uint32_t len) {
                  if (!bypass_cache_) {
                    std::memcpy(dst, src, len);
                    return;

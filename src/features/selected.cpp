@@ -12,6 +12,7 @@ void SelectedBatch::push(const DecodedPacket& p, const FlowUpdate& u,
   s.offset = count_ * snaplen_;
   s.copied = static_cast<uint32_t>(std::min<std::size_t>(data.size(), snaplen_));
   s.flow = u.flow;
+  s.generation = u.generation;
   s.rank = u.rank;
   s.from_client = u.from_client;
   s.end = false;
@@ -24,6 +25,7 @@ void SelectedBatch::push_end(uint32_t flow) {
   s.offset = 0;
   s.copied = 0;
   s.flow = flow;
+  s.generation = 0;  // an end is of whatever flow the slot holds
   s.rank = 0;
   s.from_client = false;
   s.end = true;

@@ -18,11 +18,12 @@
 namespace etcpipe {
 
 struct SelectedPacket {
-  DecodedPacket meta;  // offsets are into this packet's copied bytes
-  uint32_t offset;     // of the copied bytes in the batch arena
-  uint32_t copied;     // bytes copied (<= snap length, <= caplen)
-  uint32_t flow;       // the flow's slot in its worker's table
-  uint8_t rank;        // index among the flow's selected packets
+  DecodedPacket meta;   // offsets are into this packet's copied bytes
+  uint32_t offset;      // of the copied bytes in the batch arena
+  uint32_t copied;      // bytes copied (<= snap length, <= caplen)
+  uint32_t flow;        // the flow's slot in its worker's table
+  uint32_t generation;  // of the slot (FlowUpdate::generation)
+  uint8_t rank;         // index among the flow's selected packets
   bool from_client;
   bool end;  // not a packet: the flow in this slot ended
 };

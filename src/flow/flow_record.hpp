@@ -50,9 +50,11 @@ struct FlowRecord {
   const char* label = nullptr;
   float confidence = 0;
   float verdict_latency_ms = 0;
-  // Not exported: the worker and the slot the flow had in its table, and how many of its
-  // packets were selected (feature extraction learns from these that the flow ended).
+  // Not exported: the worker, the slot the flow had in its table and the slot's generation
+  // (its exact identity: FlowUpdate::generation), and how many of its packets were selected
+  // (feature extraction learns from these that the flow ended).
   uint32_t slot = 0;
+  uint32_t generation = 0;
   uint16_t worker = 0;
   uint8_t selected = 0;
   bool no_row = false;  // feature extraction had no free row for the flow

@@ -30,10 +30,13 @@ struct alignas(64) FlowTable::Entry {
   uint64_t queued_ns;  // last_ns when the entry was (re)appended to its timer list
   uint64_t pkts[2];    // [0] lo -> hi, [1] hi -> lo
   uint64_t bytes[2];
-  uint32_t next_free;  // free list link (index + 1) while the entry is unused
-  uint32_t prev;       // timer list links (index + 1)
+  union {
+    uint32_t next_free;  // free list link (index + 1) while the entry is unused
+    uint32_t prev;       // timer list links (index + 1) while it holds a flow
+  };
   uint32_t next;
-  uint32_t tunnel_id;  // of the first packet (the key holds only symmetric ids)
+  uint32_t generation;  // flows the entry held before this one (FlowUpdate::generation)
+  uint32_t tunnel_id;   // of the first packet (the key holds only symmetric ids)
   uint8_t tcp_flags[2];
   uint8_t client_is_lo;
   uint8_t fin_seen;  // bit 0: FIN from lo, bit 1: FIN from hi
@@ -47,6 +50,7 @@ FlowTable::Entry& FlowTable::at(uint32_t ref) {
 }
 
 std::size_t FlowTable::bytes_per_flow() {
+  static_assert(sizeof(Entry) == 128, "an entry is two cache lines");
   return sizeof(Entry) + kSlotsPerFlow * sizeof(Slot);
 }
 
@@ -189,18 +193,18 @@ uint32_t FlowTable::oldest() {
 uint32_t FlowTable::create(const FlowKey& key, uint32_t hash, bool from_lo,
                            const DecodedPacket& p) {
   uint32_t ref;
-  if (free_ != 0) {
-    ref = free_;
-    free_ = at(ref).next_free;
-  } else if (used_ < cfg_.max_flows) {
-    ref = ++used_;
+  if (free_ == 0 && used_ < cfg_.max_flows) {
+    ref = ++used_;  // never used: its generation is 0
   } else {
-    end(oldest(), EndReason::Evicted);
+    if (free_ == 0) end(oldest(), EndReason::Evicted);
     ref = free_;
     free_ = at(ref).next_free;
+    ++at(ref).generation;
   }
   Entry& e = at(ref);
+  const uint32_t generation = e.generation;
   e = Entry{};
+  e.generation = generation;
   e.key = key;
   e.first_ns = e.last_ns = p.ts_ns;
   e.tunnel_id = p.tuple.tunnel_id;
@@ -244,6 +248,7 @@ void FlowTable::end(uint32_t ref, EndReason reason) {
   r.tcp_flags_rev = e.tcp_flags[1 - fwd];
   r.end_reason = reason;
   r.slot = ref;
+  r.generation = e.generation;
   r.selected = e.selected;
   ++stats_.ended[static_cast<std::size_t>(reason)];
   --stats_.active;
@@ -349,7 +354,7 @@ FlowUpdate FlowTable::add(const DecodedPacket& p, const FlowKey& key, bool from_
   ++stats_.selection[static_cast<std::size_t>(sel)];
   const uint8_t rank = e.selected;
   if (sel == Selection::Selected) ++e.selected;
-  return {ref, sel, rank, from_client};
+  return {ref, sel, rank, from_client, e.generation};
 }
 
 void FlowTable::expire(uint64_t now_ns) {

@@ -52,6 +52,9 @@ struct FlowUpdate {
   Selection selection;  // whether it is one of the flow's first N selected packets
   uint8_t rank;         // if selected: its index among the flow's selected packets
   bool from_client;
+  // Flows the slot held before this one: (worker, slot, generation) is the flow's exact
+  // identity, carried into its row, its verdict and its record (FlowRecord::generation).
+  uint32_t generation = 0;
 };
 
 struct FlowTableStats {

@@ -31,25 +31,6 @@ VerdictJoin::~VerdictJoin() {
   classifier_.finish();
 }
 
-bool VerdictJoin::matches(const FlowRecord& r, const Verdict& v) const {
-  return v.info.first_ns >= r.first_ns && v.info.first_ns <= r.last_ns;
-}
-
-namespace {
-
-// Of the entries of `m` under key k that `fits`, the one `before` all others; m.end() if none.
-template <class Map, class Fits, class Before>
-typename Map::iterator best(Map& m, uint64_t k, Fits&& fits, Before&& before) {
-  auto [lo, hi] = m.equal_range(k);
-  auto found = m.end();
-  for (auto it = lo; it != hi; ++it) {
-    if (fits(it->second) && (found == m.end() || before(it->second, found->second))) found = it;
-  }
-  return found;
-}
-
-}  // namespace
-
 void VerdictJoin::write(std::span<const FlowRecord> records) {
   poll();
   for (const FlowRecord& r : records) {
@@ -58,12 +39,8 @@ void VerdictJoin::write(std::span<const FlowRecord> records) {
       emit(r, nullptr);
       continue;
     }
-    const uint64_t k = key(r.worker, r.slot);
-    // A row starts with its flow: the earliest row that started within the flow.
-    const auto v = best(
-        verdicts_, k, [&](const Verdict& x) { return matches(r, x); },
-        [](const Verdict& a, const Verdict& b) { return a.info.first_ns < b.info.first_ns; });
-    if (v != verdicts_.end()) {
+    const FlowId k = id(r.worker, r.slot, r.generation);
+    if (const auto v = verdicts_.find(k); v != verdicts_.end()) {
       emit(r, &v->second);
       verdicts_.erase(v);
     } else {
@@ -80,14 +57,8 @@ void VerdictJoin::poll() {
     taken_.swap(inbox_);
   }
   for (const Verdict& v : taken_) {
-    const uint64_t k = key(v.info.worker, v.info.flow);
-    // The flow that started last before the row did: after a time reset, flows of two
-    // epochs on one slot can overlap in time, and the earlier-starting one then spans the
-    // later one's row too.
-    const auto r = best(
-        records_, k, [&](const FlowRecord& x) { return matches(x, v); },
-        [](const FlowRecord& a, const FlowRecord& b) { return a.first_ns > b.first_ns; });
-    if (r != records_.end()) {
+    const FlowId k = id(v.info.worker, v.info.flow, v.info.generation);
+    if (const auto r = records_.find(k); r != records_.end()) {
       emit(r->second, &v);
       records_.erase(r);
     } else {

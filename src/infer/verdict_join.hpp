@@ -1,9 +1,8 @@
 // Gives each flow record its verdict. Verdicts come from the classifier's stream (this join
 // subscribes to it) when a flow's row is complete (its N-th selected packet, its timeout,
 // or its end), records when the flow ends; either may come first.
-// Both are keyed by the flow's (worker, table slot); a slot is reused once its flow ended,
-// so a verdict belongs to the record whose time span holds the row's first packet (of
-// several, after a time reset, the one that started last before it).
+// Both carry the flow's exact identity, (worker, table slot, the slot's generation): a slot
+// reused after its flow ended holds the next flow under the next generation.
 // Records of flows without a selected packet, or without a feature row (none was free when
 // they started), go out at once, unclassified.
 #pragma once
@@ -49,8 +48,19 @@ class VerdictJoin final : public FlowSink {
   const VerdictStats& stats() const { return stats_; }
 
  private:
-  static uint64_t key(uint16_t worker, uint32_t slot) { return uint64_t{worker} << 32 | slot; }
-  bool matches(const FlowRecord& r, const Verdict& v) const;
+  struct FlowId {
+    uint64_t worker_slot;  // worker << 32 | slot
+    uint32_t generation;
+    bool operator==(const FlowId&) const = default;
+  };
+  struct FlowIdHash {
+    std::size_t operator()(const FlowId& k) const {
+      return std::hash<uint64_t>{}(k.worker_slot ^ uint64_t{k.generation} * 0x9E3779B97F4A7C15ULL);
+    }
+  };
+  static FlowId id(uint16_t worker, uint32_t slot, uint32_t generation) {
+    return {uint64_t{worker} << 32 | slot, generation};
+  }
   void emit(FlowRecord r, const Verdict* v);
   void flush();
 
@@ -60,8 +70,8 @@ class VerdictJoin final : public FlowSink {
   uint64_t row_timeout_ns_;
   uint32_t n_;
   FlowSink& out_;
-  std::unordered_multimap<uint64_t, Verdict> verdicts_;    // waiting for their record
-  std::unordered_multimap<uint64_t, FlowRecord> records_;  // waiting for their verdict
+  std::unordered_map<FlowId, Verdict, FlowIdHash> verdicts_;    // waiting for their record
+  std::unordered_map<FlowId, FlowRecord, FlowIdHash> records_;  // waiting for their verdict
   std::mutex inbox_mutex_;
   std::vector<Verdict> inbox_;  // received from the classifier's threads, not yet joined
   std::vector<Verdict> taken_;

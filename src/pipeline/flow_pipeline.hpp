@@ -122,7 +122,8 @@ class FlowStage {
     table_.add_batch(packets, [&](std::size_t i, const FlowUpdate& u) {
       report_ends();  // a flow evicted to make room comes before the packet that did it
       if (u.selection != Selection::Selected) return;
-      if (streaming_) streaming_->packet(*packets[i], u.flow, u.from_client, bytes(i));
+      if (streaming_)
+        streaming_->packet(*packets[i], u.flow, u.generation, u.from_client, bytes(i));
       if (copy_selected_) selected_.add(*packets[i], u, bytes(i));
     });
   }

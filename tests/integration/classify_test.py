@@ -90,6 +90,22 @@ class DefaultModel(unittest.TestCase):
                           for r in records(out.stdout))
         self.assertEqual(verdicts("1"), verdicts("2"))
 
+    def test_same_verdicts_whatever_the_number_of_workers_on_every_shared_capture(self):
+        # Time goes back between these files: a table slot holds flows of several epochs,
+        # and each verdict must still reach its own flow's record (its slot's generation).
+        shared = os.path.join(SOURCE, "..", "shared", "data", "ndpi", "pcap")
+        if not os.path.isdir(shared):
+            self.skipTest("no shared captures beside the checkout")
+        def verdicts(workers):
+            out = run("classify", "-q", "--workers", workers, "-r", shared)
+            self.assertLessEqual(out.returncode, 1, out.stderr)  # one shared file is broken
+            return sorted((key(r), r["first_ts"], r["last_ts"], r["label"], r["confidence"])
+                          for r in records(out.stdout))
+        one = verdicts("1")
+        self.assertGreater(len(one), 8000)
+        self.assertEqual(one, verdicts("2"))
+        self.assertEqual(one, verdicts("3"))
+
     def test_csv_and_sqlite_hold_the_verdicts(self):  # IPFIX: cli_test.py
         with tempfile.TemporaryDirectory() as tmp:
             db, table = os.path.join(tmp, "v.db"), os.path.join(tmp, "v.csv")

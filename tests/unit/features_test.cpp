@@ -63,7 +63,7 @@ std::vector<KeptRow> extract(const FeatureSpec& spec, const std::vector<Pkt>& pk
     if (p.end) {
       stream.end(p.flow);
     } else {
-      stream.packet(p.meta, p.flow, p.client, p.frame);
+      stream.packet(p.meta, p.flow, 0, p.client, p.frame);
     }
   }
   stream.hand_over();
@@ -361,7 +361,7 @@ struct StreamingRig {
       : spec(spec_of(packets)), out(spec, sink), x(spec, rows, 16, 0, 2048, out, row_timeout_ns) {}
   void add(uint64_t ts, uint32_t flow) {
     const Pkt p = packet(a, ts, flow, true);
-    x.packet(p.meta, flow, true, p.frame);
+    x.packet(p.meta, flow, 0, true, p.frame);
   }
   FeatureSpec spec;
   const Bytes a = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, seq_bytes(8, 1))));

@@ -344,6 +344,26 @@ TEST_F(FlowTableTest, IndexFindsEveryLiveFlowThroughChurn) {
   EXPECT_EQ(t.stats().created, t.finished().size());
 }
 
+// A slot's next flow is its next generation: (slot, generation) is a flow's exact identity.
+TEST_F(FlowTableTest, AReusedSlotHoldsItsNextGeneration) {
+  cfg.max_flows = 1;
+  FlowTable t(cfg);
+  const FlowUpdate a = t.add(udp4(kA, kB, 1000, 53, 1 * kSec));
+  const FlowUpdate b = t.add(udp4(kA, kB, 1001, 53, 2 * kSec));   // evicts the first
+  t.add(udp4(kA, kB, 1000, 53, 2 * kSec));                        // and again
+  const FlowUpdate b2 = t.add(udp4(kA, kB, 1000, 53, 3 * kSec));  // the same flow as before
+  EXPECT_EQ(a.flow, b.flow);
+  EXPECT_EQ(a.generation, 0u);
+  EXPECT_EQ(b.generation, 1u);
+  EXPECT_EQ(b2.generation, 2u);
+  t.flush();
+  ASSERT_EQ(t.finished().size(), 3u);
+  for (uint32_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(t.finished()[i].slot, a.flow);
+    EXPECT_EQ(t.finished()[i].generation, i);
+  }
+}
+
 TEST_F(FlowTableTest, SelectsTheFirstNPacketsWithPayload) {
   cfg.select.packets = 2;
   FlowTable t(cfg);

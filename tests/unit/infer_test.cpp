@@ -156,14 +156,16 @@ TEST(Model, RefusesWhatItCannotRunWithAClearMessage) {
             std::string::npos);
 }
 
-// Appends a row of 2 packets of sizes {x0, x1} for flow slot `flow` to `b`.
+// Appends a row of 2 packets of sizes {x0, x1} for the flow in slot `flow` (of that slot's
+// `generation`) to `b`.
 void append_row(FeatureBatch& b, uint32_t flow, uint64_t first, uint64_t last, int32_t x0,
-                int32_t x1) {
+                int32_t x1, uint32_t generation = 0) {
   FeatureRows one(b.spec(), 1);
   one.sizes(0)[0] = x0;
   one.sizes(0)[1] = x1;
   one.info(0) = {};
   one.info(0).flow = flow;
+  one.info(0).generation = generation;
   one.info(0).packets = 2;
   one.info(0).first_ns = first;
   one.info(0).last_ns = last;
@@ -287,9 +289,11 @@ struct JoinRig : Rig {
   explicit JoinRig(uint32_t batch) : Rig(batch, 1) {}
 };
 
-FlowRecord record(uint32_t slot, uint64_t first, uint64_t last, uint8_t selected) {
+FlowRecord record(uint32_t slot, uint64_t first, uint64_t last, uint8_t selected,
+                  uint32_t generation = 0) {
   FlowRecord r;
   r.slot = slot;
+  r.generation = generation;
   r.first_ns = first;
   r.last_ns = last;
   r.selected = selected;
@@ -304,13 +308,13 @@ TEST(VerdictJoin, RecordsMeetTheirVerdictsWhicheverComesFirstAcrossSlotReuse) {
   Classifier& c = rig.classifier;
   KeepSink& out = rig.out;
   VerdictJoin& join = rig.join;
-  // Slot 0 holds flow A (time 1000..1500, class a), then flow B (time 2000..3000, class
-  // other); slot 1 a flow with no selected packet.
+  // Slot 0 holds flow A (time 1000..1500, class a), then flow B (its next generation, time
+  // 2000..3000, class other); slot 1 a flow with no selected packet.
   FeatureBatch rows(m.spec);
-  append_row(rows, 0, 2000, 2500, 5, 11);  // B's verdict is made first
+  append_row(rows, 0, 2000, 2500, 5, 11, 1);  // B's verdict is made first
   c.add(rows);
   c.finish();
-  const FlowRecord a = record(0, 1000, 1500, 2), b = record(0, 2000, 3000, 2),
+  const FlowRecord a = record(0, 1000, 1500, 2), b = record(0, 2000, 3000, 2, 1),
                    none = record(1, 100, 200, 0);
   const FlowRecord ab[] = {a, none};
   join.write(ab);  // A waits; none goes out unclassified
@@ -341,15 +345,15 @@ TEST(VerdictJoin, RecordsMeetTheirVerdictsWhicheverComesFirstAcrossSlotReuse) {
 
 // After a time reset one slot can hold flows of two epochs whose times overlap (a capture
 // sorted by flow): A from 1822 to 40812, then B from 1820 to 40818. A's row (first packet
-// 1822) lies in both spans; it belongs to the flow that started last before it, A.
+// 1822) lies in both spans; the slot's generation tells them apart.
 TEST(VerdictJoin, FlowsOfTwoEpochsOverlappingInTimeGetTheirOwnVerdicts) {
   JoinRig rig(1);
   Classifier& c = rig.classifier;
-  const FlowRecord records[] = {record(0, 1822, 40812, 2), record(0, 1820, 40818, 2)};
+  const FlowRecord records[] = {record(0, 1822, 40812, 2, 0), record(0, 1820, 40818, 2, 1)};
   rig.join.write(records);  // both wait
   FeatureBatch rows(rig.model.spec);
-  append_row(rows, 0, 1822, 1900, 0, 0);   // A: class a
-  append_row(rows, 0, 1820, 1900, 5, 11);  // B: class other
+  append_row(rows, 0, 1822, 1900, 0, 0, 0);   // A: class a
+  append_row(rows, 0, 1820, 1900, 5, 11, 1);  // B: class other
   c.add(rows);
   c.finish();
   rig.join.close();

@@ -65,7 +65,11 @@ Anonymize parse_anonymize(std::string_view s);
   X(fin_count)              \
   X(syn_count) X(rst_count) X(psh_count) X(ack_count) X(urg_count) X(ece_count) X(cwr_count)
 
-inline constexpr std::size_t kStatCount = 39;
+inline constexpr std::size_t kStatCount = 0
+#define ETCPIPE_STAT_COUNT(name) +1
+    ETCPIPE_STATS(ETCPIPE_STAT_COUNT)
+#undef ETCPIPE_STAT_COUNT
+    ;
 const std::vector<std::string>& stat_names();
 
 }  // namespace etcpipe

@@ -10,17 +10,26 @@ namespace etcpipe {
 // TimeReset: packet time went back by more than the shortest flow timeout (captures out
 // of time order), which ends every flow open then. Interrupted: the run was stopped
 // (SIGINT, SIGTERM) before the end of its input, and the flow was still open.
+#define ETCPIPE_END_REASONS(X)  \
+  X(Idle, "idle")               \
+  X(Active, "active")           \
+  X(Fin, "fin")                 \
+  X(Rst, "rst")                 \
+  X(Evicted, "evicted")         \
+  X(EndOfInput, "end-of-input") \
+  X(TimeReset, "time-reset")    \
+  X(Interrupted, "interrupted")
+
 enum class EndReason : uint8_t {
-  Idle,
-  Active,
-  Fin,
-  Rst,
-  Evicted,
-  EndOfInput,
-  TimeReset,
-  Interrupted
+#define ETCPIPE_END_REASON_ENUM(e, s) e,
+  ETCPIPE_END_REASONS(ETCPIPE_END_REASON_ENUM)
+#undef ETCPIPE_END_REASON_ENUM
 };
-inline constexpr std::size_t kEndReasonCount = 8;
+inline constexpr std::size_t kEndReasonCount = 0
+#define ETCPIPE_END_REASON_COUNT(e, s) +1
+    ETCPIPE_END_REASONS(ETCPIPE_END_REASON_COUNT)
+#undef ETCPIPE_END_REASON_COUNT
+    ;
 const char* end_reason_name(EndReason r);
 
 struct FlowRecord {

@@ -8,17 +8,12 @@
 namespace etcpipe {
 
 const char* end_reason_name(EndReason r) {
-  switch (r) {
-    case EndReason::Idle: return "idle";
-    case EndReason::Active: return "active";
-    case EndReason::Fin: return "fin";
-    case EndReason::Rst: return "rst";
-    case EndReason::Evicted: return "evicted";
-    case EndReason::EndOfInput: return "end-of-input";
-    case EndReason::TimeReset: return "time-reset";
-    case EndReason::Interrupted: return "interrupted";
-  }
-  return "idle";
+  constexpr std::array<const char*, kEndReasonCount> kNames = {
+#define ETCPIPE_END_REASON_NAME(e, n) n,
+      ETCPIPE_END_REASONS(ETCPIPE_END_REASON_NAME)
+#undef ETCPIPE_END_REASON_NAME
+  };
+  return kNames[static_cast<std::size_t>(r)];
 }
 
 // Two cache lines: the key and the timestamps (everything a lookup and a timeout check

@@ -41,7 +41,11 @@ enum class Selection : uint8_t {
   ETCPIPE_SELECTIONS(ETCPIPE_SELECTION_ENUM)
 #undef ETCPIPE_SELECTION_ENUM
 };
-inline constexpr std::size_t kSelectionCount = 8;
+inline constexpr std::size_t kSelectionCount = 0
+#define ETCPIPE_SELECTION_COUNT(e, s) +1
+    ETCPIPE_SELECTIONS(ETCPIPE_SELECTION_COUNT)
+#undef ETCPIPE_SELECTION_COUNT
+    ;
 std::string_view selection_name(Selection s);
 using SelectionCounts = std::array<uint64_t, kSelectionCount>;
 

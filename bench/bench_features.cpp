@@ -134,7 +134,7 @@ void via_selected(benchmark::State& state, const FeatureSpec& s, Consume&& consu
       ring.give_back(b);
     }
   };
-  ring.set_relieve(drain);
+  ring.set_lossless(drain);
   uint64_t t = 0;
   for (auto _ : state) {
     one_pass(

@@ -9,11 +9,8 @@ namespace {
 constexpr std::size_t kRecordsPerBatch = 1024;
 }
 
-AsyncSink::AsyncSink(std::unique_ptr<FlowSink> inner, bool wait_when_full, std::size_t batches)
-    : inner_(std::move(inner)),
-      wait_when_full_(wait_when_full),
-      full_(batches + 1),
-      free_(batches + 1) {
+AsyncSink::AsyncSink(std::unique_ptr<FlowSink> inner, bool lossless, std::size_t batches)
+    : inner_(std::move(inner)), lossless_(lossless), full_(batches + 1), free_(batches + 1) {
   for (std::size_t i = 0; i < batches + 1; ++i) {  // + 1: the closing item always finds one
     auto& b = *all_.emplace_back(std::make_unique<Batch>());
     b.records.reserve(kRecordsPerBatch);
@@ -34,7 +31,7 @@ AsyncSink::~AsyncSink() {
 AsyncSink::Batch* AsyncSink::free_batch() {
   Batch* b = nullptr;
   if (free_.try_dequeue(b)) return b;
-  if (!wait_when_full_) return nullptr;
+  if (!lossless_) return nullptr;
   // Sleeps until the sink thread frees a batch; looks at the give-up flag now and then.
   while (!free_.wait_dequeue_timed(b, std::chrono::milliseconds(20))) {
     if (give_up_ != nullptr && give_up_->load(std::memory_order_relaxed)) return nullptr;

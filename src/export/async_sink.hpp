@@ -2,7 +2,7 @@
 // the packet path instead of in it. Records travel in batches from a fixed pool through a
 // single-producer single-consumer queue. When the sink cannot keep up (a slow disk, a
 // database lock) and no batch is free, the records are dropped and counted, or, with
-// `wait_when_full` (file input: nothing is lost by waiting), the caller waits.
+// `lossless` (file input: nothing is lost by waiting), the caller waits.
 #pragma once
 
 #include <readerwriterqueue/readerwriterqueue.h>
@@ -19,7 +19,7 @@ namespace etcpipe {
 
 class AsyncSink final : public FlowSink {
  public:
-  AsyncSink(std::unique_ptr<FlowSink> inner, bool wait_when_full, std::size_t batches = 64);
+  AsyncSink(std::unique_ptr<FlowSink> inner, bool lossless, std::size_t batches = 64);
   ~AsyncSink() override;
 
   void write(std::span<const FlowRecord> records) override;
@@ -42,7 +42,7 @@ class AsyncSink final : public FlowSink {
   void run();
 
   std::unique_ptr<FlowSink> inner_;
-  bool wait_when_full_;
+  bool lossless_;
   std::vector<std::unique_ptr<Batch>> all_;
   moodycamel::BlockingReaderWriterQueue<Batch*> full_;
   moodycamel::BlockingReaderWriterQueue<Batch*> free_;  // waited on: no spinning

@@ -65,7 +65,7 @@ class FeatureRing final : public FeatureOutput {
   }
   FeatureBatch* batch() override { return ring_.current(); }
   void hand_over() override { ring_.hand_over(); }
-  void set_relieve(std::function<void()> relieve) { ring_.set_relieve(std::move(relieve)); }
+  void set_lossless(std::function<void()> make_room) { ring_.set_lossless(std::move(make_room)); }
   FeatureBatch* take() { return ring_.take(); }
   void give_back(FeatureBatch* b) { ring_.give_back(b); }
 

@@ -2,7 +2,7 @@
 // through two single-producer single-consumer queues (moodycamel's, from Debian's
 // libreaderwriterqueue-dev). By default the producer never waits: when no batch is free it
 // is told so and counts what it could not hand on (a live capture must not stall). With a
-// `relieve` function (file input: nothing is lost by waiting), it calls that until a batch
+// `make_room` function (file input: nothing is lost by waiting), it calls that until a batch
 // is free: the consumer's drain when both sides share a thread, a yield otherwise.
 #pragma once
 
@@ -22,7 +22,7 @@ class HandoffRing {
     for (uint32_t i = 0; i < batches; ++i) free_.try_enqueue(all_.emplace_back(make()).get());
   }
 
-  void set_relieve(std::function<void()> relieve) { relieve_ = std::move(relieve); }
+  void set_lossless(std::function<void()> make_room) { make_room_ = std::move(make_room); }
   // What the producer does with a batch back from the consumer before filling it again
   // (default: clear it).
   void set_reclaim(std::function<void(Batch&)> reclaim) { reclaim_ = std::move(reclaim); }
@@ -31,8 +31,8 @@ class HandoffRing {
   Batch* current() {
     if (current_ != nullptr) return current_;
     while (!free_.try_dequeue(current_)) {
-      if (!relieve_) return nullptr;
-      relieve_();
+      if (!make_room_) return nullptr;
+      make_room_();
     }
     if (reclaim_) {
       reclaim_(*current_);
@@ -63,7 +63,7 @@ class HandoffRing {
   moodycamel::ReaderWriterQueue<Batch*> full_;  // producer -> consumer
   moodycamel::ReaderWriterQueue<Batch*> free_;  // consumer -> producer
   Batch* current_ = nullptr;
-  std::function<void()> relieve_;
+  std::function<void()> make_room_;
   std::function<void(Batch&)> reclaim_;
 };
 

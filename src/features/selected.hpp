@@ -69,7 +69,7 @@ class SelectedRing {
   void end(uint32_t flow);
   // Passes the current batch on, even if not full (kept ends first, if a batch is free).
   void hand_over();
-  void set_relieve(std::function<void()> relieve) { ring_.set_relieve(std::move(relieve)); }
+  void set_lossless(std::function<void()> make_room) { ring_.set_lossless(std::move(make_room)); }
   const SelectedStats& stats() const { return stats_; }
 
   // Consumer side.

@@ -53,9 +53,9 @@ void FlowStage::hand_over() {
   if (streaming_) streaming_->hand_over();
 }
 
-void FlowStage::set_relieve(const std::function<void()>& relieve) {
-  selected_.set_relieve(relieve);
-  if (features_) features_->set_relieve(relieve);
+void FlowStage::set_lossless(const std::function<void()>& make_room) {
+  selected_.set_lossless(make_room);
+  if (features_) features_->set_lossless(make_room);
 }
 
 void FlowStage::take_finished(std::vector<FlowRecord>& out) {

@@ -144,9 +144,9 @@ class FlowStage {
     if (done && streaming_) streaming_->forget_row_timeouts();  // their rows ended with the flows
     return done;
   }
-  // Makes the hand-offs to the consumer wait, calling `relieve`, instead of dropping
+  // Makes the hand-offs to the consumer wait, calling `make_room`, instead of dropping
   // copies and rows when no batch is free (file input).
-  void set_relieve(const std::function<void()>& relieve);
+  void set_lossless(const std::function<void()>& make_room);
   // Moves the records of the flows that ended into `out` (cleared first).
   void take_finished(std::vector<FlowRecord>& out);
 

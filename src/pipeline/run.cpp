@@ -100,7 +100,8 @@ RunStats run_single(PacketSource& source, const FlowPipelineConfig& cfg, FlowSin
                     const RunOptions& opts) {
   Pacer pacer(opts);
   FlowPipeline pipeline(cfg);
-  if (opts.lossless) pipeline.flow_stage().set_relieve([&] { drain(pipeline.flow_stage(), opts); });
+  if (opts.lossless)
+    pipeline.flow_stage().set_lossless([&] { drain(pipeline.flow_stage(), opts); });
   auto snapshot = [&] {
     RunStats s = base_stats(source, pipeline.packet_stage(), pacer.elapsed());
     s.workers = {worker_stats(s.outcomes[0], pipeline.flow_stage())};
@@ -181,7 +182,7 @@ struct alignas(64) Worker {
     }
     FlowStage& flows = *stage;
     if (lossless) {  // the reader thread drains: wake it, then back off
-      flows.set_relieve([this] {
+      flows.set_lossless([this] {
         returned.signal();
         backoff.wait();
       });

@@ -99,7 +99,8 @@ int run(ExtractOptions& o) {
   try {
     const FeatureSpec spec = make_spec(o);
     const ExtractorKind kind = parse_extractor(o.extractor);
-    if (!given(o, "--max-flows")) o.pipeline.max_flows = 1u << 20;  // captures, not a link
+    // Captures, not a link: the library's capacity, not a quarter of the memory.
+    if (!given(o, "--max-flows")) o.pipeline.max_flows = FlowTableConfig{}.max_flows;
     if (!given(o, "--select-snaplen")) {
       o.pipeline.select_snaplen = snaplen_for(spec);
     }

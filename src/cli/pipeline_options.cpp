@@ -113,7 +113,7 @@ void add_pipeline_options(CLI::App* cmd, PipelineOptions& o, bool select_packets
 }
 
 uint32_t snaplen_for(const FeatureSpec& spec) {
-  return std::clamp(spec.bytes + 512, 1600u, 65535u);
+  return std::clamp(spec.bytes + 512, FlowPipelineConfig{}.select_snaplen, 65535u);
 }
 
 uint16_t parse_port(const std::string& text, const std::string& what) {

@@ -11,22 +11,33 @@
 
 namespace etcpipe::cli {
 
+// Seconds of a default given in nanoseconds.
+constexpr double seconds(uint64_t ns) {
+  return static_cast<double>(ns) / static_cast<double>(kNsPerSec);
+}
+
+// The defaults are the library's (FlowTimeouts, SelectionRules, FlowPipelineConfig), but
+// for the table's capacity (0: a quarter of the memory) and the worker count.
 struct PipelineOptions {
   bool no_decap = false;
   uint32_t max_flows = 0;
-  double tcp_idle = 300, udp_idle = 60, other_idle = 60, active = 1800, tcp_close = 10;
-  uint32_t frag_slots = 4096;
-  double frag_timeout = 30;
+  double tcp_idle = seconds(FlowTimeouts{}.tcp_idle_ns);
+  double udp_idle = seconds(FlowTimeouts{}.udp_idle_ns);
+  double other_idle = seconds(FlowTimeouts{}.other_idle_ns);
+  double active = seconds(FlowTimeouts{}.active_ns);
+  double tcp_close = seconds(FlowTimeouts{}.tcp_close_ns);
+  uint32_t frag_slots = FlowPipelineConfig{}.frag_slots;
+  double frag_timeout = seconds(FlowPipelineConfig{}.frag_timeout_ns);
   // The reader takes a core of its own: one worker fewer than cores (one at least).
   unsigned workers = std::max(2u, std::thread::hardware_concurrency()) - 1;
-  uint32_t select_packets = 10;
+  uint32_t select_packets = SelectionRules{}.packets;
   std::string select_proto = "both";
   bool select_empty = false;
   std::string select_direction = "both";
   uint32_t select_min_payload = 0;
   std::vector<uint16_t> select_ports;
   std::string select_filter;
-  uint32_t select_snaplen = 1600;
+  uint32_t select_snaplen = FlowPipelineConfig{}.select_snaplen;
 };
 
 // Registers the options on `cmd`. Without `select_packets`, the command sets N itself.

@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/time.hpp"
 #include "features/batch_extractor.hpp"
 #include "features/extractor.hpp"
 #ifdef ETCPIPE_HAVE_CUDA

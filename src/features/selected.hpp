@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "features/handoff.hpp"
-#include "flow/flow_table.hpp"
+#include "flow/flow_update.hpp"
 #include "packet/packet.hpp"
 
 namespace etcpipe {

@@ -19,15 +19,14 @@
 #include <span>
 #include <vector>
 
+#include "common/time.hpp"
 #include "common/zeroed_pages.hpp"
 #include "flow/flow_key.hpp"
 #include "flow/flow_record.hpp"
-#include "flow/selection.hpp"
+#include "flow/flow_update.hpp"
 #include "packet/packet.hpp"
 
 namespace etcpipe {
-
-inline constexpr uint64_t kNsPerSec = 1'000'000'000ULL;
 
 // A timeout of 0 is disabled (a flow never ends for that reason).
 struct FlowTimeouts {
@@ -44,17 +43,6 @@ struct FlowTableConfig {
   uint32_t max_flows = 1 << 20;
   FlowTimeouts timeouts;
   SelectionRules select;
-};
-
-// What became of one packet in the table.
-struct FlowUpdate {
-  uint32_t flow;        // the flow's slot in this table (stable while the flow lives)
-  Selection selection;  // whether it is one of the flow's first N selected packets
-  uint8_t rank;         // if selected: its index among the flow's selected packets
-  bool from_client;
-  // Flows the slot held before this one: (worker, slot, generation) is the flow's exact
-  // identity, carried into its row, its verdict and its record (FlowRecord::generation).
-  uint32_t generation = 0;
 };
 
 struct FlowTableStats {

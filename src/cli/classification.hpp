@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "infer/verdict_join.hpp"
+#include "session/verdict_join.hpp"
 #include "pipeline/run.hpp"
 
 namespace etcpipe::cli {

@@ -10,7 +10,7 @@
 
 #include "infer/classifier.hpp"
 #include "infer/tree_engine.hpp"
-#include "infer/verdict_join.hpp"
+#include "session/verdict_join.hpp"
 #include "packet_builder.hpp"
 #include "pipeline/flow_pipeline.hpp"
 

@@ -1,4 +1,4 @@
-#include "infer/verdict_join.hpp"
+#include "session/verdict_join.hpp"
 
 #include <algorithm>
 

@@ -46,8 +46,8 @@ void copy_to_row(uint8_t* dst, const uint8_t* src, uint32_t len) {
 
 // Whether a pool's matrix is far larger than this core's L2 cache (8x): then a slot's lines
 // are gone from the caches by the time its flow's next packet comes, and writing around
-// them pays: [10 x 1000] x 4,096 rows (40 MB) filled 1.4x faster with non-temporal stores,
-// while [5 x 128] x 4,096 (2.6 MB, with a 2 MB L2) was 1.3x slower (docs/PERFORMANCE.md).
+// them with non-temporal stores pays; for a pool that fits, it costs (docs/PERFORMANCE.md
+// has both).
 bool rows_exceed_cache(const FeatureRows& rows) {
   long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
   if (l2 <= 0) l2 = 1 << 20;

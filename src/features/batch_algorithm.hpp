@@ -40,7 +40,7 @@ struct Items {
   const SelectedPacket* items;
   const uint8_t* arena;  // the batch's copied bytes (SelectedPacket::offset is into it)
   uint32_t n;
-  uint32_t flow_base;  // flow id = flow_base + SelectedPacket::flow
+  uint32_t slot_base;  // flow id = slot_base + SelectedPacket::slot
   uint16_t worker;
 };
 
@@ -107,7 +107,7 @@ struct MakeKey {
   Items in;
   Scratch s;
   ETCPIPE_HD void operator()(uint32_t i) const {
-    s.key[i] = uint64_t{in.flow_base + in.items[i].flow} << 32 | i;
+    s.key[i] = uint64_t{in.slot_base + in.items[i].slot} << 32 | i;
     s.order[i] = i;
   }
 };
@@ -197,7 +197,7 @@ struct StartRow {
     uint32_t r = 0, rank = 0;
     if (!row_slot(s, j, rows.view.n, r, rank) || rank != 0) return;
     const SelectedPacket& p = in.items[s.order[j]];
-    start_row(rows.view, r, p.meta, p.from_client, in.worker, p.flow, p.generation);
+    start_row(rows.view, r, p.meta, p.from_client, in.worker, p.slot, p.generation);
   }
 };
 

@@ -218,7 +218,7 @@ void CudaBatchExtractor::add(const SelectedBatch& b) {
   std::memcpy(to, &b.packet(0), n * sizeof(SelectedPacket));
   const uint32_t base = uint32_t{b.worker} * (slots_ + 1);
   for (uint32_t i = 0; i < n; ++i) {
-    to[i].flow += base;
+    to[i].slot += base;
     to[i].offset += uint32_t(staged_bytes_);
   }
   std::memcpy(d.host_arena + staged_bytes_, b.arena(), bytes);
@@ -288,8 +288,8 @@ void CudaBatchExtractor::launch() {
 }
 
 void CudaBatchExtractor::restore_flow(FlowInfo& info) const {
-  info.worker = uint16_t(info.flow / (slots_ + 1));
-  info.flow %= slots_ + 1;
+  info.worker = uint16_t(info.slot / (slots_ + 1));
+  info.slot %= slots_ + 1;
 }
 
 // Rows d.host_ids[0, k) of the device rows: gathered on the device, then handed to the

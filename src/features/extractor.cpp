@@ -132,7 +132,7 @@ void ExtractorCore::finish_row(uint32_t r) {
 
 template <class Copy>
 void ExtractorCore::packet(RowState& st, const DecodedPacket& p, const uint8_t* bytes,
-                           uint32_t avail, bool client, uint16_t worker, uint32_t flow,
+                           uint32_t avail, bool client, uint16_t worker, uint32_t slot,
                            uint32_t generation, Copy&& copy) {
   if (st.count == RowState::kSkip || st.count == RowState::kNoRow) return;
   if (st.count >= spec_.packets) {
@@ -148,7 +148,7 @@ void ExtractorCore::packet(RowState& st, const DecodedPacket& p, const uint8_t* 
       ++stats_.rows_full;
       return;
     }
-    start_row(v, st.row, p, client, worker, flow, generation);
+    start_row(v, st.row, p, client, worker, slot, generation);
   }
   FlowInfo& info = rows.info(st.row);
   write_packet(spec_, v, st.row, st.count, p, bytes, avail, client, info.last_ns, copy);
@@ -184,7 +184,7 @@ void ReferenceExtractor::add(const SelectedBatch& batch) {
   };
   for (uint32_t i = 0; i < batch.size(); ++i) {
     const SelectedPacket& s = batch.packet(i);
-    const uint64_t id = uint64_t{batch.worker} << 32 | s.flow;
+    const uint64_t id = uint64_t{batch.worker} << 32 | s.slot;
     if (s.end) {
       auto it = flows_->by_id.find(id);
       if (it != flows_->by_id.end()) {
@@ -194,7 +194,7 @@ void ReferenceExtractor::add(const SelectedBatch& batch) {
       continue;
     }
     core_.packet(flows_->by_id[id], s.meta, batch.bytes(i).data(), s.copied, s.from_client,
-                 batch.worker, s.flow, s.generation, byte_loop);
+                 batch.worker, s.slot, s.generation, byte_loop);
   }
   core_.hand_over();
 }
@@ -211,9 +211,9 @@ StreamingExtractor::StreamingExtractor(const FeatureSpec& spec, uint32_t rows, u
       row_timeout_ns_(row_timeout_ns),
       bypass_cache_(rows_exceed_cache(core_.pool().rows())) {}
 
-void StreamingExtractor::packet(const DecodedPacket& p, uint32_t flow, uint32_t generation,
+void StreamingExtractor::packet(const DecodedPacket& p, uint32_t slot, uint32_t generation,
                                 bool client, std::span<const uint8_t> b) {
-  RowState& st = state_[flow];
+  RowState& st = state_[slot];
   // A row whose timeout passed before this packet is finished without it, as a timer would
   // have done between the two (expire() runs once a source batch, which can span it).
   if (row_timeout_ns_ != 0 && st.count > 0 && st.count < core_.spec().packets &&
@@ -225,7 +225,7 @@ void StreamingExtractor::packet(const DecodedPacket& p, uint32_t flow, uint32_t 
   // Rows with headers are patched (anonymized) right after the copy: fence first.
   const bool patched = core_.spec().start != ByteStart::Payload;
   core_.packet(st, p, b.data(), std::min(static_cast<uint32_t>(b.size()), snaplen_), client,
-               worker_, flow, generation, [&](uint8_t* dst, const uint8_t* src, uint32_t len) {
+               worker_, slot, generation, [&](uint8_t* dst, const uint8_t* src, uint32_t len) {
                  if (!bypass_cache_) {
                    std::memcpy(dst, src, len);
                    return;
@@ -234,7 +234,7 @@ void StreamingExtractor::packet(const DecodedPacket& p, uint32_t flow, uint32_t 
                  if (patched) fence_rows();
                });
   if (row_timeout_ns_ != 0 && starts && st.count == 1 && core_.spec().packets > 1) {
-    starts_.emplace_back(p.ts_ns, flow);
+    starts_.emplace_back(p.ts_ns, slot);
   }
 }
 

@@ -116,7 +116,7 @@ class ExtractorCore {
   // Appends packet p (bytes[0, avail)) to the flow whose state is st.
   template <class Copy>
   void packet(RowState& st, const DecodedPacket& p, const uint8_t* bytes, uint32_t avail,
-              bool client, uint16_t worker, uint32_t flow, uint32_t generation, Copy&& copy);
+              bool client, uint16_t worker, uint32_t slot, uint32_t generation, Copy&& copy);
   // The flow ended: a row with fewer than N packets is finished.
   // Returns whether the flow had no row (none was free when it started).
   bool end(RowState& st);
@@ -162,9 +162,9 @@ class StreamingExtractor {
   // packet is finished as it is by expire(), and the flow's later packets are ignored.
   StreamingExtractor(const FeatureSpec& spec, uint32_t rows, uint32_t slots, uint16_t worker,
                      uint32_t snaplen, FeatureOutput& out, uint64_t row_timeout_ns = 0);
-  void packet(const DecodedPacket& p, uint32_t flow, uint32_t generation, bool client,
+  void packet(const DecodedPacket& p, uint32_t slot, uint32_t generation, bool client,
               std::span<const uint8_t> b);
-  bool end(uint32_t flow) { return core_.end(state_[flow]); }  // true: the flow had no row
+  bool end(uint32_t slot) { return core_.end(state_[slot]); }  // true: the flow had no row
   // Finishes the rows whose timeout has passed at packet time `now_ns`.
   void expire(uint64_t now_ns);
   // Every flow has ended (a time reset): the row timeouts queued are void, and would hold

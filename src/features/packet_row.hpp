@@ -168,7 +168,7 @@ ETCPIPE_HD inline void anonymize(const FeatureSpec& s, const DecodedPacket& p, c
 
 // Sets row r's flow information from its first packet.
 ETCPIPE_HD inline void start_row(const RowsView& v, uint32_t r, const DecodedPacket& p, bool client,
-                                 uint16_t worker, uint32_t flow, uint32_t generation) {
+                                 uint16_t worker, uint32_t slot, uint32_t generation) {
   FlowInfo& info = v.info[r];
   info.tuple = p.tuple;
   if (!client) {
@@ -181,7 +181,7 @@ ETCPIPE_HD inline void start_row(const RowsView& v, uint32_t r, const DecodedPac
   info.last_ns = p.ts_ns;
   info.packets = 0;
   info.worker = worker;
-  info.flow = flow;
+  info.slot = slot;
   info.generation = generation;
   info.timed_out = 0;
 }

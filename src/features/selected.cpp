@@ -11,7 +11,7 @@ void SelectedBatch::push(const DecodedPacket& p, const FlowUpdate& u,
   s.meta = p;
   s.offset = count_ * snaplen_;
   s.copied = static_cast<uint32_t>(std::min<std::size_t>(data.size(), snaplen_));
-  s.flow = u.flow;
+  s.slot = u.slot;
   s.generation = u.generation;
   s.rank = u.rank;
   s.from_client = u.from_client;
@@ -20,11 +20,11 @@ void SelectedBatch::push(const DecodedPacket& p, const FlowUpdate& u,
   ++count_;
 }
 
-void SelectedBatch::push_end(uint32_t flow) {
+void SelectedBatch::push_end(uint32_t slot) {
   SelectedPacket& s = packets_[count_++];
   s.offset = 0;
   s.copied = 0;
-  s.flow = flow;
+  s.slot = slot;
   s.generation = 0;  // an end is of whatever flow the slot holds
   s.rank = 0;
   s.from_client = false;
@@ -45,10 +45,10 @@ SelectedRing::SelectedRing(uint16_t worker, uint32_t snaplen, uint32_t batches, 
 SelectedBatch* SelectedRing::batch() {
   SelectedBatch* b = ring_.current();
   while (b != nullptr && !kept_ends_.empty()) {
-    const uint32_t flow = kept_ends_.back();
+    const uint32_t slot = kept_ends_.back();
     kept_ends_.pop_back();
-    end_kept_[flow] = false;
-    b->push_end(flow);
+    end_kept_[slot] = false;
+    b->push_end(slot);
     if (b->full()) {
       ring_.hand_over();
       b = ring_.current();
@@ -73,18 +73,18 @@ void SelectedRing::hand_over() {
   ring_.hand_over();
 }
 
-void SelectedRing::end(uint32_t flow) {
+void SelectedRing::end(uint32_t slot) {
   SelectedBatch* b = batch();
   if (b == nullptr) {
-    // No packet of any flow gets through until a batch is free, so ends of one slot are
+    // No packet of any slot gets through until a batch is free, so ends of one slot are
     // all alike and their order among slots does not matter: one kept per slot.
-    if (!end_kept_[flow]) {
-      end_kept_[flow] = true;
-      kept_ends_.push_back(flow);
+    if (!end_kept_[slot]) {
+      end_kept_[slot] = true;
+      kept_ends_.push_back(slot);
     }
     return;
   }
-  b->push_end(flow);
+  b->push_end(slot);
   if (b->full()) ring_.hand_over();
 }
 

@@ -21,7 +21,7 @@ struct SelectedPacket {
   DecodedPacket meta;   // offsets are into this packet's copied bytes
   uint32_t offset;      // of the copied bytes in the batch arena
   uint32_t copied;      // bytes copied (<= snap length, <= caplen)
-  uint32_t flow;        // the flow's slot in its worker's table
+  uint32_t slot;        // the flow's slot in its worker's table
   uint32_t generation;  // of the slot (FlowUpdate::generation)
   uint8_t rank;         // index among the flow's selected packets
   bool from_client;
@@ -45,7 +45,7 @@ class SelectedBatch {
   const uint8_t* arena() const { return arena_.get(); }
   uint32_t snaplen() const { return snaplen_; }  // arena bytes per entry
   void push(const DecodedPacket& p, const FlowUpdate& u, std::span<const uint8_t> data);
-  void push_end(uint32_t flow);
+  void push_end(uint32_t slot);
 
  private:
   std::unique_ptr<uint8_t[]> arena_;
@@ -66,7 +66,7 @@ class SelectedRing {
 
   // Worker side.
   void add(const DecodedPacket& p, const FlowUpdate& u, std::span<const uint8_t> data);
-  void end(uint32_t flow);
+  void end(uint32_t slot);
   // Passes the current batch on, even if not full (kept ends first, if a batch is free).
   void hand_over();
   void set_lossless(std::function<void()> make_room) { ring_.set_lossless(std::move(make_room)); }

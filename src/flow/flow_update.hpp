@@ -11,7 +11,7 @@ namespace etcpipe {
 
 // What became of one packet in the table.
 struct FlowUpdate {
-  uint32_t flow;        // the flow's slot in this table (stable while the flow lives)
+  uint32_t slot;        // the flow's slot in this table (stable while the flow lives)
   Selection selection;  // whether it is one of the flow's first N selected packets
   uint8_t rank;         // if selected: its index among the flow's selected packets
   bool from_client;

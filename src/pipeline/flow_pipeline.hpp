@@ -123,7 +123,7 @@ class FlowStage {
       report_ends();  // a flow evicted to make room comes before the packet that did it
       if (u.selection != Selection::Selected) return;
       if (streaming_)
-        streaming_->packet(*packets[i], u.flow, u.generation, u.from_client, bytes(i));
+        streaming_->packet(*packets[i], u.slot, u.generation, u.from_client, bytes(i));
       if (copy_selected_) selected_.add(*packets[i], u, bytes(i));
     });
   }

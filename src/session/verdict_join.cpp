@@ -57,7 +57,7 @@ void VerdictJoin::poll() {
     taken_.swap(inbox_);
   }
   for (const Verdict& v : taken_) {
-    const FlowId k = id(v.info.worker, v.info.flow, v.info.generation);
+    const FlowId k = id(v.info.worker, v.info.slot, v.info.generation);
     if (const auto r = records_.find(k); r != records_.end()) {
       emit(r->second, &v);
       records_.erase(r);

@@ -96,7 +96,7 @@ TEST(CudaBatchExtractor, DeviceRowsGoToTheCudaEngineWhereTheyAre) {
   using Key = std::tuple<uint16_t, uint32_t, uint64_t>;  // worker, slot, first packet
   std::map<Key, std::vector<float>> on_device, on_host;
   auto keep = [&](std::map<Key, std::vector<float>>& to, const FlowInfo& info, const float* p) {
-    to[{info.worker, info.flow, info.first_ns}].assign(p, p + classes);
+    to[{info.worker, info.slot, info.first_ns}].assign(p, p + classes);
   };
 
   class HostScores final : public FeatureSink {

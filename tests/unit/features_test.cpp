@@ -78,7 +78,7 @@ std::vector<KeptRow> extract(const FeatureSpec& spec, const std::vector<Pkt>& pk
   if (stats != nullptr) *stats = ref.stats();
   auto out = ref_sink.rows;
   std::sort(out.begin(), out.end(), [](const KeptRow& a, const KeptRow& b) {
-    return std::tie(a.info.flow, a.info.first_ns) < std::tie(b.info.flow, b.info.first_ns);
+    return std::tie(a.info.slot, a.info.first_ns) < std::tie(b.info.slot, b.info.first_ns);
   });
   return out;
 }
@@ -330,7 +330,7 @@ TEST(Extractors, ASlotEndedAndReusedInOneBatchGivesTwoFlows) {
   EXPECT_EQ(rows[0].info.packets, 2u);
   EXPECT_EQ(rows[1].info.packets, 1u);
   EXPECT_EQ(rows[1].matrix[0], 100);
-  EXPECT_EQ(rows[2].info.flow, 6u);
+  EXPECT_EQ(rows[2].info.slot, 6u);
 }
 
 TEST(Extractors, NoFreeRowIsCountedAndTheFlowSkippedToItsEnd) {
@@ -343,7 +343,7 @@ TEST(Extractors, NoFreeRowIsCountedAndTheFlowSkippedToItsEnd) {
   ExtractStats st;
   const auto rows = extract(spec, pkts, 1, &st);
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].info.flow, 1u);
+  EXPECT_EQ(rows[0].info.slot, 1u);
   EXPECT_EQ(st.rows_full, 1u);
   EXPECT_EQ(st.packets, 1u);
 }
@@ -411,7 +411,7 @@ TEST(Extractors, StreamingRowTimeoutFinishesShortRowsOnceAndIgnoresTheirLaterPac
   x.expire(1100);                   // flow 1 due: finished with 2 packets
   x.hand_over();
   ASSERT_EQ(sink.rows.size(), 2u);
-  EXPECT_EQ(sink.rows[1].info.flow, 1u);
+  EXPECT_EQ(sink.rows[1].info.slot, 1u);
   EXPECT_EQ(sink.rows[1].info.packets, 2u);
   EXPECT_EQ(sink.rows[1].info.timed_out, 1u);
   EXPECT_EQ(sink.rows[0].info.timed_out, 0u);

@@ -352,14 +352,14 @@ TEST_F(FlowTableTest, AReusedSlotHoldsItsNextGeneration) {
   const FlowUpdate b = t.add(udp4(kA, kB, 1001, 53, 2 * kSec));   // evicts the first
   t.add(udp4(kA, kB, 1000, 53, 2 * kSec));                        // and again
   const FlowUpdate b2 = t.add(udp4(kA, kB, 1000, 53, 3 * kSec));  // the same flow as before
-  EXPECT_EQ(a.flow, b.flow);
+  EXPECT_EQ(a.slot, b.slot);
   EXPECT_EQ(a.generation, 0u);
   EXPECT_EQ(b.generation, 1u);
   EXPECT_EQ(b2.generation, 2u);
   t.flush();
   ASSERT_EQ(t.finished().size(), 3u);
   for (uint32_t i = 0; i < 3; ++i) {
-    EXPECT_EQ(t.finished()[i].slot, a.flow);
+    EXPECT_EQ(t.finished()[i].slot, a.slot);
     EXPECT_EQ(t.finished()[i].generation, i);
   }
 }
@@ -376,7 +376,7 @@ TEST_F(FlowTableTest, SelectsTheFirstNPacketsWithPayload) {
   EXPECT_EQ(second.selection, Selection::Selected);
   EXPECT_EQ(second.rank, 1);
   EXPECT_FALSE(second.from_client);
-  EXPECT_EQ(second.flow, first.flow);
+  EXPECT_EQ(second.slot, first.slot);
   EXPECT_EQ(t.add(tcp4(kA, kB, 5, 443, kAck, 3, 100)).selection, Selection::FlowHasEnough);
   EXPECT_EQ(t.add(pkt(eth(0x0800, ipv4(kA, kB, 1, Bytes(8, 0))), 4)).selection,
             Selection::NotSelectable);  // ICMP

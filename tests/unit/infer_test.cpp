@@ -10,9 +10,9 @@
 
 #include "infer/classifier.hpp"
 #include "infer/tree_engine.hpp"
-#include "session/verdict_join.hpp"
 #include "packet_builder.hpp"
 #include "pipeline/flow_pipeline.hpp"
+#include "session/verdict_join.hpp"
 
 namespace etcpipe {
 namespace {
@@ -164,7 +164,7 @@ void append_row(FeatureBatch& b, uint32_t flow, uint64_t first, uint64_t last, i
   one.sizes(0)[0] = x0;
   one.sizes(0)[1] = x1;
   one.info(0) = {};
-  one.info(0).flow = flow;
+  one.info(0).slot = flow;
   one.info(0).generation = generation;
   one.info(0).packets = 2;
   one.info(0).first_ns = first;

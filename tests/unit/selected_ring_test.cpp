@@ -23,7 +23,7 @@ TEST(SelectedRing, AConsumerThatFallsBehindCostsCopiesNotPackets) {
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b->worker, 3);
   EXPECT_EQ(b->size(), SelectedBatch::kCapacity);
-  EXPECT_EQ(b->packet(0).flow, 7u);
+  EXPECT_EQ(b->packet(0).slot, 7u);
   EXPECT_EQ(b->packet(0).copied, 128u);  // the snap length
   EXPECT_EQ(b->bytes(0)[0], frame[0]);
   EXPECT_EQ(b->packet(0).meta.payload_len, 300u);
@@ -59,9 +59,9 @@ TEST(SelectedRing, EndsThatFindNoBatchAreKeptOncePerSlotAndGoFirst) {
   ASSERT_EQ(b->size(), 3u);  // both kept ends, once each, before the packet
   EXPECT_TRUE(b->packet(0).end);
   EXPECT_TRUE(b->packet(1).end);
-  EXPECT_EQ(b->packet(0).flow + b->packet(1).flow, 11u);
+  EXPECT_EQ(b->packet(0).slot + b->packet(1).slot, 11u);
   EXPECT_FALSE(b->packet(2).end);
-  EXPECT_EQ(b->packet(2).flow, 8u);
+  EXPECT_EQ(b->packet(2).slot, 8u);
 }
 
 }  // namespace

@@ -20,26 +20,14 @@
 #include "cli/metrics_server.hpp"
 #include "cli/pipeline_options.hpp"
 #include "export/async_sink.hpp"
-#include "export/csv_writer.hpp"
 #include "export/fanout_sink.hpp"
 #include "export/ipfix_exporter.hpp"
-#include "export/jsonl_writer.hpp"
-#include "export/sqlite_writer.hpp"
+#include "export/outputs.hpp"
 #include "pipeline/run.hpp"
 #include "pipeline/selected_pcap.hpp"
 
 namespace etcpipe::cli {
 namespace {
-
-// -o KIND:TARGET; a bare TARGET is JSON Lines.
-struct OutputSpec {
-  std::string kind, target;
-};
-OutputSpec parse_output(const std::string& spec) {
-  const auto colon = spec.find(':');
-  if (colon == std::string::npos) return {"jsonl", spec};
-  return {spec.substr(0, colon), spec.substr(colon + 1)};
-}
 
 struct FlowsOptions {
   std::vector<std::string> inputs;
@@ -103,8 +91,8 @@ int run(FlowsOptions& o) {
     };
     if (!o.stats_json.empty()) check_not_an_input("--stats-json", o.stats_json);
     for (const std::string& spec : o.outputs) {
-      const auto [kind, target] = parse_output(spec);
-      if (kind != "ipfix" && kind != "ipfix-tcp") check_not_an_input("--output", target);
+      const OutputSpec out = parse_output(spec);
+      if (!out.network()) check_not_an_input("--output", out.target);
     }
     PcapFileSource source(std::move(files), join(o.filter_words), warn);
     if (!o.stats_json.empty() && o.stats_json != "/dev/stdout" && o.stats_json != "/dev/stderr") {
@@ -122,37 +110,14 @@ int run(FlowsOptions& o) {
     std::unique_ptr<SelectedPcapWriter> pcap;
     std::vector<const IpfixExporter*> ipfix;
     for (const std::string& spec : o.outputs.empty() ? std::vector<std::string>{"-"} : o.outputs) {
-      const auto [kind, target] = parse_output(spec);
-      if (target.empty()) throw std::runtime_error("--output " + spec + ": no target");
-      if (kind == "jsonl") {
-        sink.add(std::make_unique<JsonlWriter>(target, o.classify));
-      } else if (kind == "csv") {
-        sink.add(std::make_unique<CsvWriter>(target, o.classify));
-      } else if (kind == "sqlite") {
-        sink.add(std::make_unique<SqliteWriter>(target, command_line()));
-      } else if (kind == "ipfix" || kind == "ipfix-tcp") {
-        const auto port_at = target.rfind(':');
-        std::string host = port_at == std::string::npos ? "" : target.substr(0, port_at);
-        if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-          host = host.substr(1, host.size() - 2);  // [IPv6 address]
-        }
-        if (host.empty() || port_at + 1 == target.size()) {
-          throw std::runtime_error("--output " + spec + ": expected " + kind + ":HOST:PORT");
-        }
-        const uint16_t port = parse_port(target.substr(port_at + 1), "--output " + spec);
-        auto exporter = std::make_unique<IpfixExporter>(
-            host, std::to_string(port),
-            kind == "ipfix" ? IpfixExporter::Transport::Udp : IpfixExporter::Transport::Tcp,
-            o.classify);
-        ipfix.push_back(exporter.get());
-        sink.add(std::move(exporter));
-      } else if (kind == "pcap" && !pcap) {
-        pcap = std::make_unique<SelectedPcapWriter>(target, cfg.select_snaplen);
-      } else {
-        throw std::runtime_error(
-            "--output " + spec +
-            ": KIND must be jsonl, csv, sqlite, ipfix, ipfix-tcp or pcap (pcap once)");
+      const OutputSpec out = parse_output(spec);
+      if (out.kind == "pcap" && !pcap && !out.target.empty()) {
+        pcap = std::make_unique<SelectedPcapWriter>(out.target, cfg.select_snaplen);
+        continue;
       }
+      OpenedOutput opened = open_output(spec, o.classify, command_line());
+      if (opened.ipfix != nullptr) ipfix.push_back(opened.ipfix);
+      sink.add(std::move(opened.sink));
     }
     RunOptions ro;
     if (pcap) {

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "cli/pipeline_options.hpp"
+#include "export/outputs.hpp"
 
 namespace etcpipe::cli {
 namespace {

@@ -116,17 +116,6 @@ uint32_t snaplen_for(const FeatureSpec& spec) {
   return std::clamp(spec.bytes + 512, FlowPipelineConfig{}.select_snaplen, 65535u);
 }
 
-uint16_t parse_port(const std::string& text, const std::string& what) {
-  const bool digits =
-      !text.empty() && text.size() <= 5 &&
-      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-  const unsigned long port = digits ? std::stoul(text) : 0;
-  if (port < 1 || port > 65535) {
-    throw std::runtime_error(what + ": bad port " + text + " (1 to 65535)");
-  }
-  return static_cast<uint16_t>(port);
-}
-
 FlowPipelineConfig pipeline_config(const PipelineOptions& o) {
   FlowPipelineConfig cfg;
   cfg.decoder.decapsulate = !o.no_decap;

@@ -50,8 +50,5 @@ uint32_t snaplen_for(const FeatureSpec& spec);
 std::string out_of_memory_advice(const PipelineOptions& o);
 // Refuses nan and inf (CLI::Range lets nan through).
 CLI::Validator finite_number();
-// A TCP/UDP port given as text (1 to 65535, digits only); throws std::runtime_error naming
-// `what` otherwise.
-uint16_t parse_port(const std::string& text, const std::string& what);
 
 }  // namespace etcpipe::cli

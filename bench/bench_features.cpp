@@ -141,7 +141,7 @@ void via_selected(benchmark::State& state, const FeatureSpec& s, Consume&& consu
     one_pass(
         s.packets, t += kNsPerSec,
         [&](const DecodedPacket& p, uint32_t flow, bool client, std::span<const uint8_t> b) {
-          ring.add(p, {flow, Selection::Selected, 0, client}, b);
+          ring.add(p, {flow, Selection::Selected, 0, client}, 0, b);
         },
         [&](uint32_t flow) { ring.end(flow); });
     ring.hand_over();

@@ -5,14 +5,14 @@
 
 namespace etcpipe {
 
-void SelectedBatch::push(const DecodedPacket& p, const FlowUpdate& u,
+void SelectedBatch::push(const DecodedPacket& p, const FlowUpdate& u, uint32_t generation,
                          std::span<const uint8_t> data) {
   SelectedPacket& s = packets_[count_];
   s.meta = p;
   s.offset = count_ * snaplen_;
   s.copied = static_cast<uint32_t>(std::min<std::size_t>(data.size(), snaplen_));
   s.slot = u.slot;
-  s.generation = u.generation;
+  s.generation = generation;
   s.rank = u.rank;
   s.from_client = u.from_client;
   s.end = false;
@@ -57,13 +57,14 @@ SelectedBatch* SelectedRing::batch() {
   return b;
 }
 
-void SelectedRing::add(const DecodedPacket& p, const FlowUpdate& u, std::span<const uint8_t> data) {
+void SelectedRing::add(const DecodedPacket& p, const FlowUpdate& u, uint32_t generation,
+                       std::span<const uint8_t> data) {
   SelectedBatch* b = batch();
   if (b == nullptr) {
     ++stats_.copy_dropped;
     return;
   }
-  b->push(p, u, data);
+  b->push(p, u, generation, data);
   ++stats_.copied;
   if (b->full()) ring_.hand_over();
 }

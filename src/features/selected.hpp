@@ -22,7 +22,7 @@ struct SelectedPacket {
   uint32_t offset;      // of the copied bytes in the batch arena
   uint32_t copied;      // bytes copied (<= snap length, <= caplen)
   uint32_t slot;        // the flow's slot in its worker's table
-  uint32_t generation;  // of the slot (FlowUpdate::generation)
+  uint32_t generation;  // of the slot (FlowTable::generation)
   uint8_t rank;         // index among the flow's selected packets
   bool from_client;
   bool end;  // not a packet: the flow in this slot ended
@@ -44,7 +44,8 @@ class SelectedBatch {
   }
   const uint8_t* arena() const { return arena_.get(); }
   uint32_t snaplen() const { return snaplen_; }  // arena bytes per entry
-  void push(const DecodedPacket& p, const FlowUpdate& u, std::span<const uint8_t> data);
+  void push(const DecodedPacket& p, const FlowUpdate& u, uint32_t generation,
+            std::span<const uint8_t> data);
   void push_end(uint32_t slot);
 
  private:
@@ -65,7 +66,8 @@ class SelectedRing {
   SelectedRing(uint16_t worker, uint32_t snaplen, uint32_t batches, uint32_t slots);
 
   // Worker side.
-  void add(const DecodedPacket& p, const FlowUpdate& u, std::span<const uint8_t> data);
+  void add(const DecodedPacket& p, const FlowUpdate& u, uint32_t generation,
+           std::span<const uint8_t> data);
   void end(uint32_t slot);
   // Passes the current batch on, even if not full (kept ends first, if a batch is free).
   void hand_over();

@@ -60,7 +60,7 @@ struct FlowRecord {
   float confidence = 0;
   float verdict_latency_ms = 0;
   // Not exported: the worker, the slot the flow had in its table and the slot's generation
-  // (its exact identity: FlowUpdate::generation), and how many of its packets were selected
+  // (its exact identity: FlowTable::generation), and how many of its packets were selected
   // (feature extraction learns from these that the flow ended).
   uint32_t slot = 0;
   uint32_t generation = 0;

@@ -30,7 +30,7 @@ struct alignas(64) FlowTable::Entry {
     uint32_t prev;       // timer list links (index + 1) while it holds a flow
   };
   uint32_t next;
-  uint32_t generation;  // flows the entry held before this one (FlowUpdate::generation)
+  uint32_t generation;  // flows the entry held before this one (FlowTable::generation)
   uint32_t tunnel_id;   // of the first packet (the key holds only symmetric ids)
   uint8_t tcp_flags[2];
   uint8_t client_is_lo;
@@ -39,6 +39,10 @@ struct alignas(64) FlowTable::Entry {
   EndReason close_reason;  // Fin or Rst once the flow is in the closing list
   uint8_t selected;        // packets selected so far (first-N phase while < N)
 };
+
+uint32_t FlowTable::generation(uint32_t slot) const {
+  return entries_[slot - 1].generation;
+}
 
 FlowTable::Entry& FlowTable::at(uint32_t ref) {
   return entries_[ref - 1];
@@ -349,7 +353,7 @@ FlowUpdate FlowTable::add(const DecodedPacket& p, const FlowKey& key, bool from_
   ++stats_.selection[static_cast<std::size_t>(sel)];
   const uint8_t rank = e.selected;
   if (sel == Selection::Selected) ++e.selected;
-  return {ref, sel, rank, from_client, e.generation};
+  return {ref, sel, rank, from_client};
 }
 
 void FlowTable::expire(uint64_t now_ns) {

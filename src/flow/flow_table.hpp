@@ -78,6 +78,9 @@ class FlowTable {
   bool flush(EndReason forced = EndReason::EndOfInput,
              std::size_t max_ends = std::numeric_limits<std::size_t>::max());
 
+  // Flows the slot held before the one it holds now: (worker, slot, generation) is a flow's
+  // exact identity, carried into its row, its verdict and its record (FlowRecord).
+  uint32_t generation(uint32_t slot) const;
   std::vector<FlowRecord>& finished() { return finished_; }
   const FlowTableStats& stats() const { return stats_; }
   uint32_t capacity() const { return cfg_.max_flows; }

@@ -122,9 +122,9 @@ class FlowStage {
     table_.add_batch(packets, [&](std::size_t i, const FlowUpdate& u) {
       report_ends();  // a flow evicted to make room comes before the packet that did it
       if (u.selection != Selection::Selected) return;
-      if (streaming_)
-        streaming_->packet(*packets[i], u.slot, u.generation, u.from_client, bytes(i));
-      if (copy_selected_) selected_.add(*packets[i], u, bytes(i));
+      const uint32_t generation = table_.generation(u.slot);
+      if (streaming_) streaming_->packet(*packets[i], u.slot, generation, u.from_client, bytes(i));
+      if (copy_selected_) selected_.add(*packets[i], u, generation, bytes(i));
     });
   }
   // Timeouts at packet time `now_ns`; hands partly filled batches over.

@@ -47,7 +47,7 @@ std::vector<KeptRow> extract(const FeatureSpec& spec, const std::vector<Pkt>& pk
     if (p.end) {
       batch.push_end(p.flow);
     } else {
-      batch.push(p.meta, {p.flow, Selection::Selected, 0, p.client}, p.frame);
+      batch.push(p.meta, {p.flow, Selection::Selected, 0, p.client}, 0, p.frame);
     }
   }
   KeepingSink ref_sink, stream_sink, batch_sink;

@@ -15,7 +15,7 @@ TEST(SelectedRing, AConsumerThatFallsBehindCostsCopiesNotPackets) {
   DecodedPacket p;
   ASSERT_EQ(decode_packet(linktype::kEthernet, frame, uint32_t(frame.size()), {}, p), Outcome::Ok);
   const FlowUpdate u{7, Selection::Selected, 0, true};
-  for (int i = 0; i < 600; ++i) ring.add(p, u, frame);  // nobody consumes
+  for (int i = 0; i < 600; ++i) ring.add(p, u, 0, frame);  // nobody consumes
   EXPECT_EQ(ring.stats().copied, 512u);
   EXPECT_EQ(ring.stats().copy_dropped, 88u);
 
@@ -28,7 +28,7 @@ TEST(SelectedRing, AConsumerThatFallsBehindCostsCopiesNotPackets) {
   EXPECT_EQ(b->bytes(0)[0], frame[0]);
   EXPECT_EQ(b->packet(0).meta.payload_len, 300u);
   ring.give_back(b);
-  ring.add(p, u, frame);  // a batch is free again: copies resume
+  ring.add(p, u, 0, frame);  // a batch is free again: copies resume
   EXPECT_EQ(ring.stats().copied, 513u);
   ring.hand_over();
   ASSERT_NE(ring.take(), nullptr);  // the second full batch
@@ -44,15 +44,15 @@ TEST(SelectedRing, EndsThatFindNoBatchAreKeptOncePerSlotAndGoFirst) {
   DecodedPacket p;
   ASSERT_EQ(decode_packet(linktype::kEthernet, frame, uint32_t(frame.size()), {}, p), Outcome::Ok);
   for (uint32_t i = 0; i < SelectedBatch::kCapacity; ++i) {
-    ring.add(p, {7, Selection::Selected, 0, true}, frame);
+    ring.add(p, {7, Selection::Selected, 0, true}, 0, frame);
   }
   ring.end(5);  // no batch is free: kept
   ring.end(5);
   ring.end(6);
-  ring.add(p, {9, Selection::Selected, 0, true}, frame);  // dropped, counted
+  ring.add(p, {9, Selection::Selected, 0, true}, 0, frame);  // dropped, counted
   EXPECT_EQ(ring.stats().copy_dropped, 1u);
   ring.give_back(ring.take());
-  ring.add(p, {8, Selection::Selected, 0, true}, frame);
+  ring.add(p, {8, Selection::Selected, 0, true}, 0, frame);
   ring.hand_over();
   SelectedBatch* b = ring.take();
   ASSERT_NE(b, nullptr);

@@ -111,6 +111,8 @@ int run(FlowsOptions& o) {
     std::vector<const IpfixExporter*> ipfix;
     for (const std::string& spec : o.outputs.empty() ? std::vector<std::string>{"-"} : o.outputs) {
       const OutputSpec out = parse_output(spec);
+      // pcap: (once, with a target) is the pipeline's; anything else, a second or empty
+      // pcap: included, is export's to open or refuse.
       if (out.kind == "pcap" && !pcap && !out.target.empty()) {
         pcap = std::make_unique<SelectedPcapWriter>(out.target, cfg.select_snaplen);
         continue;

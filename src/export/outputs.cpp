@@ -15,21 +15,22 @@ namespace {
 
 struct Opening {
   const std::string& spec;
-  const std::string& target;
+  const OutputSpec& out;
   bool verdicts;
   const std::string& command_line;
 };
 
-OpenedOutput ipfix(const Opening& o, IpfixExporter::Transport transport, const char* kind) {
-  const auto port_at = o.target.rfind(':');
-  std::string host = port_at == std::string::npos ? "" : o.target.substr(0, port_at);
+OpenedOutput ipfix(const Opening& o, IpfixExporter::Transport transport) {
+  const std::string& target = o.out.target;
+  const auto port_at = target.rfind(':');
+  std::string host = port_at == std::string::npos ? "" : target.substr(0, port_at);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);  // [IPv6 address]
   }
-  if (host.empty() || port_at + 1 == o.target.size()) {
-    throw std::runtime_error("--output " + o.spec + ": expected " + kind + ":HOST:PORT");
+  if (host.empty() || port_at + 1 == target.size()) {
+    throw std::runtime_error("--output " + o.spec + ": expected " + o.out.kind + ":HOST:PORT");
   }
-  const uint16_t port = parse_port(o.target.substr(port_at + 1), "--output " + o.spec);
+  const uint16_t port = parse_port(target.substr(port_at + 1), "--output " + o.spec);
   auto exporter =
       std::make_unique<IpfixExporter>(host, std::to_string(port), transport, o.verdicts);
   const IpfixExporter* raw = exporter.get();
@@ -43,19 +44,18 @@ struct Kind {
 constexpr std::array<Kind, 5> kKinds = {{
     {"jsonl",
      [](const Opening& o) {
-       return OpenedOutput{std::make_unique<JsonlWriter>(o.target, o.verdicts)};
+       return OpenedOutput{std::make_unique<JsonlWriter>(o.out.target, o.verdicts)};
      }},
     {"csv",
      [](const Opening& o) {
-       return OpenedOutput{std::make_unique<CsvWriter>(o.target, o.verdicts)};
+       return OpenedOutput{std::make_unique<CsvWriter>(o.out.target, o.verdicts)};
      }},
     {"sqlite",
      [](const Opening& o) {
-       return OpenedOutput{std::make_unique<SqliteWriter>(o.target, o.command_line)};
+       return OpenedOutput{std::make_unique<SqliteWriter>(o.out.target, o.command_line)};
      }},
-    {"ipfix", [](const Opening& o) { return ipfix(o, IpfixExporter::Transport::Udp, "ipfix"); }},
-    {"ipfix-tcp",
-     [](const Opening& o) { return ipfix(o, IpfixExporter::Transport::Tcp, "ipfix-tcp"); }},
+    {"ipfix", [](const Opening& o) { return ipfix(o, IpfixExporter::Transport::Udp); }},
+    {"ipfix-tcp", [](const Opening& o) { return ipfix(o, IpfixExporter::Transport::Tcp); }},
 }};
 
 }  // namespace
@@ -76,7 +76,7 @@ OpenedOutput open_output(const std::string& spec, bool verdicts, const std::stri
         "--output " + spec +
         ": KIND must be jsonl, csv, sqlite, ipfix, ipfix-tcp or pcap (pcap once)");
   }
-  return kind->open({spec, out.target, verdicts, command_line});
+  return kind->open({spec, out, verdicts, command_line});
 }
 
 uint16_t parse_port(const std::string& text, const std::string& what) {

@@ -23,7 +23,7 @@ struct FlowInfo {
   uint64_t last_ns;     // time of the last selected packet in the row
   uint32_t packets;     // selected packets in the row (<= N)
   uint32_t slot;        // the flow's slot in its worker's table
-  uint32_t generation;  // of the slot: (worker, flow, generation) is the flow's identity
+  uint32_t generation;  // of the slot: (worker, slot, generation) is the flow's identity
   uint16_t worker;
   uint8_t timed_out;  // finished by the row timeout, before its N-th packet or its end
 };

@@ -77,7 +77,7 @@ void SelectedRing::hand_over() {
 void SelectedRing::end(uint32_t slot) {
   SelectedBatch* b = batch();
   if (b == nullptr) {
-    // No packet of any slot gets through until a batch is free, so ends of one slot are
+    // No packet of any flow gets through until a batch is free, so ends of one slot are
     // all alike and their order among slots does not matter: one kept per slot.
     if (!end_kept_[slot]) {
       end_kept_[slot] = true;

@@ -192,16 +192,16 @@ uint32_t FlowTable::oldest() {
 uint32_t FlowTable::create(const FlowKey& key, uint32_t hash, bool from_lo,
                            const DecodedPacket& p) {
   uint32_t ref;
+  uint32_t generation = 0;  // an entry never used
   if (free_ == 0 && used_ < cfg_.max_flows) {
-    ref = ++used_;  // never used: its generation is 0
+    ref = ++used_;
   } else {
     if (free_ == 0) end(oldest(), EndReason::Evicted);
     ref = free_;
     free_ = at(ref).next_free;
-    ++at(ref).generation;
+    generation = at(ref).generation + 1;
   }
   Entry& e = at(ref);
-  const uint32_t generation = e.generation;
   e = Entry{};
   e.generation = generation;
   e.key = key;

@@ -1,6 +1,6 @@
-// What the flow table says of each packet it accounts: the flow's slot, and whether the packet is
-// one of the flow's first N selected. Apart from the table so that the stages after it
-// (selected-packet batches, feature extraction) need not include it.
+// What the flow table says of each packet it accounts: the flow's slot, and whether the
+// packet is one of the flow's first N selected. Apart from the table so that the stages
+// after it (selected-packet batches, feature extraction) need not include it.
 #pragma once
 
 #include <cstdint>

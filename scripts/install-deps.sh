@@ -10,6 +10,7 @@ PACKAGES=(
   libsqlite3-dev              # the sqlite: output
   libcpp-httplib-dev          # the --metrics HTTP server
   nfdump                      # nfcapd, the IPFIX collector the ipfix: output is tested against
+  iproute2 tcpreplay tcpdump # the live capture tests: namespaces, veth pairs, replay, dump
   googletest libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer and the sanitizer runtimes for the fuzz targets
   libtorch-dev               # the TorchScript inference engine

@@ -40,9 +40,22 @@ class PacketBatch {
     refs_[count_++] = PacketRef{ts_ns, arena_.get() + used_, caplen, wire_len};
     used_ += caplen;
   }
-  // Adds a packet without copying it: its bytes must stay unchanged until the run ends.
-  // The caller checks !full() first.
+  // Copies one packet in with `extra` bytes inserted at offset `at` (a VLAN tag the kernel
+  // took out of the frame); caplen + extra_len <= kMaxPacket, at <= caplen.
+  void push_spliced(uint64_t ts_ns, const uint8_t* data, uint32_t caplen, uint32_t at,
+                    const uint8_t* extra, uint32_t extra_len, uint32_t wire_len) {
+    uint8_t* out = arena_.get() + used_;
+    std::memcpy(out, data, at);
+    std::memcpy(out + at, extra, extra_len);
+    std::memcpy(out + at + extra_len, data + at, caplen - at);
+    refs_[count_++] = PacketRef{ts_ns, out, caplen + extra_len, wire_len};
+    used_ += caplen + extra_len;
+  }
+  // Adds a packet without copying it: its bytes must stay unchanged until the source says
+  // otherwise (see PacketSource). The caller checks !full() first.
   void lend(const PacketRef& packet) { refs_[count_++] = packet; }
+  // Keeps the first n packets only.
+  void keep_first(uint32_t n) { count_ = n < count_ ? n : count_; }
 
  private:
   std::unique_ptr<uint8_t[]> arena_;

@@ -14,6 +14,7 @@
 #include <new>
 #include <optional>
 
+#include "capture/afpacket_source.hpp"
 #include "capture/pcap_source.hpp"
 #include "cli/classification.hpp"
 #include "cli/commands.hpp"
@@ -31,6 +32,11 @@ namespace {
 
 struct FlowsOptions {
   std::vector<std::string> inputs;
+  std::vector<std::string> interfaces;  // live capture
+  std::string capture = "afpacket";
+  double duration = 0;
+  uint64_t count = 0;
+  uint32_t ring_mb = LiveCaptureConfig{}.ring_mb;
   std::vector<std::string> filter_words;
   std::vector<std::string> outputs;  // KIND:TARGET, or a file for JSON Lines
   std::string stats_json;
@@ -59,6 +65,9 @@ void append_line(const std::string& path, const std::string& line) {
 int run(FlowsOptions& o) {
   install_stop_handlers();
   try {
+    if (o.inputs.empty() && o.interfaces.empty()) {
+      throw std::runtime_error("nothing to read: give captures (-r FILE) or interfaces (-i IFACE)");
+    }
     std::optional<Classification> classification;
     if (o.classify) {
       classification.emplace(o.inference);
@@ -72,29 +81,44 @@ int run(FlowsOptions& o) {
     auto warn = [progress](const std::string& msg) {
       std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
     };
+    const bool live = !o.interfaces.empty();
     uint64_t skipped = 0;  // directory entries that could not be read
-    std::vector<std::string> files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
-      ++skipped;
-      warn(msg);
-    });
-    if (files.empty()) throw std::runtime_error("no capture files found in " + join(o.inputs));
-    // Opening an output truncates it: one that is an input would be lost before it is read.
-    auto check_not_an_input = [&files](const std::string& what, const std::string& target) {
-      std::error_code ec;
-      if (target == "-" || !std::filesystem::exists(target, ec)) return;
-      for (const std::string& in : files) {
-        if (std::filesystem::equivalent(target, in, ec)) {
-          throw std::runtime_error(what + " " + target + " is an input (" + in +
-                                   "): refusing to overwrite it");
+    std::unique_ptr<PcapFileSource> file;
+    std::vector<std::unique_ptr<PacketSource>> queues;  // live: one per worker
+    if (live) {
+      LiveCaptureConfig lc;
+      lc.interfaces = o.interfaces;
+      lc.bpf = join(o.filter_words);
+      lc.ring_mb = o.ring_mb;
+      lc.max_packets = o.count;
+      lc.duration = std::chrono::nanoseconds(static_cast<int64_t>(o.duration * 1e9));
+      lc.stop = &stop_flag();  // a signal ends the input: every flow ends, end-of-input
+      queues = AfPacketSource::open(lc, o.pipeline.workers);
+    } else {
+      std::vector<std::string> files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
+        ++skipped;
+        warn(msg);
+      });
+      if (files.empty()) throw std::runtime_error("no capture files found in " + join(o.inputs));
+      // Opening an output truncates it: one that is an input would be lost before it is read.
+      auto check_not_an_input = [&files](const std::string& what, const std::string& target) {
+        std::error_code ec;
+        if (target == "-" || !std::filesystem::exists(target, ec)) return;
+        for (const std::string& in : files) {
+          if (std::filesystem::equivalent(target, in, ec)) {
+            throw std::runtime_error(what + " " + target + " is an input (" + in +
+                                     "): refusing to overwrite it");
+          }
         }
+      };
+      if (!o.stats_json.empty()) check_not_an_input("--stats-json", o.stats_json);
+      for (const std::string& spec : o.outputs) {
+        const OutputSpec out = parse_output(spec);
+        if (!out.network()) check_not_an_input("--output", out.target);
       }
-    };
-    if (!o.stats_json.empty()) check_not_an_input("--stats-json", o.stats_json);
-    for (const std::string& spec : o.outputs) {
-      const OutputSpec out = parse_output(spec);
-      if (!out.network()) check_not_an_input("--output", out.target);
+      file = std::make_unique<PcapFileSource>(std::move(files), join(o.filter_words), warn);
     }
-    PcapFileSource source(std::move(files), join(o.filter_words), warn);
+    auto progress_fraction = [&file] { return file ? file->progress() : -1.0; };
     if (!o.stats_json.empty() && o.stats_json != "/dev/stdout" && o.stats_json != "/dev/stderr") {
       // Each run starts the file anew; one that cannot be written is said now, not after
       // the run.
@@ -126,18 +150,22 @@ int run(FlowsOptions& o) {
       ro.on_selected = [&pcap](const SelectedBatch& b) { pcap->write(b); };
     }
     ro.workers = o.pipeline.workers;
-    ro.stop = &stop_flag();
+    if (live) {
+      ro.lossless = false;  // the link does not wait: copies and rows that find no room are counted
+    } else {
+      ro.stop = &stop_flag();
+    }
     // What happens about once a second (every --stats-interval seconds if given).
     std::vector<std::function<void(const RunStats&)>> ticks;
     if (o.stats_interval > 0) {  // one line per interval
       ro.tick_seconds = o.stats_interval;
-      ticks.push_back([&source, &o](const RunStats& s) {
-        std::cerr << "etcpipe: " << format_progress(s, source.progress()) << '\n';
+      ticks.push_back([&progress_fraction, &o](const RunStats& s) {
+        std::cerr << "etcpipe: " << format_progress(s, progress_fraction()) << '\n';
         if (!o.stats_json.empty()) append_line(o.stats_json, format_stats_json(s));
       });
     } else if (progress) {  // a line rewritten in place
-      ticks.push_back([&source](const RunStats& s) {
-        std::cerr << '\r' << format_progress(s, source.progress()) << "\x1b[K" << std::flush;
+      ticks.push_back([&progress_fraction](const RunStats& s) {
+        std::cerr << '\r' << format_progress(s, progress_fraction()) << "\x1b[K" << std::flush;
       });
     }
     std::unique_ptr<MetricsServer> metrics;
@@ -159,7 +187,13 @@ int run(FlowsOptions& o) {
         for (const auto& tick : ticks) tick(s);
       };
     }
-    const RunStats stats = run_flows(source, cfg, *records, ro);
+    if (live && !o.quiet) {
+      std::cerr << "etcpipe: listening on " << join(o.interfaces) << " (" << o.capture << ", "
+                << queues.size() << (queues.size() == 1 ? " worker" : " workers") << ", ring "
+                << o.ring_mb << " MiB each)\n";
+    }
+    const RunStats stats =
+        live ? run_flows(queues, cfg, *records, ro) : run_flows(*file, cfg, *records, ro);
     if (metrics) metrics->update(stats);
     std::string pcap_error;  // reported after the summary: the run exits 2
     if (pcap) {
@@ -208,7 +242,8 @@ int run(FlowsOptions& o) {
     if (stats.interrupted) return interrupted_status();
     // Inputs not opened, ended by a read error (truncated, corrupt) or left out of a
     // directory: the others were read, the run is not a success.
-    const uint64_t unreadable = source.open_failures() + stats.source.read_errors + skipped;
+    const uint64_t unreadable =
+        (file ? file->open_failures() : 0) + stats.source.read_errors + skipped;
     if (unreadable != 0) {
       std::cerr << "etcpipe: " << unreadable << " input(s) could not be read\n";
       return 1;
@@ -223,12 +258,41 @@ int run(FlowsOptions& o) {
   }
 }
 
+const std::string kLiveHelp =
+    "Live capture (-i) runs until SIGINT/SIGTERM, --duration or -c, then ends every open\n"
+    "flow (end-of-input) and exits 0. Flows end on their timeouts by the clock when the link\n"
+    "is quiet. Each worker reads its own socket; the kernel spreads flows over them. Packets\n"
+    "the kernel drops (ring full) are counted: packets received = packets read + kernel drops.\n";
+
 // The options of flows, and of classify (which has them all).
 void add_record_options(CLI::App* cmd, FlowsOptions& o) {
-  cmd->add_option("-r,--read", o.inputs,
-                  "Capture file (pcap or pcapng) or directory of captures; repeatable")
-      ->required()
-      ->allow_extra_args(false);
+  auto* read = cmd->add_option("-r,--read", o.inputs,
+                               "Capture file (pcap or pcapng) or directory of captures; "
+                               "repeatable")
+                   ->allow_extra_args(false);
+  auto* live = cmd->add_option_group("Live capture", "Instead of -r: capture on interfaces");
+  auto* iface = live->add_option("-i,--interface", o.interfaces,
+                                 "Capture on this interface (repeatable: one flow table space "
+                                 "for all); needs CAP_NET_RAW (root)")
+                    ->allow_extra_args(false)
+                    ->excludes(read);
+  read->excludes(iface);
+  live->add_option("--capture", o.capture,
+                   "Capture method: afpacket (TPACKET_V3 rings, one socket per worker and "
+                   "interface in a PACKET_FANOUT group spread by the kernel's symmetric flow "
+                   "hash, the BPF expression run in the kernel)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"afpacket"}));
+  live->add_option("--ring-mb", o.ring_mb,
+                   "Ring size per worker and interface, in MiB (packets the kernel finds no "
+                   "room for are counted as kernel drops)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 65536u));
+  live->add_option("--duration", o.duration, "Stop after this many seconds (0: at SIGINT/SIGTERM)")
+      ->check(finite_number() & CLI::Range(0.0, 1e9))
+      ->needs(iface);
+  live->add_option("-c,--count", o.count, "Stop after this many packets (0: no limit)")
+      ->needs(iface);
   cmd->add_option("filter", o.filter_words,
                   "BPF filter expression (tcpdump syntax), applied to each packet as captured");
   cmd->add_option("-o,--output", o.outputs,
@@ -258,9 +322,12 @@ Runner add_flows_command(CLI::App& app) {
   o.cmd = app.add_subcommand(
       "flows", "Track bidirectional flows in captures and write one JSON line per flow");
   o.cmd->footer(
-      "Usage: etcpipe flows -r FILE [-r FILE...] [options] [BPF expression]\n\n"
-      "Examples:\n"
+      "Usage: etcpipe flows -r FILE [-r FILE...] [options] [BPF expression]\n"
+      "       etcpipe flows -i IFACE [-i IFACE...] [options] [BPF expression]\n\n" +
+      kLiveHelp +
+      "\nExamples:\n"
       "  etcpipe flows -r trace.pcap\n"
+      "  etcpipe flows -i eth0 --workers 4 -o flows.jsonl --duration 60 tcp or udp\n"
       "  etcpipe flows -r captures/ -o flows.jsonl tcp port 443\n"
       "  etcpipe flows -r a.pcapng -r b.pcap --stats-json stats.json 'vlan and udp'\n"
       "  etcpipe flows -r t.pcap -o csv:flows.csv -o sqlite:probe.db -o pcap:analysed.pcap\n" +
@@ -277,7 +344,11 @@ Runner add_classify_command(CLI::App& app) {
       "classify",
       "Classify the flows of captures with a model: one JSON line per flow with its label");
   cmd->footer(
-      "Usage: etcpipe classify -r FILE [-r FILE...] [--model DIR] [options] [BPF expression]\n\n"
+      "Usage: etcpipe classify -r FILE [-r FILE...] [--model DIR] [options] [BPF expression]\n"
+      "       etcpipe classify -i IFACE [-i IFACE...] [--model DIR] [options] [BPF "
+      "expression]\n\n" +
+      kLiveHelp +
+      "\n"
       "Each record is a flow of `etcpipe flows` plus label, confidence (the class\n"
       "probability) and verdict_latency_ms (packet time from the flow's first packet to the\n"
       "moment its row was complete, plus the time the row waited for inference) and\n"
@@ -288,6 +359,7 @@ Runner add_classify_command(CLI::App& app) {
       "fixes the features: N packets, L bytes, and what they hold.\n\n"
       "Examples:\n"
       "  etcpipe classify -r trace.pcap\n"
+      "  etcpipe classify -i eth0 -o sqlite:probe.db --stats-interval 10\n"
       "  etcpipe classify -r captures/ --model models/default -o sqlite:probe.db tcp or udp\n"
       "  etcpipe classify -r t.pcap --max-delay-ms 20 --infer-threads 2 --batch 64\n"
       "Engines in this build: trees" +

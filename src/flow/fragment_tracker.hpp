@@ -17,6 +17,13 @@ struct FragmentStats {
   uint64_t matched = 0;      // later fragments attributed to a flow
   uint64_t unmatched = 0;    // later fragments whose first fragment was not seen (or expired)
   uint64_t overwritten = 0;  // live entries replaced by another datagram (table too small)
+
+  void add(const FragmentStats& o) {
+    tracked += o.tracked;
+    matched += o.matched;
+    unmatched += o.unmatched;
+    overwritten += o.overwritten;
+  }
 };
 
 class FragmentTracker {

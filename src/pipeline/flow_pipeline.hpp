@@ -168,10 +168,12 @@ class FlowStage {
   std::size_t reported_ = 0;  // records in table_.finished() already told to the extractor
 };
 
-// Both stages in the calling thread: the one-worker pipeline.
+// Both stages in one thread: a worker that reads its own source (the one worker of a run,
+// or one of the workers of a live capture, each with its own queue).
 class FlowPipeline {
  public:
-  explicit FlowPipeline(const FlowPipelineConfig& cfg) : stage_(cfg), flows_(cfg, 0) {}
+  explicit FlowPipeline(const FlowPipelineConfig& cfg, uint16_t worker = 0)
+      : stage_(cfg), flows_(cfg, worker) {}
 
   void process(const PacketBatch& batch) {
     uint32_t n = 0;
@@ -194,6 +196,9 @@ class FlowPipeline {
     add();
     flows_.expire(stage_.now_ns());
   }
+  // No packet came, but every packet stamped before `now_ns` has (a quiet live link): flows
+  // end by the clock.
+  void expire(uint64_t now_ns) { flows_.expire(std::max(now_ns, stage_.now_ns())); }
   // Ends every flow still open (end of input, or Interrupted for a run stopped early), or at
   // most `max_ends` of them; true when none is left.
   bool flush(EndReason forced = EndReason::EndOfInput,

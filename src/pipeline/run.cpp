@@ -5,6 +5,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -96,40 +97,78 @@ WorkerStats worker_stats(uint64_t packets, FlowStage& flows) {
   return {packets, flows.table().stats(), flows.selected().stats(), flows.extract_stats()};
 }
 
+// The statistics of one worker that reads its own source.
+RunStats worker_snapshot(const PacketSource& source, FlowPipeline& pipeline, double elapsed) {
+  RunStats s = base_stats(source, pipeline.packet_stage(), elapsed);
+  s.workers = {worker_stats(s.outcomes[0], pipeline.flow_stage())};
+  add_worker_stats(s, s.workers[0]);
+  return s;
+}
+
+// Adds the statistics of one worker's own source and stages to `total`.
+void merge(RunStats& total, const RunStats& part) {
+  total.source.add(part.source);
+  for (std::size_t i = 0; i < kOutcomeCount; ++i) total.outcomes[i] += part.outcomes[i];
+  total.fragments.add(part.fragments);
+  total.decapsulated += part.decapsulated;
+  for (const WorkerStats& w : part.workers) {
+    total.workers.push_back(w);
+    add_worker_stats(total, w);
+  }
+}
+
+// Each of W workers holds 1/W of the flow table's capacity.
+FlowPipelineConfig per_worker(const FlowPipelineConfig& cfg, unsigned workers) {
+  FlowPipelineConfig c = cfg;
+  c.table.max_flows = std::max(1u, cfg.table.max_flows / workers);
+  return c;
+}
+
+// The loop of a worker that reads its own source: both stages on each batch (on a quiet
+// live link, the clock alone ends flows), then `hand_over()`; at the end of the input, or
+// at *stop, every flow ends, a chunk at a time, each chunk handed over: the records' memory
+// is reused rather than grown for them all, and the consumer works while the next chunk
+// ends. Returns whether *stop ended the run.
+template <class HandOver>
+bool run_worker(PacketSource& source, FlowPipeline& pipeline, const std::atomic<bool>* stop,
+                HandOver&& hand_over) {
+  PacketBatch batch;
+  bool interrupted = false;
+  for (;;) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
+      interrupted = true;
+      break;
+    }
+    if (!source.next_batch(batch)) break;
+    if (batch.size() == 0 && source.quiet_ns() != 0) {
+      pipeline.expire(source.quiet_ns());
+    } else {
+      pipeline.process(batch);
+    }
+    hand_over();
+  }
+  const EndReason forced = interrupted ? EndReason::Interrupted : EndReason::EndOfInput;
+  bool done;
+  do {
+    done = pipeline.flush(forced, kFlushChunk);
+    hand_over();
+  } while (!done);
+  return interrupted;
+}
+
+// One worker in the calling thread, which also writes the records and feeds the consumers.
 RunStats run_single(PacketSource& source, const FlowPipelineConfig& cfg, FlowSink& sink,
                     const RunOptions& opts) {
   Pacer pacer(opts);
   FlowPipeline pipeline(cfg);
   if (opts.lossless)
     pipeline.flow_stage().set_lossless([&] { drain(pipeline.flow_stage(), opts); });
-  auto snapshot = [&] {
-    RunStats s = base_stats(source, pipeline.packet_stage(), pacer.elapsed());
-    s.workers = {worker_stats(s.outcomes[0], pipeline.flow_stage())};
-    add_worker_stats(s, s.workers[0]);
-    return s;
-  };
-  PacketBatch batch;
-  bool interrupted = false;
-  for (;;) {
-    if (pacer.stop()) {
-      interrupted = true;
-      break;
-    }
-    if (!source.next_batch(batch)) break;
-    pipeline.process(batch);
+  auto snapshot = [&] { return worker_snapshot(source, pipeline, pacer.elapsed()); };
+  const bool interrupted = run_worker(source, pipeline, opts.stop, [&] {
     drain(pipeline.finished(), sink);
     drain(pipeline.flow_stage(), opts);
     pacer.tick(snapshot);
-  }
-  // The open flows end a chunk at a time: the sink's thread writes one chunk's records while
-  // the next is ended, and the records' memory is reused rather than grown for them all.
-  const EndReason forced = interrupted ? EndReason::Interrupted : EndReason::EndOfInput;
-  bool done;
-  do {
-    done = pipeline.flush(forced, kFlushChunk);
-    drain(pipeline.finished(), sink);
-    drain(pipeline.flow_stage(), opts);
-  } while (!done);
+  });
   source.release();  // unmapped while the sink's thread still writes
   return close_sink(sink, snapshot(), interrupted);
 }
@@ -234,11 +273,10 @@ class Dispatcher {
  public:
   Dispatcher(const FlowPipelineConfig& cfg, unsigned n, FlowSink& sink, const RunOptions& opts)
       : rss_(kSymmetricRssKey), sink_(sink), opts_(opts) {
-    FlowPipelineConfig per_worker = cfg;
-    per_worker.table.max_flows = std::max(1u, cfg.table.max_flows / n);
+    const FlowPipelineConfig worker_cfg = per_worker(cfg, n);
     for (unsigned w = 0; w < n; ++w) {
       auto& wk = *workers_.emplace_back(
-          std::make_unique<Worker>(per_worker, uint16_t(w), opts.lossless, returned_));
+          std::make_unique<Worker>(worker_cfg, uint16_t(w), opts.lossless, returned_));
       for (std::size_t i = 0; i < kItemsPerWorker; ++i) {
         auto& item = *wk.items.emplace_back(std::make_unique<WorkItem>());
         item.packets.reserve(PacketBatch::kCapacity);
@@ -430,6 +468,134 @@ RunStats run_parallel(PacketSource& source, const FlowPipelineConfig& cfg, FlowS
   return close_sink(sink, snapshot(), interrupted);
 }
 
+// ---- one source per worker -------------------------------------------------------------
+
+constexpr std::size_t kRecordChunks = 16;  // record vectors in flight per worker
+constexpr double kPublishSeconds = 0.1;    // how often a worker publishes its statistics
+
+// A worker that reads its own source (a live capture queue) in its own thread, where its
+// pipeline is built; its records come back in vectors through a pair of queues.
+struct alignas(64) SourceWorker {
+  SourceWorker(PacketSource& s, const FlowPipelineConfig& c, uint16_t worker_id)
+      : source(s), cfg(c), id(worker_id), full(kRecordChunks), empty(kRecordChunks) {
+    for (std::size_t i = 0; i < kRecordChunks; ++i) {
+      empty.enqueue(chunks.emplace_back(std::make_unique<std::vector<FlowRecord>>()).get());
+    }
+  }
+
+  void run(const RunOptions& opts, const std::atomic<bool>& halt, Semaphore& wake) {
+    try {
+      pipeline.emplace(cfg, id);
+    } catch (...) {  // its table does not fit: rethrown in the calling thread
+      error = std::current_exception();
+      finish(wake);
+      return;
+    }
+    Backoff backoff;
+    auto wait_for_collector = [&] {
+      wake.signal();
+      backoff.wait();
+    };
+    if (opts.lossless) pipeline->flow_stage().set_lossless(wait_for_collector);
+    ready.store(true, std::memory_order_release);
+    const auto start = Clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+    double next_publish = 0;
+    run_worker(source, *pipeline, &halt, [&] {
+      std::vector<FlowRecord>& finished = pipeline->finished();
+      if (!finished.empty()) {  // records are never dropped: the worker waits
+        std::vector<FlowRecord>* chunk = nullptr;
+        while (!empty.try_dequeue(chunk)) wait_for_collector();
+        std::swap(*chunk, finished);
+        full.enqueue(chunk);
+        wake.signal();
+      }
+      if (const double t = elapsed(); t >= next_publish) {
+        publish(elapsed());
+        next_publish = t + kPublishSeconds;
+      }
+    });
+    publish(elapsed());
+    finish(wake);
+  }
+  void publish(double elapsed) {
+    RunStats s = worker_snapshot(source, *pipeline, elapsed);
+    std::lock_guard lock(mutex);
+    published = std::move(s);
+  }
+  void finish(Semaphore& wake) {
+    done.store(true, std::memory_order_release);
+    wake.signal();
+  }
+  // In the calling thread: writes the records that came back, feeds the consumers.
+  void collect(FlowSink& sink, const RunOptions& opts) {
+    std::vector<FlowRecord>* chunk = nullptr;
+    while (full.try_dequeue(chunk)) {
+      drain(*chunk, sink);
+      empty.enqueue(chunk);
+    }
+    if (ready.load(std::memory_order_acquire)) drain(pipeline->flow_stage(), opts);
+  }
+
+  PacketSource& source;
+  FlowPipelineConfig cfg;
+  uint16_t id;
+  std::optional<FlowPipeline> pipeline;  // built in the worker's thread
+  std::atomic<bool> ready{false};        // pipeline built: its rings may be drained
+  std::atomic<bool> done{false};         // the thread has nothing more to hand over
+  std::exception_ptr error;              // why the pipeline could not be built
+  std::vector<std::unique_ptr<std::vector<FlowRecord>>> chunks;
+  moodycamel::ReaderWriterQueue<std::vector<FlowRecord>*> full;   // worker -> collector
+  moodycamel::ReaderWriterQueue<std::vector<FlowRecord>*> empty;  // collector -> worker
+  std::mutex mutex;
+  RunStats published;  // the worker's statistics, under `mutex`
+  std::thread thread;
+};
+
+RunStats run_per_source(std::vector<std::unique_ptr<PacketSource>>& sources,
+                        const FlowPipelineConfig& cfg, FlowSink& sink, const RunOptions& opts) {
+  Pacer pacer(opts);
+  Semaphore wake;                 // signalled by the workers when they hand something over or end
+  std::atomic<bool> halt{false};  // *opts.stop, or a worker that could not start
+  const FlowPipelineConfig worker_cfg = per_worker(cfg, static_cast<unsigned>(sources.size()));
+  std::vector<std::unique_ptr<SourceWorker>> workers;
+  for (std::size_t w = 0; w < sources.size(); ++w) {
+    workers.push_back(std::make_unique<SourceWorker>(*sources[w], worker_cfg, uint16_t(w)));
+  }
+  for (auto& w : workers) {
+    w->thread = std::thread([&wk = *w, &opts, &halt, &wake] { wk.run(opts, halt, wake); });
+  }
+  auto snapshot = [&] {
+    RunStats s;
+    for (auto& w : workers) {
+      std::lock_guard lock(w->mutex);
+      merge(s, w->published);
+    }
+    s.elapsed_s = pacer.elapsed();
+    return s;
+  };
+  const auto wait_us = static_cast<std::int64_t>(std::min(opts.tick_seconds, 0.05) * 1e6);
+  for (;;) {
+    bool all_done = true;
+    for (auto& w : workers) {
+      const bool done = w->done.load(std::memory_order_acquire);  // before its last records
+      w->collect(sink, opts);
+      all_done &= done;
+      if (done && w->error) halt.store(true);
+    }
+    if (all_done) break;
+    if (pacer.stop()) halt.store(true);
+    pacer.tick(snapshot);
+    wake.wait(wait_us);
+  }
+  for (auto& w : workers) w->thread.join();
+  for (auto& w : workers) {
+    if (w->error) std::rethrow_exception(w->error);
+  }
+  for (auto& s : sources) s->release();
+  return close_sink(sink, snapshot(), pacer.stop());
+}
+
 }  // namespace
 
 RunStats run_flows(PacketSource& source, const FlowPipelineConfig& config, FlowSink& sink,
@@ -438,6 +604,14 @@ RunStats run_flows(PacketSource& source, const FlowPipelineConfig& config, FlowS
   cfg.copy_selected = static_cast<bool>(opts.on_selected);
   return opts.workers <= 1 ? run_single(source, cfg, sink, opts)
                            : run_parallel(source, cfg, sink, opts);
+}
+
+RunStats run_flows(std::vector<std::unique_ptr<PacketSource>>& sources,
+                   const FlowPipelineConfig& config, FlowSink& sink, const RunOptions& opts) {
+  FlowPipelineConfig cfg = config;
+  cfg.copy_selected = static_cast<bool>(opts.on_selected);
+  return sources.size() == 1 ? run_single(*sources[0], cfg, sink, opts)
+                             : run_per_source(sources, cfg, sink, opts);
 }
 
 }  // namespace etcpipe

@@ -1,5 +1,9 @@
-// Drives one source through the flow pipeline into one sink.
-//  - workers == 1: source, packet stage and flow table in the calling thread.
+// Drives sources through the flow pipeline into one sink.
+//  - One source per worker (live capture: AF_PACKET fanout sockets, queues): each worker
+//    reads its own source and runs both stages in its own thread; the calling thread writes
+//    the records and feeds the consumers. There is no dispatcher: the kernel or the NIC
+//    spreads flows over the sources.
+//  - One source, workers == 1: source, packet stage and flow table in the calling thread.
 //  - workers > 1: the calling thread reads and runs the packet stage, picks each packet's
 //    worker by symmetric Toeplitz hash (through a 128-entry indirection table, as NICs do)
 //    and hands batches of decoded packets to the workers through lock-free single-producer
@@ -11,6 +15,8 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
+#include <vector>
 
 #include "capture/source.hpp"
 #include "export/sink.hpp"
@@ -40,5 +46,8 @@ struct RunOptions {
 // the statistics (FlowSink::summary) and closes it, and returns the statistics.
 RunStats run_flows(PacketSource& source, const FlowPipelineConfig& cfg, FlowSink& sink,
                    const RunOptions& opts);
+// The same with one source per worker (opts.workers is not used: one worker per source).
+RunStats run_flows(std::vector<std::unique_ptr<PacketSource>>& sources,
+                   const FlowPipelineConfig& cfg, FlowSink& sink, const RunOptions& opts);
 
 }  // namespace etcpipe

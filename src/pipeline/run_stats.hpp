@@ -1,5 +1,6 @@
 // Everything a run counted, for the end summary, --stats-json and the tests' invariant:
-// source.packets == sum(outcomes).
+// source.packets == sum(outcomes); on a live link, packets received == source.packets +
+// source.kernel_drops (dropped by the kernel before etcpipe saw them).
 #pragma once
 
 #include <cstdint>
@@ -42,12 +43,14 @@ struct RunStats {
            outcomes[static_cast<std::size_t>(Outcome::FragmentWithoutFirst)];
   }
   bool accounting_balanced() const { return outcome_total() == source.packets; }
-  // Packets lost to analysis: read but in no flow (decode errors, non-IP, unknown link
-  // types, orphan fragments; not those the BPF expression filtered), plus selected copies
-  // dropped because the consumer was behind.
+  uint64_t received() const { return source.packets + source.kernel_drops; }
+  // Packets lost to analysis: dropped by the kernel, or read but in no flow (decode errors, non-IP,
+  // unknown link types, orphan fragments; not those the BPF expression filtered), plus selected
+  // copies dropped because the consumer was behind.
   uint64_t dropped() const {
     return outcome_total() - outcomes[static_cast<std::size_t>(Outcome::Ok)] -
-           outcomes[static_cast<std::size_t>(Outcome::FilteredBpf)] + selected.copy_dropped;
+           outcomes[static_cast<std::size_t>(Outcome::FilteredBpf)] + selected.copy_dropped +
+           source.kernel_drops;
   }
 };
 

@@ -22,6 +22,10 @@ std::string format_summary(const RunStats& s) {
   auto it = std::back_inserter(out);
   fmt::format_to(it, "{} packets read ({} bytes) in {:.3f} s, {:.0f} packets/s\n", s.source.packets,
                  s.source.bytes, s.elapsed_s, rate(s.source.packets, s.elapsed_s));
+  if (s.source.kernel_drops != 0 || s.source.ring_freezes != 0) {
+    fmt::format_to(it, "  {:<34}{:>12}\n", "dropped by the kernel (ring full)",
+                   s.source.kernel_drops);
+  }
   fmt::format_to(it, "  {:<34}{:>12}\n", "decoded", s.decoded());
   fmt::format_to(it, "  {:<34}{:>12}\n", "in flows", s.outcomes[0]);
   for (std::size_t i = 1; i < kOutcomeCount; ++i) {
@@ -93,6 +97,9 @@ std::string format_stats_json(const RunStats& s) {
   }
   j["decapsulated"] = s.decapsulated;
   j["read_errors"] = s.source.read_errors;
+  j["kernel_drops"] = s.source.kernel_drops;
+  j["ring_freezes"] = s.source.ring_freezes;
+  j["packets_received"] = s.received();
   j["interrupted"] = s.interrupted;
   j["flows_created"] = s.flows.created;
   j["flows_peak_active"] = s.flows.peak_active;
@@ -154,12 +161,16 @@ std::string format_prometheus(const RunStats& s) {
 
   single("packets_read_total", "counter", "Packets read from the source.", s.source.packets);
   single("bytes_read_total", "counter", "Captured bytes read from the source.", s.source.bytes);
+  single("kernel_drops_total", "counter",
+         "Packets the kernel dropped before etcpipe read them (live capture, ring full).",
+         s.source.kernel_drops);
   family("packets_total", "counter", "Packets by outcome (exactly one each).");
   for (std::size_t i = 0; i < kOutcomeCount; ++i) {
     labelled("packets_total", "outcome", outcome_name(static_cast<Outcome>(i)), s.outcomes[i]);
   }
   single("packets_dropped_total", "counter",
-         "Packets lost to analysis: in no flow (decode errors, non-IP, ...) or copies dropped.",
+         "Packets lost to analysis: dropped by the kernel, in no flow (decode errors, "
+         "non-IP, ...), or copies dropped.",
          s.dropped());
   single("flows_created_total", "counter", "Flows created.", s.flows.created);
   family("flows_ended_total", "counter", "Flows ended, by reason.");

@@ -1,0 +1,347 @@
+#include "capture/afpacket_source.hpp"
+
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+#include "capture/bpf.hpp"
+#include "common/time.hpp"
+
+namespace etcpipe {
+namespace {
+
+constexpr uint32_t kBlockSize = 1u << 20;  // a 64 KiB frame (the largest MTU) fits many times
+constexpr uint32_t kFrameSize = 2048;      // TPACKET_V3 ignores it, but checks the arithmetic
+constexpr uint32_t kBlockTimeoutMs = 10;   // a partly filled block is handed over after this
+constexpr int kPollMs = 100;               // a quiet link still ends flows about this often
+// Packets become visible when their block is handed over, up to kBlockTimeoutMs after their
+// timestamp: after a quiet poll, every packet older than this margin has been read.
+constexpr uint64_t kQuietMarginNs = 100'000'000;
+constexpr uint32_t kBlocksPerStatsRead = 64;  // kernel counters read this often under load
+
+[[noreturn]] void fail(const std::string& iface, const std::string& what, int err = 0) {
+  std::string msg = "live capture on " + iface + ": " + what;
+  if (err != 0) msg += std::string(": ") + std::strerror(err);
+  throw std::runtime_error(msg);
+}
+
+uint64_t realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * kNsPerSec + uint64_t(ts.tv_nsec);
+}
+
+// The link type of the frames AF_PACKET (SOCK_RAW) gives for an interface.
+int link_type(int fd, const std::string& iface) {
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, iface.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) fail(iface, "cannot read its link type", errno);
+  switch (ifr.ifr_hwaddr.sa_family) {
+    case ARPHRD_ETHER:
+    case ARPHRD_LOOPBACK: return DLT_EN10MB;
+    case ARPHRD_NONE: return DLT_RAW;  // TUN devices, WireGuard: bare IP packets
+    default:
+      fail(iface, "link type (ARPHRD " + std::to_string(ifr.ifr_hwaddr.sa_family) +
+                      ") not supported: Ethernet, loopback and raw IP interfaces are");
+  }
+}
+
+void check_up(int fd, const std::string& iface) {
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, iface.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) fail(iface, "cannot read its state", errno);
+  if ((ifr.ifr_flags & IFF_UP) == 0) fail(iface, "the interface is down");
+}
+
+void attach_filter(int fd, const std::string& iface, const std::string& expression, int dlt) {
+  bpf_program prog{};
+  std::string error;
+  if (!compile_bpf(expression, dlt, prog, error)) {
+    throw std::runtime_error("bad filter expression '" + expression + "': " + error);
+  }
+  sock_fprog fprog{static_cast<unsigned short>(prog.bf_len),
+                   reinterpret_cast<sock_filter*>(prog.bf_insns)};
+  const int rc = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog);
+  const int err = errno;
+  pcap_freecode(&prog);
+  if (rc != 0) fail(iface, "the kernel refused the filter", err);
+}
+
+}  // namespace
+
+struct AfPacketSource::Ring {
+  ~Ring() {
+    if (map != nullptr) munmap(map, map_len);
+    if (fd >= 0) close(fd);
+  }
+  tpacket_block_desc* desc(uint32_t i) const {
+    return reinterpret_cast<tpacket_block_desc*>(map + std::size_t(i) * kBlockSize);
+  }
+
+  std::string iface;
+  int fd = -1;
+  int dlt = DLT_EN10MB;
+  uint8_t* map = nullptr;
+  std::size_t map_len = 0;
+  uint32_t blocks = 0;
+  uint32_t block = 0;                     // the next block to read, or the one being read
+  uint32_t left = 0;                      // packets of `block` not read yet (0: not opened)
+  const uint8_t* next = nullptr;          // the next packet's header in `block`
+  std::vector<tpacket_block_desc*> read;  // blocks read out, lent to the last batch
+};
+
+namespace {
+
+constexpr int kNoFanout = -1;
+constexpr int kNewFanout = -2;  // the kernel picks a free group id (which may be 0)
+
+// One socket on `iface` with its ring mapped, filter attached, bound. `fanout`: the group to
+// join, kNoFanout, or kNewFanout to create one, whose id is written back.
+std::unique_ptr<AfPacketSource::Ring> open_ring(const std::string& iface,
+                                                const LiveCaptureConfig& cfg, int& fanout) {
+  auto r = std::make_unique<AfPacketSource::Ring>();
+  r->iface = iface;
+  if (iface.empty() || iface.size() >= IFNAMSIZ) fail(iface, "not an interface name");
+  // Protocol 0: the socket receives nothing until bound, after its ring and filter are set.
+  r->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (r->fd < 0) {
+    if (errno == EPERM || errno == EACCES) {
+      fail(iface,
+           "needs CAP_NET_RAW: run etcpipe as root (or setcap cap_net_raw,cap_net_admin+ep)");
+    }
+    fail(iface, "cannot open an AF_PACKET socket", errno);
+  }
+  const unsigned ifindex = if_nametoindex(iface.c_str());
+  if (ifindex == 0) fail(iface, "no such interface");
+  check_up(r->fd, iface);
+  r->dlt = link_type(r->fd, iface);
+
+  // Packets are stamped once, as they enter the stack (net_enable_timestamp), rather than
+  // by each socket as it copies them: every capture on the host sees the same times.
+  const int on = 1;
+  if (setsockopt(r->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0) {
+    fail(iface, "cannot enable timestamps", errno);
+  }
+  const int version = TPACKET_V3;
+  if (setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0) {
+    fail(iface, "TPACKET_V3 not supported", errno);
+  }
+  r->blocks = std::max<uint32_t>(2, cfg.ring_mb * ((1u << 20) / kBlockSize));
+  tpacket_req3 req{};
+  req.tp_block_size = kBlockSize;
+  req.tp_block_nr = r->blocks;
+  req.tp_frame_size = kFrameSize;
+  req.tp_frame_nr = (kBlockSize / kFrameSize) * r->blocks;
+  req.tp_retire_blk_tov = kBlockTimeoutMs;
+  if (setsockopt(r->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) != 0) {
+    fail(iface,
+         "the kernel refused a ring of " + std::to_string(cfg.ring_mb) + " MiB (lower --ring-mb)",
+         errno);
+  }
+  r->map_len = std::size_t(kBlockSize) * r->blocks;
+  void* map = mmap(nullptr, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+  if (map == MAP_FAILED) fail(iface, "cannot map the ring", errno);
+  r->map = static_cast<uint8_t*>(map);
+  r->read.reserve(r->blocks);
+  if (!cfg.bpf.empty()) attach_filter(r->fd, iface, cfg.bpf, r->dlt);
+
+  sockaddr_ll addr{};
+  addr.sll_family = AF_PACKET;
+  addr.sll_protocol = htons(ETH_P_ALL);
+  addr.sll_ifindex = static_cast<int>(ifindex);
+  if (bind(r->fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    fail(iface, "cannot bind to the interface", errno);
+  }
+  if (fanout != kNoFanout) {
+    // The kernel's flow hash is symmetric; defrag: a datagram's fragments are reassembled
+    // before the hash, so that they reach their flow's worker.
+    constexpr int kMode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
+    int arg =
+        fanout == kNewFanout ? (kMode | PACKET_FANOUT_FLAG_UNIQUEID) << 16 : (kMode << 16) | fanout;
+    if (setsockopt(r->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
+      fail(iface, "cannot join a PACKET_FANOUT group", errno);
+    }
+    if (fanout == kNewFanout) {
+      socklen_t len = sizeof arg;
+      if (getsockopt(r->fd, SOL_PACKET, PACKET_FANOUT, &arg, &len) != 0) {
+        fail(iface, "cannot read the PACKET_FANOUT group", errno);
+      }
+      fanout = arg & 0xffff;
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<PacketSource>> AfPacketSource::open(const LiveCaptureConfig& cfg,
+                                                                unsigned workers) {
+  if (cfg.interfaces.empty()) throw std::runtime_error("live capture: no interface given");
+  std::shared_ptr<std::atomic<int64_t>> budget;
+  if (cfg.max_packets != 0) {
+    budget = std::make_shared<std::atomic<int64_t>>(static_cast<int64_t>(cfg.max_packets));
+  }
+  // One fanout group per interface, created by the first worker's socket.
+  std::vector<int> groups(cfg.interfaces.size(), workers > 1 ? kNewFanout : kNoFanout);
+  std::vector<std::unique_ptr<PacketSource>> sources;
+  for (unsigned w = 0; w < std::max(1u, workers); ++w) {
+    std::unique_ptr<AfPacketSource> s(new AfPacketSource(cfg, budget));
+    for (std::size_t i = 0; i < cfg.interfaces.size(); ++i) {
+      s->rings_.push_back(open_ring(cfg.interfaces[i], cfg, groups[i]));
+    }
+    sources.push_back(std::move(s));
+  }
+  return sources;
+}
+
+AfPacketSource::AfPacketSource(const LiveCaptureConfig& cfg,
+                               std::shared_ptr<std::atomic<int64_t>> budget)
+    : budget_(std::move(budget)), stop_(cfg.stop) {
+  if (cfg.duration.count() > 0) {
+    has_deadline_ = true;
+    deadline_ = std::chrono::steady_clock::now() +
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(cfg.duration);
+  }
+}
+
+AfPacketSource::~AfPacketSource() = default;
+
+bool AfPacketSource::finished() {
+  if (ended_) return true;
+  ended_ = (stop_ != nullptr && stop_->load(std::memory_order_relaxed)) ||
+           (has_deadline_ && std::chrono::steady_clock::now() >= deadline_) ||
+           (budget_ && budget_->load(std::memory_order_relaxed) <= 0);
+  if (ended_) read_kernel_stats();
+  return ended_;
+}
+
+void AfPacketSource::give_back_blocks() {
+  for (auto& ring : rings_) {
+    for (tpacket_block_desc* d : ring->read) {
+      __atomic_store_n(&d->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    }
+    ring->read.clear();
+  }
+}
+
+void AfPacketSource::release() {
+  give_back_blocks();
+}
+
+void AfPacketSource::read_kernel_stats() {
+  blocks_since_stats_ = 0;
+  for (const auto& ring : rings_) {
+    tpacket_stats_v3 st{};
+    socklen_t len = sizeof st;
+    // Reading resets the kernel's counters: they are added up here.
+    if (getsockopt(ring->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) {
+      stats_.kernel_drops += st.tp_drops;
+      stats_.ring_freezes += st.tp_freeze_q_cnt;
+    }
+  }
+}
+
+// Reads packets of `r` into the batch, from as many ready blocks as fit. False if none was
+// ready.
+bool AfPacketSource::fill(Ring& r, PacketBatch& batch) {
+  bool any = false;
+  batch.dlt = r.dlt;
+  while (!batch.full()) {
+    tpacket_block_desc* d = r.desc(r.block);
+    if (r.left == 0) {
+      // Every block read out, lent to this batch: the ring has come round to the first.
+      if (r.read.size() == r.blocks) break;
+      if ((__atomic_load_n(&d->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0)
+        break;
+      r.left = d->hdr.bh1.num_pkts;
+      r.next = reinterpret_cast<const uint8_t*>(d) + d->hdr.bh1.offset_to_first_pkt;
+      if (++blocks_since_stats_ == kBlocksPerStatsRead) read_kernel_stats();
+    }
+    for (; r.left > 0 && !batch.full(); --r.left) {
+      const auto* h = reinterpret_cast<const tpacket3_hdr*>(r.next);
+      const uint8_t* frame = r.next + h->tp_mac;
+      const uint64_t ts = uint64_t(h->tp_sec) * kNsPerSec + h->tp_nsec;
+      if ((h->tp_status & TP_STATUS_VLAN_VALID) != 0 && h->tp_snaplen >= 12 &&
+          h->tp_snaplen + 4 <= PacketBatch::kMaxPacket) {
+        // The kernel took the tag out of the frame: it goes back where it was.
+        const uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) != 0
+                                  ? h->hv1.tp_vlan_tpid
+                                  : uint16_t{ETH_P_8021Q};
+        const uint16_t tag[2] = {htons(tpid), htons(static_cast<uint16_t>(h->hv1.tp_vlan_tci))};
+        batch.push_spliced(ts, frame, h->tp_snaplen, 12, reinterpret_cast<const uint8_t*>(tag),
+                           sizeof tag, h->tp_len + 4);
+        stats_.bytes += h->tp_len + 4;
+      } else {
+        batch.lend(PacketRef{ts, frame, h->tp_snaplen, h->tp_len});
+        stats_.bytes += h->tp_len;
+      }
+      any = true;
+      r.next += h->tp_next_offset;
+    }
+    if (r.left != 0) break;  // the batch is full
+    r.read.push_back(d);     // handed back with the next batch
+    r.block = (r.block + 1) % r.blocks;
+  }
+  return any;
+}
+
+bool AfPacketSource::next_batch(PacketBatch& batch) {
+  batch.clear();
+  give_back_blocks();
+  quiet_ns_ = 0;
+  std::vector<pollfd> fds;
+  for (;;) {
+    if (finished()) return false;
+    for (std::size_t k = 0; k < rings_.size(); ++k) {
+      Ring& r = *rings_[(next_ring_ + k) % rings_.size()];
+      if (!fill(r, batch)) continue;
+      next_ring_ = (next_ring_ + k + 1) % rings_.size();
+      if (budget_) {  // -c: no more than the packets left, over all workers
+        const int64_t left = budget_->fetch_sub(batch.size(), std::memory_order_relaxed);
+        if (left < static_cast<int64_t>(batch.size())) {
+          for (uint32_t i = static_cast<uint32_t>(std::max<int64_t>(left, 0)); i < batch.size();
+               ++i) {
+            stats_.bytes -= batch.ref(i).wire_len;
+          }
+          batch.keep_first(static_cast<uint32_t>(std::max<int64_t>(left, 0)));
+        }
+      }
+      stats_.packets += batch.size();
+      return true;
+    }
+    // Nothing ready: wait for a block, without burning the core.
+    read_kernel_stats();
+    if (fds.empty()) {
+      for (const auto& ring : rings_) fds.push_back(pollfd{ring->fd, POLLIN, 0});
+    }
+    const int n = poll(fds.data(), fds.size(), kPollMs);
+    for (const pollfd& p : fds) {
+      if ((p.revents & (POLLERR | POLLNVAL)) != 0) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err == ENETDOWN) continue;  // the link went down: it may come back
+        fail(rings_[&p - fds.data()]->iface, "socket error", err);
+      }
+    }
+    if (n <= 0) {  // a quiet period: flows may end by the clock
+      quiet_ns_ = realtime_ns() - kQuietMarginNs;
+      return true;
+    }
+  }
+}
+
+}  // namespace etcpipe

@@ -1,0 +1,75 @@
+// Live capture from network interfaces through AF_PACKET TPACKET_V3 block rings.
+//
+// One AfPacketSource per worker, read by that worker's thread only. It holds one socket per
+// interface; with several workers, the sockets of an interface form one PACKET_FANOUT group
+// spread by the kernel's symmetric flow hash (both directions of a flow reach the same
+// worker), with the defrag flag: the kernel reassembles IP fragments before hashing, so a
+// datagram's fragments reach its flow's worker. The BPF expression is compiled for the
+// interface's link type and attached to the sockets (SO_ATTACH_FILTER): packets it rejects
+// never leave the kernel, and are not counted.
+//
+// Packets are lent from the ring, not copied, and stay valid until the next next_batch() or
+// release(): a ring block goes back to the kernel when the worker comes back for more.
+// (A VLAN tag the kernel took out of the frame is put back in a copy.) Time is the kernel's
+// receive timestamp. On a quiet link next_batch() waits in poll() and returns an empty batch
+// about every 100 ms with quiet_ns() set, so that flows still end on their timeouts.
+// Packets the kernel dropped because the ring was full (PACKET_STATISTICS) are counted in
+// SourceStats::kernel_drops.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "capture/source.hpp"
+
+namespace etcpipe {
+
+struct LiveCaptureConfig {
+  std::vector<std::string> interfaces;
+  std::string bpf;                       // tcpdump syntax; empty: every packet
+  uint32_t ring_mb = 64;                 // ring size per socket (per worker and interface), in MiB
+  uint64_t max_packets = 0;              // stop after this many packets in all (0: no limit)
+  std::chrono::nanoseconds duration{0};  // stop after this long (0: no limit)
+  const std::atomic<bool>* stop = nullptr;  // set asynchronously (SIGINT): end of input
+};
+
+class AfPacketSource final : public PacketSource {
+ public:
+  // Opens the sockets of every worker: all or none. Throws std::runtime_error with a
+  // one-line reason (no privilege, no such interface, interface down, link type not
+  // supported, filter that does not compile, ring refused).
+  static std::vector<std::unique_ptr<PacketSource>> open(const LiveCaptureConfig& cfg,
+                                                         unsigned workers);
+  ~AfPacketSource() override;
+
+  bool next_batch(PacketBatch& batch) override;
+  const SourceStats& stats() const override { return stats_; }
+  uint64_t quiet_ns() const override { return quiet_ns_; }
+  void release() override;
+
+  struct Ring;  // one socket and its mapped ring
+
+ private:
+  AfPacketSource(const LiveCaptureConfig& cfg, std::shared_ptr<std::atomic<int64_t>> budget);
+  bool finished();
+  bool fill(Ring& ring, PacketBatch& batch);
+  void give_back_blocks();
+  void read_kernel_stats();
+
+  std::vector<std::unique_ptr<Ring>> rings_;
+  std::size_t next_ring_ = 0;                     // where the round robin over rings starts
+  std::shared_ptr<std::atomic<int64_t>> budget_;  // packets left for all workers (-c)
+  std::chrono::steady_clock::time_point deadline_;
+  bool has_deadline_ = false;
+  const std::atomic<bool>* stop_ = nullptr;
+  bool ended_ = false;
+  uint64_t quiet_ns_ = 0;
+  uint32_t blocks_since_stats_ = 0;
+  SourceStats stats_;
+};
+
+}  // namespace etcpipe

@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""Live capture (-i) against the same packets read from a file (-r), in two network
+namespaces joined by a veth pair that the test creates and removes: tcpreplay sends a
+capture from one end, etcpipe captures on the other.
+
+Usage: live_test.py ETCPIPE_BINARY SOURCE_DIR SHARED_DATA_DIR [TEST...]
+Skipped (exit 77) where namespaces cannot be made (not root) or tcpreplay is missing."""
+import atexit
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+ETCPIPE = sys.argv[1] if len(sys.argv) > 1 else "etcpipe"
+SOURCE = sys.argv[2] if len(sys.argv) > 2 else "."
+SHARED = sys.argv[3] if len(sys.argv) > 3 else os.path.join(SOURCE, "..", "shared", "data")
+SKIP = 77
+# Timeouts off: records then depend on the packets only, not on when they arrive.
+NO_TIMEOUTS = ["--tcp-idle", "0", "--udp-idle", "0", "--other-idle", "0", "--active-timeout",
+               "0", "--tcp-close-timeout", "0"]
+RATE = "10000"  # packets per second: far below what the veth pair carries without loss
+TAG = f"etl{os.getpid() % 100000}"
+SENDER, RECEIVER = f"{TAG}a", f"{TAG}b"  # namespace names, and their veth ends
+
+
+def capture(name):
+    """A shared capture (Ethernet, untruncated packets) or, without shared data, a sample."""
+    shared = os.path.join(SHARED, "ndpi", "pcap", name)
+    return shared if os.path.exists(shared) else os.path.join(SOURCE, "data", "samples",
+                                                               "android.pcap")
+
+
+MANY_FLOWS = capture("1kxun.pcap")  # 1,723 packets, 197 flows, frames up to 37 KB
+SCAN = capture("synscan.pcap")      # 2,011 small packets
+
+
+def sh(*args, check=True):
+    return subprocess.run(args, capture_output=True, text=True, check=check, timeout=60)
+
+
+def remove_lab():
+    for ns in (SENDER, RECEIVER):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def make_lab():
+    """Two namespaces, one veth pair between them, no IPv6 (no router solicitations or MLD
+    reports in the capture), an MTU that lets every captured frame through."""
+    remove_lab()
+    atexit.register(remove_lab)
+    sh("ip", "netns", "add", SENDER)
+    sh("ip", "netns", "add", RECEIVER)
+    sh("ip", "link", "add", SENDER, "type", "veth", "peer", "name", RECEIVER)
+    for ns in (SENDER, RECEIVER):
+        sh("ip", "link", "set", ns, "netns", ns)
+        sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{ns}.disable_ipv6=1")
+        sh("ip", "netns", "exec", ns, "ip", "link", "set", ns, "mtu", "65535", "up")
+
+
+def replay(pcap, *extra):
+    out = sh("ip", "netns", "exec", SENDER, "tcpreplay", "-i", SENDER, *extra, pcap)
+    for line in out.stdout.splitlines():
+        if "Successful packets:" in line:
+            return int(line.split()[-1])
+    raise AssertionError(out.stdout + out.stderr)
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def wait_listening(proc, err_path):
+    """Until the program says it captures ("listening on", as tcpdump says it)."""
+    deadline = time.monotonic() + 30
+    while "listening on" not in read(err_path):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{proc.args} did not start: " + read(err_path))
+        time.sleep(0.05)
+
+
+class Capture:
+    """etcpipe CMD -i RECEIVER ... running in the receiving namespace."""
+
+    def __init__(self, tmp, command, *args):
+        self.err_path = os.path.join(tmp, "stderr")
+        self.stats_path = os.path.join(tmp, "stats.json")
+        self.out_path = os.path.join(tmp, "out.jsonl")
+        self.err = open(self.err_path, "w")
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", RECEIVER, ETCPIPE, command, "-i", RECEIVER, "-o",
+             self.out_path, "--stats-json", self.stats_path, *args],
+            stdout=subprocess.DEVNULL, stderr=self.err)
+        wait_listening(self.proc, self.err_path)
+
+    def stderr(self):
+        return read(self.err_path)
+
+
+    def stop(self, sig=signal.SIGINT):
+        time.sleep(0.3)  # the last packets' block is handed over after 10 ms
+        self.proc.send_signal(sig)
+        return self.finish()
+
+    def finish(self, timeout=60):
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.err.close()
+        return rc
+
+    def stats_lines(self):
+        with open(self.stats_path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def records(self):
+        with open(self.out_path) as f:
+            return [json.loads(line) for line in f]
+
+    def pid(self):
+        """etcpipe's own pid (ip netns exec runs it in place of itself)."""
+        return self.proc.pid
+
+
+class TcpDump:
+    """tcpdump -w FILE on the receiving end (as root: Debian's drops to its own user)."""
+
+    def __init__(self, tmp, path):
+        self.err_path = os.path.join(tmp, "tcpdump.err")
+        self.err = open(self.err_path, "w")
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", RECEIVER, "tcpdump", "-i", RECEIVER, "-Z", "root", "-B", "65536",
+             "--immediate-mode", "--time-stamp-precision", "nano", "-w", path], stdout=subprocess.DEVNULL,
+            stderr=self.err)
+        wait_listening(self.proc, self.err_path)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=30)
+        self.err.close()
+
+
+def comparable(records, fields=("pkts_fwd", "pkts_rev", "bytes_fwd", "bytes_rev",
+                                "tcp_flags_fwd", "tcp_flags_rev", "end_reason")):
+    """Flow records without their times, as a sorted list (a 5-tuple may recur)."""
+    key = ("src_ip", "src_port", "dst_ip", "dst_port", "proto", "vlan", "tunnel")
+    return sorted(json.dumps([[r[k] for k in key], [r.get(f) for f in fields]]) for r in records)
+
+
+def from_file(command, pcap, *args):
+    out = subprocess.run([ETCPIPE, command, "-q", "-r", pcap, *args], capture_output=True,
+                         text=True, timeout=300)
+    if out.returncode != 0:
+        raise AssertionError(out.stderr)
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Live(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def dir(self, name):
+        path = os.path.join(self.tmp.name, name)
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def test_records_are_those_of_the_file_for_one_and_two_workers(self):
+        want = comparable(from_file("flows", MANY_FLOWS, *NO_TIMEOUTS))
+        for workers in ("1", "2"):
+            with self.subTest(workers=workers):
+                cap = Capture(self.dir("w" + workers), "flows", "--workers", workers,
+                              *NO_TIMEOUTS)
+                sent = replay(MANY_FLOWS, "--pps", RATE)
+                self.assertEqual(cap.stop(), 0, cap.stderr())
+                totals = cap.stats_lines()[-1]
+                self.assertEqual(totals["packets_received"], sent)
+                self.assertEqual(totals["kernel_drops"], 0)
+                self.assertTrue(totals["accounting_balanced"])
+                self.assertEqual(len(totals["workers"]), int(workers))
+                if workers == "2":  # the kernel spread the flows over both sockets
+                    self.assertTrue(all(w["packets"] > 0 for w in totals["workers"]), totals)
+                self.assertEqual(comparable(cap.records()), want)
+
+    def test_the_filter_runs_in_the_kernel_with_the_same_flows_as_from_the_file(self):
+        want = comparable(from_file("flows", MANY_FLOWS, *NO_TIMEOUTS, "udp"))
+        self.assertTrue(want)
+        cap = Capture(self.tmp.name, "flows", "--workers", "2", *NO_TIMEOUTS, "udp")
+        replay(MANY_FLOWS, "--pps", RATE)
+        self.assertEqual(cap.stop(), 0, cap.stderr())
+        self.assertEqual(comparable(cap.records()), want)
+        totals = cap.stats_lines()[-1]
+        self.assertEqual(totals["outcomes"]["filtered_bpf"], 0)  # never left the kernel
+        self.assertEqual(totals["packets_read"], sum(r["pkts_fwd"] + r["pkts_rev"]
+                                                     for r in cap.records()))
+
+    def test_classify_gives_the_labels_of_the_file_of_the_same_packets(self):
+        # The model reads packet times (inter-arrival times): the file to compare with is
+        # the replay as tcpdump received it beside etcpipe, with the same kernel timestamps.
+        args = [*NO_TIMEOUTS, "--verdict-timeout", "0"]
+        for workers in ("1", "2"):
+            with self.subTest(workers=workers):
+                tmp = self.dir("w" + workers)
+                received = os.path.join(tmp, "received.pcap")
+                dump = TcpDump(tmp, received)
+                cap = Capture(tmp, "classify", "--workers", workers, *args)
+                replay(MANY_FLOWS, "--pps", RATE)
+                self.assertEqual(cap.stop(), 0, cap.stderr())
+                dump.stop()
+                self.assertEqual(cap.stats_lines()[-1]["kernel_drops"], 0)
+                self.assertIn("\n0 packets dropped by kernel", read(dump.err_path))
+                want = {json.dumps(comparable([r])): r["label"]
+                        for r in from_file("classify", received, *args)}
+                got = {json.dumps(comparable([r])): r["label"] for r in cap.records()}
+                self.assertEqual(len(got), len(want), read(dump.err_path))
+                differ = sorted(k for k in got if got[k] != want.get(k, "(no such flow)"))
+                self.assertFalse(differ, [(k, got[k], want.get(k)) for k in differ[:5]])
+                self.assertTrue(any(label is not None for label in got.values()))
+
+    def test_overload_counts_kernel_drops_and_the_invariant_holds(self):
+        # The reader is stopped while 20,110 packets arrive: its 2 MiB ring holds a part,
+        # the kernel drops and counts the rest.
+        cap = Capture(self.tmp.name, "flows", "--workers", "1", "--ring-mb", "1")
+        os.kill(cap.pid(), signal.SIGSTOP)
+        try:
+            sent = replay(SCAN, "--pps", "20000", "--loop", "10")
+        finally:
+            os.kill(cap.pid(), signal.SIGCONT)
+        with open(f"/proc/{cap.pid()}/status") as f:
+            peak_kib = int(next(line for line in f if line.startswith("VmHWM")).split()[1])
+        self.assertEqual(cap.stop(), 0, cap.stderr())
+        totals = cap.stats_lines()[-1]
+        self.assertGreater(totals["kernel_drops"], 0)
+        self.assertEqual(totals["packets_read"] + totals["kernel_drops"], sent)
+        self.assertEqual(totals["packets_received"], sent)
+        self.assertTrue(totals["accounting_balanced"])
+        self.assertLess(peak_kib, 1 << 20)  # bounded: the ring and tables, under 1 GiB
+
+    def test_a_quiet_link_ends_flows_by_the_clock_without_burning_a_core(self):
+        cap = Capture(self.tmp.name, "flows", "--workers", "2", "--tcp-idle", "1", "--udp-idle",
+                      "1", "--other-idle", "1", "--tcp-close-timeout", "1", "--stats-interval",
+                      "0.2")
+        replay(MANY_FLOWS, "--pps", RATE)
+        time.sleep(3)  # the longest timeout and a margin, with no packet at all
+        before = cpu_seconds(cap.pid())
+        time.sleep(2)
+        idle_cpu = (cpu_seconds(cap.pid()) - before) / 2
+        last = cap.stats_lines()[-1]  # written before the stop
+        self.assertEqual(cap.stop(), 0, cap.stderr())
+        self.assertGreater(last["flows_created"], 0)
+        self.assertEqual(last["flows_active"], 0, last)
+        self.assertEqual(last["flows_ended"]["end-of-input"], 0, last)
+        self.assertLess(idle_cpu, 0.02)  # under 2% of a core on an idle link
+        self.assertEqual(len(cap.records()), last["flows_created"])
+
+    def test_count_and_duration_end_the_capture_by_themselves(self):
+        cap = Capture(self.dir("count"), "flows", "--workers", "2", "-c", "500")
+        replay(MANY_FLOWS, "--pps", RATE)
+        self.assertEqual(cap.finish(timeout=30), 0, cap.stderr())
+        totals = cap.stats_lines()[-1]
+        self.assertEqual(totals["packets_read"], 500)
+        self.assertTrue(totals["accounting_balanced"])
+        self.assertEqual(sum(r["pkts_fwd"] + r["pkts_rev"] for r in cap.records()), 500)
+        start = time.monotonic()
+        cap = Capture(self.dir("duration"), "flows", "--duration", "1")
+        self.assertEqual(cap.finish(timeout=30), 0, cap.stderr())
+        self.assertLess(time.monotonic() - start, 10)
+        self.assertEqual(cap.stats_lines()[-1]["packets_read"], 0)
+
+    def test_a_missing_or_down_interface_is_one_clear_line_and_exit_2(self):
+        def run_in_receiver(iface):
+            return subprocess.run(["ip", "netns", "exec", RECEIVER, ETCPIPE, "flows", "-i", iface,
+                                   "-o", "/dev/null"], capture_output=True, text=True,
+                                  timeout=30)
+        out = run_in_receiver("nosuch0")
+        self.assertEqual(out.returncode, 2)
+        self.assertEqual(out.stderr, "etcpipe: live capture on nosuch0: no such interface\n")
+        sh("ip", "netns", "exec", RECEIVER, "ip", "link", "set", RECEIVER, "down")
+        try:
+            out = run_in_receiver(RECEIVER)
+        finally:
+            sh("ip", "netns", "exec", RECEIVER, "ip", "link", "set", RECEIVER, "up")
+        self.assertEqual(out.returncode, 2)
+        self.assertEqual(out.stderr, f"etcpipe: live capture on {RECEIVER}: the interface is "
+                                     "down\n")
+
+
+def main():
+    if os.geteuid() != 0:
+        print("live_test: skipped: needs root to create network namespaces")
+        return SKIP
+    if not all(shutil.which(tool) for tool in ("tcpreplay", "tcpdump", "ip")):
+        print("live_test: skipped: tcpreplay, tcpdump and ip (iproute2) are needed")
+        return SKIP
+    try:
+        make_lab()
+    except subprocess.CalledProcessError as e:
+        print(f"live_test: skipped: cannot make network namespaces: {e.stderr.strip()}")
+        remove_lab()
+        return SKIP
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # ctest's timeout: clean up
+    try:
+        prog = unittest.main(argv=sys.argv[:1] + sys.argv[4:], verbosity=2, exit=False)
+        return 0 if prog.result.wasSuccessful() else 1
+    finally:
+        remove_lab()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

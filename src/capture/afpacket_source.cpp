@@ -17,6 +17,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "capture/afpacket_socket.hpp"
 #include "capture/bpf.hpp"
 #include "common/time.hpp"
 
@@ -33,9 +34,7 @@ constexpr uint64_t kQuietMarginNs = 100'000'000;
 constexpr uint32_t kBlocksPerStatsRead = 64;  // kernel counters read this often under load
 
 [[noreturn]] void fail(const std::string& iface, const std::string& what, int err = 0) {
-  std::string msg = "live capture on " + iface + ": " + what;
-  if (err != 0) msg += std::string(": ") + std::strerror(err);
-  throw std::runtime_error(msg);
+  packet_socket_error(iface, what, err);
 }
 
 uint64_t realtime_ns() {
@@ -57,13 +56,6 @@ int link_type(int fd, const std::string& iface) {
       fail(iface, "link type (ARPHRD " + std::to_string(ifr.ifr_hwaddr.sa_family) +
                       ") not supported: Ethernet, loopback and raw IP interfaces are");
   }
-}
-
-void check_up(int fd, const std::string& iface) {
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, iface.c_str(), IFNAMSIZ - 1);
-  if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) fail(iface, "cannot read its state", errno);
-  if ((ifr.ifr_flags & IFF_UP) == 0) fail(iface, "the interface is down");
 }
 
 void attach_filter(int fd, const std::string& iface, const std::string& expression, int dlt) {
@@ -114,19 +106,10 @@ std::unique_ptr<AfPacketSource::Ring> open_ring(const std::string& iface,
                                                 const LiveCaptureConfig& cfg, int& fanout) {
   auto r = std::make_unique<AfPacketSource::Ring>();
   r->iface = iface;
-  if (iface.empty() || iface.size() >= IFNAMSIZ) fail(iface, "not an interface name");
-  // Protocol 0: the socket receives nothing until bound, after its ring and filter are set.
-  r->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-  if (r->fd < 0) {
-    if (errno == EPERM || errno == EACCES) {
-      fail(iface,
-           "needs CAP_NET_RAW: run etcpipe as root (or setcap cap_net_raw,cap_net_admin+ep)");
-    }
-    fail(iface, "cannot open an AF_PACKET socket", errno);
-  }
-  const unsigned ifindex = if_nametoindex(iface.c_str());
-  if (ifindex == 0) fail(iface, "no such interface");
-  check_up(r->fd, iface);
+  // The socket receives nothing until bound, after its ring and filter are set.
+  const PacketSocket sock = open_packet_socket(iface);
+  r->fd = sock.fd;
+  const unsigned ifindex = sock.ifindex;
   r->dlt = link_type(r->fd, iface);
 
   // Packets are stamped once, as they enter the stack (net_enable_timestamp), rather than

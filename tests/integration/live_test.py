@@ -197,6 +197,19 @@ class Live(unittest.TestCase):
                     self.assertTrue(all(w["packets"] > 0 for w in totals["workers"]), totals)
                 self.assertEqual(comparable(cap.records()), want)
 
+    def test_gen_sends_what_it_writes_to_a_file(self):
+        gen = ["gen", "--flows", "300", "--new-flows-per-sec", "2000", "--packets", "20000",
+               "--packet-size", "64,1500", "--seed", "7", "--rate", "50000"]
+        written = os.path.join(self.tmp.name, "gen.pcap")
+        sh(ETCPIPE, *gen, "-w", written)
+        want = comparable(from_file("flows", written, *NO_TIMEOUTS))
+        cap = Capture(self.tmp.name, "flows", "--workers", "2", *NO_TIMEOUTS)
+        out = sh("ip", "netns", "exec", SENDER, ETCPIPE, *gen, "--send", SENDER)
+        self.assertIn("20000 packets", out.stderr)
+        self.assertEqual(cap.stop(), 0, cap.stderr())
+        self.assertEqual(cap.stats_lines()[-1]["packets_received"], 20000)
+        self.assertEqual(comparable(cap.records()), want)
+
     def test_the_filter_runs_in_the_kernel_with_the_same_flows_as_from_the_file(self):
         want = comparable(from_file("flows", MANY_FLOWS, *NO_TIMEOUTS, "udp"))
         self.assertTrue(want)

@@ -1,0 +1,45 @@
+#include "capture/afpacket_socket.hpp"
+
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace etcpipe {
+
+void packet_socket_error(const std::string& iface, const std::string& what, int err) {
+  std::string msg = "live capture on " + iface + ": " + what;
+  if (err != 0) msg += std::string(": ") + std::strerror(err);
+  throw std::runtime_error(msg);
+}
+
+PacketSocket open_packet_socket(const std::string& iface) {
+  if (iface.empty() || iface.size() >= IFNAMSIZ)
+    packet_socket_error(iface, "not an interface name");
+  const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    if (errno == EPERM || errno == EACCES) {
+      packet_socket_error(
+          iface, "needs CAP_NET_RAW: run etcpipe as root (or setcap cap_net_raw,cap_net_admin+ep)");
+    }
+    packet_socket_error(iface, "cannot open an AF_PACKET socket", errno);
+  }
+  auto close_and_fail = [fd, &iface](const std::string& what, int err = 0) {
+    close(fd);
+    packet_socket_error(iface, what, err);
+  };
+  const unsigned ifindex = if_nametoindex(iface.c_str());
+  if (ifindex == 0) close_and_fail("no such interface");
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, iface.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) close_and_fail("cannot read its state", errno);
+  if ((ifr.ifr_flags & IFF_UP) == 0) close_and_fail("the interface is down");
+  return {fd, ifindex};
+}
+
+}  // namespace etcpipe

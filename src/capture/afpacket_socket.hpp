@@ -1,0 +1,22 @@
+// What the AF_PACKET receiver and sender share: opening a packet socket on an interface
+// with a one-line reason when it cannot be done.
+#pragma once
+
+#include <string>
+
+namespace etcpipe {
+
+// Throws std::runtime_error "live capture on IFACE: WHAT[: strerror(err)]".
+[[noreturn]] void packet_socket_error(const std::string& iface, const std::string& what,
+                                      int err = 0);
+
+struct PacketSocket {
+  int fd;
+  unsigned ifindex;
+};
+
+// An AF_PACKET SOCK_RAW socket (protocol 0: it receives nothing until bound) for an
+// interface that exists and is up. Throws (no privilege, no such interface, down).
+PacketSocket open_packet_socket(const std::string& iface);
+
+}  // namespace etcpipe

@@ -173,15 +173,14 @@ std::unique_ptr<AfPacketSource::Ring> open_ring(const std::string& iface,
 std::vector<std::unique_ptr<PacketSource>> AfPacketSource::open(const LiveCaptureConfig& cfg,
                                                                 unsigned workers) {
   if (cfg.interfaces.empty()) throw std::runtime_error("live capture: no interface given");
-  std::shared_ptr<std::atomic<int64_t>> budget;
-  if (cfg.max_packets != 0) {
-    budget = std::make_shared<std::atomic<int64_t>>(static_cast<int64_t>(cfg.max_packets));
-  }
+  check_distinct(cfg.interfaces);
+  const auto budget = LiveLimits::budget(cfg.max_packets);
   // One fanout group per interface, created by the first worker's socket.
   std::vector<int> groups(cfg.interfaces.size(), workers > 1 ? kNewFanout : kNoFanout);
   std::vector<std::unique_ptr<PacketSource>> sources;
   for (unsigned w = 0; w < std::max(1u, workers); ++w) {
-    std::unique_ptr<AfPacketSource> s(new AfPacketSource(cfg, budget));
+    std::unique_ptr<AfPacketSource> s(
+        new AfPacketSource(LiveLimits(cfg.stop, cfg.duration, budget)));
     for (std::size_t i = 0; i < cfg.interfaces.size(); ++i) {
       s->rings_.push_back(open_ring(cfg.interfaces[i], cfg, groups[i]));
     }
@@ -190,23 +189,13 @@ std::vector<std::unique_ptr<PacketSource>> AfPacketSource::open(const LiveCaptur
   return sources;
 }
 
-AfPacketSource::AfPacketSource(const LiveCaptureConfig& cfg,
-                               std::shared_ptr<std::atomic<int64_t>> budget)
-    : budget_(std::move(budget)), stop_(cfg.stop) {
-  if (cfg.duration.count() > 0) {
-    has_deadline_ = true;
-    deadline_ = std::chrono::steady_clock::now() +
-                std::chrono::duration_cast<std::chrono::steady_clock::duration>(cfg.duration);
-  }
-}
+AfPacketSource::AfPacketSource(LiveLimits limits) : limits_(std::move(limits)) {}
 
 AfPacketSource::~AfPacketSource() = default;
 
 bool AfPacketSource::finished() {
   if (ended_) return true;
-  ended_ = (stop_ != nullptr && stop_->load(std::memory_order_relaxed)) ||
-           (has_deadline_ && std::chrono::steady_clock::now() >= deadline_) ||
-           (budget_ && budget_->load(std::memory_order_relaxed) <= 0);
+  ended_ = limits_.reached();
   if (ended_) read_kernel_stats();
   return ended_;
 }
@@ -292,16 +281,7 @@ bool AfPacketSource::next_batch(PacketBatch& batch) {
       Ring& r = *rings_[(next_ring_ + k) % rings_.size()];
       if (!fill(r, batch)) continue;
       next_ring_ = (next_ring_ + k + 1) % rings_.size();
-      if (budget_) {  // -c: no more than the packets left, over all workers
-        const int64_t left = budget_->fetch_sub(batch.size(), std::memory_order_relaxed);
-        if (left < static_cast<int64_t>(batch.size())) {
-          for (uint32_t i = static_cast<uint32_t>(std::max<int64_t>(left, 0)); i < batch.size();
-               ++i) {
-            stats_.bytes -= batch.ref(i).wire_len;
-          }
-          batch.keep_first(static_cast<uint32_t>(std::max<int64_t>(left, 0)));
-        }
-      }
+      limits_.take(batch, stats_);  // -c: no more than the packets left, over all workers
       stats_.packets += batch.size();
       return true;
     }

@@ -24,18 +24,10 @@
 #include <string>
 #include <vector>
 
+#include "capture/live_capture.hpp"
 #include "capture/source.hpp"
 
 namespace etcpipe {
-
-struct LiveCaptureConfig {
-  std::vector<std::string> interfaces;
-  std::string bpf;                       // tcpdump syntax; empty: every packet
-  uint32_t ring_mb = 64;                 // ring size per socket (per worker and interface), in MiB
-  uint64_t max_packets = 0;              // stop after this many packets in all (0: no limit)
-  std::chrono::nanoseconds duration{0};  // stop after this long (0: no limit)
-  const std::atomic<bool>* stop = nullptr;  // set asynchronously (SIGINT): end of input
-};
 
 class AfPacketSource final : public PacketSource {
  public:
@@ -54,18 +46,15 @@ class AfPacketSource final : public PacketSource {
   struct Ring;  // one socket and its mapped ring
 
  private:
-  AfPacketSource(const LiveCaptureConfig& cfg, std::shared_ptr<std::atomic<int64_t>> budget);
+  explicit AfPacketSource(LiveLimits limits);
   bool finished();
   bool fill(Ring& ring, PacketBatch& batch);
   void give_back_blocks();
   void read_kernel_stats();
 
   std::vector<std::unique_ptr<Ring>> rings_;
-  std::size_t next_ring_ = 0;                     // where the round robin over rings starts
-  std::shared_ptr<std::atomic<int64_t>> budget_;  // packets left for all workers (-c)
-  std::chrono::steady_clock::time_point deadline_;
-  bool has_deadline_ = false;
-  const std::atomic<bool>* stop_ = nullptr;
+  std::size_t next_ring_ = 0;  // where the round robin over rings starts
+  LiveLimits limits_;
   bool ended_ = false;
   uint64_t quiet_ns_ = 0;
   uint32_t blocks_since_stats_ = 0;

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "capture/afpacket_source.hpp"
+#include "capture/dpdk_source.hpp"
 #include "capture/pcap_source.hpp"
 #include "cli/classification.hpp"
 #include "cli/commands.hpp"
@@ -34,6 +35,7 @@ struct FlowsOptions {
   std::vector<std::string> inputs;
   std::vector<std::string> interfaces;  // live capture
   std::string capture = "afpacket";
+  std::string dpdk_eal;
   double duration = 0;
   uint64_t count = 0;
   uint32_t ring_mb = LiveCaptureConfig{}.ring_mb;
@@ -93,7 +95,9 @@ int run(FlowsOptions& o) {
       lc.max_packets = o.count;
       lc.duration = std::chrono::nanoseconds(static_cast<int64_t>(o.duration * 1e9));
       lc.stop = &stop_flag();  // a signal ends the input: every flow ends, end-of-input
-      queues = AfPacketSource::open(lc, o.pipeline.workers);
+      lc.dpdk_eal = o.dpdk_eal;
+      queues = o.capture == "dpdk" ? open_dpdk_sources(lc, o.pipeline.workers)
+                                   : AfPacketSource::open(lc, o.pipeline.workers);
     } else {
       std::vector<std::string> files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
         ++skipped;
@@ -189,8 +193,9 @@ int run(FlowsOptions& o) {
     }
     if (live && !o.quiet) {
       std::cerr << "etcpipe: listening on " << join(o.interfaces) << " (" << o.capture << ", "
-                << queues.size() << (queues.size() == 1 ? " worker" : " workers") << ", ring "
-                << o.ring_mb << " MiB each)\n";
+                << queues.size() << (queues.size() == 1 ? " worker" : " workers");
+      if (o.capture == "afpacket") std::cerr << ", ring " << o.ring_mb << " MiB each";
+      std::cerr << ")\n";
     }
     const RunStats stats =
         live ? run_flows(queues, cfg, *records, ro) : run_flows(*file, cfg, *records, ro);
@@ -278,11 +283,18 @@ void add_record_options(CLI::App* cmd, FlowsOptions& o) {
                     ->excludes(read);
   read->excludes(iface);
   live->add_option("--capture", o.capture,
-                   "Capture method: afpacket (TPACKET_V3 rings, one socket per worker and "
-                   "interface in a PACKET_FANOUT group spread by the kernel's symmetric flow "
-                   "hash, the BPF expression run in the kernel)")
+                   "afpacket: TPACKET_V3 rings, one socket per worker and interface in a "
+                   "PACKET_FANOUT group spread by the kernel's symmetric flow hash, the BPF "
+                   "expression run in the kernel. dpdk: -i names DPDK devices (a PCI address, "
+                   "or a vdev such as net_af_packet0,iface=eth0 or net_pcap0,rx_pcap=FILE), "
+                   "one RX queue per worker with symmetric RSS, the BPF expression run by "
+                   "etcpipe" +
+                       std::string(have_dpdk() ? "" : " (not in this build)"))
       ->capture_default_str()
-      ->check(CLI::IsMember({"afpacket"}));
+      ->check(CLI::IsMember({"afpacket", "dpdk"}));
+  live->add_option("--dpdk-eal", o.dpdk_eal,
+                   "Extra DPDK EAL arguments, after etcpipe's own: --no-huge --no-shconf -m 512 "
+                   "--log-level=error, --vdev/-a for each device, --no-pci without a PCI device");
   live->add_option("--ring-mb", o.ring_mb,
                    "Ring size per worker and interface, in MiB (packets the kernel finds no "
                    "room for are counted as kernel drops)")

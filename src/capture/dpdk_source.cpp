@@ -1,0 +1,364 @@
+#include "capture/dpdk_source.hpp"
+
+#include <pcap/pcap.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "capture/bpf.hpp"
+#include "common/time.hpp"
+
+namespace etcpipe {
+namespace {
+
+constexpr uint16_t kBurst = 64;
+constexpr uint16_t kRxDescriptors = 1024;
+constexpr uint16_t kTxDescriptors = 512;    // unused, but some drivers need a TX queue
+constexpr uint64_t kQuietNs = 100'000'000;  // an empty batch this often on a quiet link
+constexpr uint32_t kBurstsPerStatsRead = 1024;
+
+// The symmetric Toeplitz key: 0x6d5a repeated (both directions of a flow hash alike).
+constexpr std::array<uint8_t, 40> symmetric_key() {
+  std::array<uint8_t, 40> k{};
+  for (std::size_t i = 0; i < k.size(); i += 2) {
+    k[i] = 0x6d;
+    k[i + 1] = 0x5a;
+  }
+  return k;
+}
+
+[[noreturn]] void fail(const std::string& what) {
+  throw std::runtime_error("DPDK: " + what);
+}
+
+std::string dpdk_error(int err) {
+  return rte_strerror(err < 0 ? -err : err);
+}
+
+uint64_t realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * kNsPerSec + uint64_t(ts.tv_nsec);
+}
+
+bool is_virtual(const std::string& device) {
+  return device.rfind("net_", 0) == 0;
+}
+
+std::string device_name(const std::string& device) {
+  return device.substr(0, device.find(','));
+}
+
+// EAL, initialized once per process (it cannot be initialized twice).
+void init_eal(const std::vector<std::string>& devices, unsigned workers, const std::string& extra) {
+  static std::once_flag once;
+  static std::string error;
+  std::call_once(once, [&] {
+    std::vector<std::string> args = {"etcpipe", "--no-huge", "--no-shconf",
+                                     "-m",      "512",       "--log-level=error"};
+    bool pci = false;
+    for (const std::string& d : devices) {
+      std::string dev = d;
+      // An af_packet vdev gets one queue pair per worker unless told otherwise.
+      if (dev.rfind("net_af_packet", 0) == 0 && dev.find("qpairs=") == std::string::npos) {
+        dev += ",qpairs=" + std::to_string(workers);
+      }
+      args.push_back(is_virtual(d) ? "--vdev" : "-a");
+      args.push_back(dev);
+      pci |= !is_virtual(d);
+    }
+    if (!pci) args.push_back("--no-pci");
+    std::istringstream words(extra);
+    for (std::string w; words >> w;) args.push_back(w);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
+      error = "EAL initialization failed: " + dpdk_error(rte_errno) + " (the EAL arguments were:" +
+              [&] {
+                std::string s;
+                for (std::size_t i = 1; i < args.size(); ++i) s += " " + args[i];
+                return s;
+              }() +
+              ")";
+    }
+  });
+  if (!error.empty()) fail(error);
+}
+
+// The started ports; stopped and closed when the last source goes.
+struct Ports {
+  ~Ports() {
+    for (uint16_t p : ids) {
+      rte_eth_dev_stop(p);
+      rte_eth_dev_close(p);
+    }
+  }
+  std::vector<uint16_t> ids;
+  rte_mempool* pool = nullptr;
+  int timestamp_offset = -1;  // the RX timestamp dynamic field, when every port fills it
+  uint64_t timestamp_flag = 0;
+};
+
+class DpdkSource final : public PacketSource {
+ public:
+  DpdkSource(std::shared_ptr<Ports> ports, uint16_t queue, LiveLimits limits,
+             const std::string& bpf)
+      : ports_(std::move(ports)), queue_(queue), limits_(std::move(limits)) {
+    if (!bpf.empty()) {
+      std::string error;
+      if (!compile_bpf(bpf, DLT_EN10MB, prog_, error)) {
+        throw std::runtime_error("bad filter expression '" + bpf + "': " + error);
+      }
+      have_prog_ = true;
+    }
+  }
+  ~DpdkSource() override {
+    release();
+    if (have_prog_) pcap_freecode(&prog_);
+  }
+
+  bool next_batch(PacketBatch& batch) override {
+    batch.clear();
+    release();
+    quiet_ns_ = 0;
+    if (!registered_) {  // an lcore id: per-lcore mempool caches, as EAL threads have
+      registered_ = rte_thread_register() == 0;
+    }
+    batch.dlt = DLT_EN10MB;
+    const uint64_t started = realtime_ns();
+    for (;;) {
+      if (limits_.reached()) {
+        read_device_drops();
+        return false;
+      }
+      fill(batch);
+      if (batch.size() != 0) {
+        idle_since_.reset();
+        limits_.take(batch, stats_);
+        stats_.packets += batch.size();
+        return true;
+      }
+      if (stats_.filtered != filtered_seen_) {  // everything filtered: an empty batch
+        filtered_seen_ = stats_.filtered;
+        return true;
+      }
+      read_device_drops();
+      const uint64_t now = realtime_ns();
+      if (now - started >= kQuietNs) {  // a quiet link: flows may end by the clock
+        quiet_ns_ = now - kQuietNs;
+        return true;
+      }
+      idle();
+    }
+  }
+  const SourceStats& stats() const override { return stats_; }
+  uint64_t quiet_ns() const override { return quiet_ns_; }
+  void release() override {
+    if (held_ != 0) rte_pktmbuf_free_bulk(mbufs_.data(), held_);
+    held_ = 0;
+  }
+
+ private:
+  // Reads bursts from every port's queue until the batch is full or nothing more came.
+  void fill(PacketBatch& batch) {
+    bool more = true;
+    while (more && batch.size() + kBurst <= PacketBatch::kCapacity && !batch.full()) {
+      more = false;
+      for (uint16_t port : ports_->ids) {
+        const uint16_t room =
+            static_cast<uint16_t>(std::min<std::size_t>(kBurst, mbufs_.size() - held_));
+        if (room == 0) return;
+        const uint16_t n = rte_eth_rx_burst(port, queue_, mbufs_.data() + held_, room);
+        if (n == 0) continue;
+        more = true;
+        if (queue_ == 0 && ++bursts_since_stats_ == kBurstsPerStatsRead) read_device_drops();
+        const uint64_t burst_ns = realtime_ns();
+        for (uint16_t i = 0; i < n; ++i) add(batch, mbufs_[held_ + i], burst_ns);
+        held_ += n;
+      }
+    }
+  }
+
+  // `burst_ns`: when the burst was read, the packet's time without a device timestamp.
+  void add(PacketBatch& batch, rte_mbuf* m, uint64_t burst_ns) {
+    const uint32_t len = rte_pktmbuf_pkt_len(m);
+    stats_.bytes += len;
+    uint64_t ts = burst_ns;
+    if (ports_->timestamp_offset >= 0 && (m->ol_flags & ports_->timestamp_flag) != 0) {
+      ts = *RTE_MBUF_DYNFIELD(m, ports_->timestamp_offset, rte_mbuf_timestamp_t*);
+    }
+    const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
+    if (m->nb_segs > 1) {  // a chain: linearized into the batch's arena
+      data = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, len, scratch_.data()));
+    }
+    if (have_prog_ && bpf_filter(prog_.bf_insns, data, len, len) == 0) {
+      ++stats_.filtered;
+      ++stats_.packets;
+      return;
+    }
+    if (m->nb_segs > 1) {
+      batch.push(ts, data, std::min<uint32_t>(len, PacketBatch::kMaxPacket), len);
+    } else {
+      batch.lend(PacketRef{ts, data, len, len});
+    }
+  }
+
+  // No packet: a short while yields, then sleeps a hundredth of the quiet time so far (at
+  // most 10 ms), so that an idle link costs next to no CPU while a link that was busy a
+  // moment ago is polled again at once.
+  void idle() {
+    const auto now = std::chrono::steady_clock::now();
+    if (!idle_since_) idle_since_ = now;
+    const auto quiet = now - *idle_since_;
+    if (quiet < std::chrono::milliseconds(1)) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          quiet / 100 + std::chrono::microseconds(20), std::chrono::milliseconds(10)));
+    }
+  }
+
+  // The devices' own drop counters (cumulative since the start), by the first worker only.
+  void read_device_drops() {
+    bursts_since_stats_ = 0;
+    if (queue_ != 0) return;
+    uint64_t drops = 0;
+    for (uint16_t port : ports_->ids) {
+      rte_eth_stats st{};
+      if (rte_eth_stats_get(port, &st) == 0) drops += st.imissed + st.ierrors + st.rx_nombuf;
+    }
+    stats_.kernel_drops = drops;
+  }
+
+  std::shared_ptr<Ports> ports_;
+  uint16_t queue_;
+  LiveLimits limits_;
+  bpf_program prog_{};
+  bool have_prog_ = false;
+  bool registered_ = false;
+  std::array<rte_mbuf*, PacketBatch::kCapacity> mbufs_{};
+  uint32_t held_ = 0;  // mbufs lent to the last batch
+  std::array<uint8_t, PacketBatch::kMaxPacket> scratch_{};
+  std::optional<std::chrono::steady_clock::time_point> idle_since_;  // no packet since
+  uint64_t quiet_ns_ = 0;
+  uint64_t filtered_seen_ = 0;
+  uint32_t bursts_since_stats_ = 0;
+  SourceStats stats_;
+};
+
+void start_port(uint16_t port, const std::string& device, unsigned workers, Ports& ports) {
+  rte_eth_dev_info info{};
+  if (int rc = rte_eth_dev_info_get(port, &info); rc != 0) {
+    fail(device + ": cannot read the device: " + dpdk_error(rc));
+  }
+  if (info.max_rx_queues < workers) {
+    fail(device + " has " + std::to_string(info.max_rx_queues) +
+         " RX queues: fewer than --workers " + std::to_string(workers));
+  }
+  rte_eth_conf conf{};
+  static std::array<uint8_t, 40> key = symmetric_key();
+  if (workers > 1 && info.flow_type_rss_offloads != 0) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_key = key.data();
+    conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(key.size());
+    conf.rx_adv_conf.rss_conf.rss_hf =
+        (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
+  }
+  if (ports.timestamp_offset >= 0 && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP)) {
+    conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+  }
+  const auto q = static_cast<uint16_t>(workers);
+  if (int rc = rte_eth_dev_configure(port, q, q, &conf); rc != 0) {
+    fail(device + ": cannot configure " + std::to_string(q) + " queues: " + dpdk_error(rc));
+  }
+  uint16_t rxd = kRxDescriptors, txd = kTxDescriptors;
+  rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+  const int socket = rte_eth_dev_socket_id(port);
+  for (uint16_t i = 0; i < q; ++i) {
+    if (int rc = rte_eth_rx_queue_setup(port, i, rxd, socket, nullptr, ports.pool); rc != 0) {
+      fail(device + ": RX queue " + std::to_string(i) + ": " + dpdk_error(rc));
+    }
+    if (int rc = rte_eth_tx_queue_setup(port, i, txd, socket, nullptr); rc != 0) {
+      fail(device + ": TX queue " + std::to_string(i) + ": " + dpdk_error(rc));
+    }
+  }
+  if (int rc = rte_eth_dev_start(port); rc != 0) {
+    fail(device + ": cannot start: " + dpdk_error(rc));
+  }
+  ports.ids.push_back(port);
+  rte_eth_promiscuous_enable(port);  // a probe sees every frame (not all devices can)
+  rte_eth_stats_reset(port);
+}
+
+}  // namespace
+
+bool have_dpdk() {
+  return true;
+}
+
+std::vector<std::unique_ptr<PacketSource>> open_dpdk_sources(const LiveCaptureConfig& cfg,
+                                                             unsigned workers) {
+  if (cfg.interfaces.empty()) fail("no device given");
+  check_distinct(cfg.interfaces);
+  workers = std::max(1u, workers);
+  init_eal(cfg.interfaces, workers, cfg.dpdk_eal);
+  auto ports = std::make_shared<Ports>();
+  // Each queue's descriptors, the bursts its worker holds, and the pool's per-lcore caches.
+  const unsigned mbufs = static_cast<unsigned>(cfg.interfaces.size()) * workers *
+                             (kRxDescriptors + PacketBatch::kCapacity + 2 * kBurst) +
+                         (workers + 2) * 512;
+  static unsigned pools = 0;  // a pool name is unique in the process
+  ports->pool =
+      rte_pktmbuf_pool_create(("etcpipe" + std::to_string(pools++)).c_str(), mbufs, 256, 0,
+                              RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+  if (ports->pool == nullptr) {
+    fail("cannot make a pool of " + std::to_string(mbufs) +
+         " packet buffers: " + dpdk_error(rte_errno) + " (more memory: --dpdk-eal \"-m MB\")");
+  }
+  // Device timestamps where every device offers them in nanoseconds since the epoch (the
+  // af_packet driver gives the kernel's; a NIC's clock counts from elsewhere).
+  bool stamps = true;
+  std::vector<uint16_t> ids;
+  for (const std::string& device : cfg.interfaces) {
+    uint16_t port = 0;
+    if (rte_eth_dev_get_port_by_name(device_name(device).c_str(), &port) != 0) {
+      fail(device +
+           ": no such device (a PCI address, or a vdev such as "
+           "net_af_packet0,iface=eth0)");
+    }
+    rte_eth_dev_info info{};
+    stamps &= rte_eth_dev_info_get(port, &info) == 0 &&
+              (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0 &&
+              std::strcmp(info.driver_name, "net_af_packet") == 0;
+    ids.push_back(port);
+  }
+  if (stamps &&
+      rte_mbuf_dyn_rx_timestamp_register(&ports->timestamp_offset, &ports->timestamp_flag) != 0) {
+    ports->timestamp_offset = -1;
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    start_port(ids[i], cfg.interfaces[i], workers, *ports);
+  const auto budget = LiveLimits::budget(cfg.max_packets);
+  std::vector<std::unique_ptr<PacketSource>> sources;
+  for (unsigned w = 0; w < workers; ++w) {
+    sources.push_back(std::make_unique<DpdkSource>(
+        ports, static_cast<uint16_t>(w), LiveLimits(cfg.stop, cfg.duration, budget), cfg.bpf));
+  }
+  return sources;
+}
+
+}  // namespace etcpipe

@@ -1,0 +1,81 @@
+// What every live source shares: its configuration, and when the capture ends by itself: a
+// signal (the stop flag), --duration, or -c (a packet budget shared by every worker's
+// source; each source holds a LiveLimits, read in its own thread).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "capture/source.hpp"
+
+namespace etcpipe {
+
+struct LiveCaptureConfig {
+  std::vector<std::string> interfaces;   // network interfaces, or DPDK devices
+  std::string bpf;                       // tcpdump syntax; empty: every packet
+  uint32_t ring_mb = 64;                 // ring size per socket (per worker and interface), in MiB
+  uint64_t max_packets = 0;              // stop after this many packets in all (0: no limit)
+  std::chrono::nanoseconds duration{0};  // stop after this long (0: no limit)
+  const std::atomic<bool>* stop = nullptr;  // set asynchronously (SIGINT): end of input
+  std::string dpdk_eal;                     // extra EAL arguments (DPDK)
+};
+
+// Throws std::runtime_error if an interface is given twice (each packet would be read
+// twice).
+inline void check_distinct(const std::vector<std::string>& interfaces) {
+  for (std::size_t i = 0; i < interfaces.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (interfaces[i] == interfaces[j]) {
+        throw std::runtime_error("live capture: " + interfaces[i] + " is given twice");
+      }
+    }
+  }
+}
+
+class LiveLimits {
+ public:
+  LiveLimits(const std::atomic<bool>* stop, std::chrono::nanoseconds duration,
+             std::shared_ptr<std::atomic<int64_t>> budget)
+      : stop_(stop), budget_(std::move(budget)) {
+    if (duration.count() > 0) {
+      deadline_ = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(duration);
+    }
+  }
+  // A budget of `packets` for all the sources that share it (0: none).
+  static std::shared_ptr<std::atomic<int64_t>> budget(uint64_t packets) {
+    if (packets == 0) return nullptr;
+    return std::make_shared<std::atomic<int64_t>>(static_cast<int64_t>(packets));
+  }
+
+  bool reached() const {
+    return (stop_ != nullptr && stop_->load(std::memory_order_relaxed)) ||
+           (deadline_ && std::chrono::steady_clock::now() >= *deadline_) ||
+           (budget_ && budget_->load(std::memory_order_relaxed) <= 0);
+  }
+  // Takes the batch's packets from the budget; those beyond it leave the batch (and its
+  // byte count in `stats`).
+  void take(PacketBatch& batch, SourceStats& stats) {
+    if (!budget_) return;
+    const auto n = static_cast<int64_t>(batch.size());
+    const int64_t left = budget_->fetch_sub(n, std::memory_order_relaxed);
+    if (left >= n) return;
+    const auto keep = static_cast<uint32_t>(std::max<int64_t>(left, 0));
+    for (uint32_t i = keep; i < batch.size(); ++i) stats.bytes -= batch.ref(i).wire_len;
+    batch.keep_first(keep);
+  }
+
+ private:
+  const std::atomic<bool>* stop_;
+  std::shared_ptr<std::atomic<int64_t>> budget_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+};
+
+}  // namespace etcpipe

@@ -11,6 +11,8 @@ PACKAGES=(
   libcpp-httplib-dev          # the --metrics HTTP server
   nfdump                      # nfcapd, the IPFIX collector the ipfix: output is tested against
   iproute2 tcpreplay tcpdump # the live capture tests: namespaces, veth pairs, replay, dump
+  libdpdk-dev                # live capture through DPDK (--capture dpdk)
+  libxdp-dev libbpf-dev bpftool  # live capture through AF_XDP: XSK sockets, the XDP program
   googletest libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer and the sanitizer runtimes for the fuzz targets
   libtorch-dev               # the TorchScript inference engine

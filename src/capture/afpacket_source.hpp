@@ -3,9 +3,10 @@
 // One AfPacketSource per worker, read by that worker's thread only. It holds one socket per
 // interface; with several workers, the sockets of an interface form one PACKET_FANOUT group
 // spread by the kernel's symmetric flow hash (both directions of a flow reach the same
-// worker), with the defrag flag: the kernel reassembles IP fragments before hashing, so a
-// datagram's fragments reach its flow's worker. The BPF expression is compiled for the
-// interface's link type and attached to the sockets (SO_ATTACH_FILTER): packets it rejects
+// worker), with the defrag flag: the kernel reassembles IPv4 fragments before hashing, so
+// a datagram's fragments reach its flow's worker (as one packet). IPv6 fragments are hashed
+// on their addresses and may reach another worker than their flow. The BPF expression is compiled
+// for the interface's link type and attached to the sockets (SO_ATTACH_FILTER): packets it rejects
 // never leave the kernel, and are not counted.
 //
 // Packets are lent from the ring, not copied, and stay valid until the next next_batch() or

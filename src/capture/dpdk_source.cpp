@@ -1,6 +1,6 @@
 #include "capture/dpdk_source.hpp"
 
-#include <pcap/pcap.h>
+#include <pcap/dlt.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -18,7 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "capture/bpf.hpp"
+#include "capture/user_filter.hpp"
 #include "common/time.hpp"
 
 namespace etcpipe {
@@ -99,13 +99,16 @@ void init_eal(const std::vector<std::string>& devices, unsigned workers, const s
   if (!error.empty()) fail(error);
 }
 
-// The started ports; stopped and closed when the last source goes.
+// The started ports; stopped and closed when the last source goes, and EAL released with
+// them (a process captures through DPDK once).
 struct Ports {
   ~Ports() {
     for (uint16_t p : ids) {
       rte_eth_dev_stop(p);
       rte_eth_dev_close(p);
     }
+    if (pool != nullptr) rte_mempool_free(pool);
+    rte_eal_cleanup();
   }
   std::vector<uint16_t> ids;
   rte_mempool* pool = nullptr;
@@ -117,19 +120,11 @@ class DpdkSource final : public PacketSource {
  public:
   DpdkSource(std::shared_ptr<Ports> ports, uint16_t queue, LiveLimits limits,
              const std::string& bpf)
-      : ports_(std::move(ports)), queue_(queue), limits_(std::move(limits)) {
-    if (!bpf.empty()) {
-      std::string error;
-      if (!compile_bpf(bpf, DLT_EN10MB, prog_, error)) {
-        throw std::runtime_error("bad filter expression '" + bpf + "': " + error);
-      }
-      have_prog_ = true;
-    }
-  }
-  ~DpdkSource() override {
-    release();
-    if (have_prog_) pcap_freecode(&prog_);
-  }
+      : ports_(std::move(ports)),
+        queue_(queue),
+        limits_(std::move(limits)),
+        filter_(bpf, DLT_EN10MB) {}
+  ~DpdkSource() override { release(); }
 
   bool next_batch(PacketBatch& batch) override {
     batch.clear();
@@ -205,7 +200,7 @@ class DpdkSource final : public PacketSource {
     if (m->nb_segs > 1) {  // a chain: linearized into the batch's arena
       data = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, len, scratch_.data()));
     }
-    if (have_prog_ && bpf_filter(prog_.bf_insns, data, len, len) == 0) {
+    if (!filter_.match(data, len, len)) {
       ++stats_.filtered;
       ++stats_.packets;
       return;
@@ -247,8 +242,7 @@ class DpdkSource final : public PacketSource {
   std::shared_ptr<Ports> ports_;
   uint16_t queue_;
   LiveLimits limits_;
-  bpf_program prog_{};
-  bool have_prog_ = false;
+  UserFilter filter_;
   bool registered_ = false;
   std::array<rte_mbuf*, PacketBatch::kCapacity> mbufs_{};
   uint32_t held_ = 0;  // mbufs lent to the last batch

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "capture/afpacket_source.hpp"
+#include "capture/afxdp_source.hpp"
 #include "capture/dpdk_source.hpp"
 #include "capture/pcap_source.hpp"
 #include "cli/classification.hpp"
@@ -96,8 +97,9 @@ int run(FlowsOptions& o) {
       lc.duration = std::chrono::nanoseconds(static_cast<int64_t>(o.duration * 1e9));
       lc.stop = &stop_flag();  // a signal ends the input: every flow ends, end-of-input
       lc.dpdk_eal = o.dpdk_eal;
-      queues = o.capture == "dpdk" ? open_dpdk_sources(lc, o.pipeline.workers)
-                                   : AfPacketSource::open(lc, o.pipeline.workers);
+      queues = o.capture == "dpdk"    ? open_dpdk_sources(lc, o.pipeline.workers)
+               : o.capture == "afxdp" ? open_afxdp_sources(lc, o.pipeline.workers)
+                                      : AfPacketSource::open(lc, o.pipeline.workers);
     } else {
       std::vector<std::string> files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
         ++skipped;
@@ -285,19 +287,24 @@ void add_record_options(CLI::App* cmd, FlowsOptions& o) {
   live->add_option("--capture", o.capture,
                    "afpacket: TPACKET_V3 rings, one socket per worker and interface in a "
                    "PACKET_FANOUT group spread by the kernel's symmetric flow hash, the BPF "
-                   "expression run in the kernel. dpdk: -i names DPDK devices (a PCI address, "
-                   "or a vdev such as net_af_packet0,iface=eth0 or net_pcap0,rx_pcap=FILE), "
-                   "one RX queue per worker with symmetric RSS, the BPF expression run by "
-                   "etcpipe" +
+                   "expression run in the kernel. afxdp: etcpipe's XDP program redirects each "
+                   "receive queue to an AF_XDP socket, queue q read by worker q mod W (RSS "
+                   "spreads the flows: give the NIC a symmetric key), the BPF expression run "
+                   "by etcpipe" +
+                       std::string(have_afxdp() ? "" : " (not in this build)") +
+                       ". dpdk: -i names DPDK devices (a PCI address, or a vdev such as "
+                       "net_af_packet0,iface=eth0 or net_pcap0,rx_pcap=FILE), one RX queue per "
+                       "worker with symmetric RSS, the BPF expression run by etcpipe" +
                        std::string(have_dpdk() ? "" : " (not in this build)"))
       ->capture_default_str()
-      ->check(CLI::IsMember({"afpacket", "dpdk"}));
+      ->check(CLI::IsMember({"afpacket", "afxdp", "dpdk"}));
   live->add_option("--dpdk-eal", o.dpdk_eal,
                    "Extra DPDK EAL arguments, after etcpipe's own: --no-huge --no-shconf -m 512 "
                    "--log-level=error, --vdev/-a for each device, --no-pci without a PCI device");
   live->add_option("--ring-mb", o.ring_mb,
-                   "Ring size per worker and interface, in MiB (packets the kernel finds no "
-                   "room for are counted as kernel drops)")
+                   "Ring size per worker and interface, in MiB: the TPACKET_V3 ring (afpacket), "
+                   "the UMEM of 4 KiB frames (afxdp); packets the kernel finds no room for are "
+                   "counted as kernel drops")
       ->capture_default_str()
       ->check(CLI::Range(1u, 65536u));
   live->add_option("--duration", o.duration, "Stop after this many seconds (0: at SIGINT/SIGTERM)")

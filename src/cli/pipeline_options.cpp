@@ -51,8 +51,10 @@ CLI::Validator finite_number() {
 
 void add_pipeline_options(CLI::App* cmd, PipelineOptions& o, bool select_packets) {
   cmd->add_option("--workers", o.workers,
-                  "Flow-tracking worker threads; packets reach them by symmetric Toeplitz "
-                  "hash (default: one fewer than the cores, as the reader takes one)")
+                  "Flow-tracking worker threads; packets of a file reach them by symmetric "
+                  "Toeplitz hash, live packets by the kernel's or the NIC's (one socket or "
+                  "queue per worker) (default: one fewer than the cores, for the thread that "
+                  "reads files or collects records)")
       ->capture_default_str()
       ->check(CLI::Range(1u, 256u));
   cmd->add_flag("--no-decap", o.no_decap,

@@ -501,20 +501,24 @@ struct alignas(64) SourceWorker {
     const auto start = Clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
     double next_publish = 0;
-    run_worker(source, *pipeline, &halt, [&] {
-      std::vector<FlowRecord>& finished = pipeline->finished();
-      if (!finished.empty()) {  // records are never dropped: the worker waits
-        std::vector<FlowRecord>* chunk = nullptr;
-        while (!empty.try_dequeue(chunk)) wait_for_collector();
-        std::swap(*chunk, finished);
-        full.enqueue(chunk);
-        wake.signal();
-      }
-      if (const double t = elapsed(); t >= next_publish) {
-        publish(elapsed());
-        next_publish = t + kPublishSeconds;
-      }
-    });
+    try {
+      run_worker(source, *pipeline, &halt, [&] {
+        std::vector<FlowRecord>& finished = pipeline->finished();
+        if (!finished.empty()) {  // records are never dropped: the worker waits
+          std::vector<FlowRecord>* chunk = nullptr;
+          while (!empty.try_dequeue(chunk)) wait_for_collector();
+          std::swap(*chunk, finished);
+          full.enqueue(chunk);
+          wake.signal();
+        }
+        if (const double t = elapsed(); t >= next_publish) {
+          publish(elapsed());
+          next_publish = t + kPublishSeconds;
+        }
+      });
+    } catch (...) {  // a source that failed (a socket error): rethrown in the calling thread
+      error = std::current_exception();
+    }
     publish(elapsed());
     finish(wake);
   }
@@ -543,7 +547,7 @@ struct alignas(64) SourceWorker {
   std::optional<FlowPipeline> pipeline;  // built in the worker's thread
   std::atomic<bool> ready{false};        // pipeline built: its rings may be drained
   std::atomic<bool> done{false};         // the thread has nothing more to hand over
-  std::exception_ptr error;              // why the pipeline could not be built
+  std::exception_ptr error;              // why the pipeline could not be built, or failed
   std::vector<std::unique_ptr<std::vector<FlowRecord>>> chunks;
   moodycamel::ReaderWriterQueue<std::vector<FlowRecord>*> full;   // worker -> collector
   moodycamel::ReaderWriterQueue<std::vector<FlowRecord>*> empty;  // collector -> worker

@@ -2,6 +2,8 @@
 
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <pcap/dlt.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +18,22 @@ void packet_socket_error(const std::string& iface, const std::string& what, int 
   std::string msg = "live capture on " + iface + ": " + what;
   if (err != 0) msg += std::string(": ") + std::strerror(err);
   throw std::runtime_error(msg);
+}
+
+int interface_link_type(int fd, const std::string& iface) {
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, iface.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd, SIOCGIFHWADDR, &ifr) != 0)
+    packet_socket_error(iface, "cannot read its link type", errno);
+  switch (ifr.ifr_hwaddr.sa_family) {
+    case ARPHRD_ETHER:
+    case ARPHRD_LOOPBACK: return DLT_EN10MB;
+    case ARPHRD_NONE: return DLT_RAW;  // TUN devices, WireGuard: bare IP packets
+    default:
+      packet_socket_error(iface,
+                          "link type (ARPHRD " + std::to_string(ifr.ifr_hwaddr.sa_family) +
+                              ") not supported: Ethernet, loopback and raw IP interfaces are");
+  }
 }
 
 PacketSocket open_packet_socket(const std::string& iface) {

@@ -15,6 +15,10 @@ struct PacketSocket {
   unsigned ifindex;
 };
 
+// The link type (DLT_*) of the frames an interface gives: Ethernet (and loopback), or raw
+// IP (TUN devices, WireGuard). Throws for any other.
+int interface_link_type(int fd, const std::string& iface);
+
 // An AF_PACKET SOCK_RAW socket (protocol 0: it receives nothing until bound) for an
 // interface that exists and is up. Throws (no privilege, no such interface, down).
 PacketSocket open_packet_socket(const std::string& iface);

@@ -43,21 +43,6 @@ uint64_t realtime_ns() {
   return uint64_t(ts.tv_sec) * kNsPerSec + uint64_t(ts.tv_nsec);
 }
 
-// The link type of the frames AF_PACKET (SOCK_RAW) gives for an interface.
-int link_type(int fd, const std::string& iface) {
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, iface.c_str(), IFNAMSIZ - 1);
-  if (ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) fail(iface, "cannot read its link type", errno);
-  switch (ifr.ifr_hwaddr.sa_family) {
-    case ARPHRD_ETHER:
-    case ARPHRD_LOOPBACK: return DLT_EN10MB;
-    case ARPHRD_NONE: return DLT_RAW;  // TUN devices, WireGuard: bare IP packets
-    default:
-      fail(iface, "link type (ARPHRD " + std::to_string(ifr.ifr_hwaddr.sa_family) +
-                      ") not supported: Ethernet, loopback and raw IP interfaces are");
-  }
-}
-
 void attach_filter(int fd, const std::string& iface, const std::string& expression, int dlt) {
   bpf_program prog{};
   std::string error;
@@ -110,7 +95,7 @@ std::unique_ptr<AfPacketSource::Ring> open_ring(const std::string& iface,
   const PacketSocket sock = open_packet_socket(iface);
   r->fd = sock.fd;
   const unsigned ifindex = sock.ifindex;
-  r->dlt = link_type(r->fd, iface);
+  r->dlt = interface_link_type(r->fd, iface);
 
   // Packets are stamped once, as they enter the stack (net_enable_timestamp), rather than
   // by each socket as it copies them: every capture on the host sees the same times.

@@ -30,6 +30,7 @@ namespace {
 
 constexpr uint32_t kFrameSize = XSK_UMEM__DEFAULT_FRAME_SIZE;  // 4 KiB: a page per frame
 constexpr int kPollMs = 100;
+constexpr uint32_t kBatchesPerStatsRead = 64;  // kernel counters read this often under load
 // Frames are stamped when read: after a quiet poll, every packet older than this was read.
 constexpr uint64_t kQuietMarginNs = 10'000'000;
 
@@ -183,6 +184,7 @@ class AfXdpSource final : public PacketSource {
       }
       next_ = (next_ + 1) % xsks_.size();
       if (batch.size() != 0 || stats_.filtered != filtered) {
+        if (++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
         limits_.take(batch, stats_);
         stats_.packets += batch.size();
         return true;
@@ -243,6 +245,7 @@ class AfXdpSource final : public PacketSource {
 
   // XDP_STATISTICS counts since the socket opened: the totals of this worker's sockets.
   void read_kernel_stats() {
+    batches_since_stats_ = 0;
     uint64_t drops = 0, empty = 0;
     for (const auto& x : xsks_) {
       xdp_statistics st{};
@@ -262,6 +265,7 @@ class AfXdpSource final : public PacketSource {
   LiveLimits limits_;
   UserFilter filter_;
   uint64_t quiet_ns_ = 0;
+  uint32_t batches_since_stats_ = 0;
   SourceStats stats_;
 };
 
@@ -283,7 +287,9 @@ std::vector<std::unique_ptr<PacketSource>> open_afxdp_sources(const LiveCaptureC
   std::vector<unsigned> queues;  // of each interface
   for (const std::string& iface : cfg.interfaces) {
     const PacketSocket probe = open_packet_socket(iface);  // privilege, existence, link up
+    const int dlt = interface_link_type(probe.fd, iface);
     close(probe.fd);
+    if (dlt != DLT_EN10MB) fail(iface, "AF_XDP reads Ethernet interfaces only: use afpacket");
     queues.push_back(std::max(1u, rx_queues(iface)));
     if (queues.back() < workers) {
       fail(iface, "has " + std::to_string(queues.back()) +
@@ -291,6 +297,11 @@ std::vector<std::unique_ptr<PacketSource>> open_afxdp_sources(const LiveCaptureC
                       " (ethtool -L " + iface + " combined " + std::to_string(workers) + ")");
     }
     attachments.push_back(attach(iface, probe.ifindex));
+    if (!attachments.back()->native && cfg.note) {
+      cfg.note(iface +
+               ": the driver has no native XDP: the program runs in generic mode (a "
+               "copy per frame; on veth, every frame reaches queue 0)");
+    }
   }
   const auto budget = LiveLimits::budget(cfg.max_packets);
   std::vector<std::unique_ptr<AfXdpSource>> sources;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -18,13 +19,15 @@
 namespace etcpipe {
 
 struct LiveCaptureConfig {
-  std::vector<std::string> interfaces;   // network interfaces, or DPDK devices
-  std::string bpf;                       // tcpdump syntax; empty: every packet
-  uint32_t ring_mb = 64;                 // ring size per socket (per worker and interface), in MiB
-  uint64_t max_packets = 0;              // stop after this many packets in all (0: no limit)
-  std::chrono::nanoseconds duration{0};  // stop after this long (0: no limit)
+  std::vector<std::string> interfaces;      // network interfaces, or DPDK devices
+  std::string bpf;                          // tcpdump syntax; empty: every packet
+  uint32_t ring_mb = 64;                    // per socket: afpacket ring, afxdp UMEM (MiB)
+  uint64_t max_packets = 0;                 // stop after this many packets in all (0: no limit)
+  std::chrono::nanoseconds duration{0};     // stop after this long (0: no limit)
   const std::atomic<bool>* stop = nullptr;  // set asynchronously (SIGINT): end of input
   std::string dpdk_eal;                     // extra EAL arguments (DPDK)
+  // Told what the user should know about how the capture runs (a fallback mode), if set.
+  std::function<void(const std::string&)> note;
 };
 
 // Throws std::runtime_error if an interface is given twice (each packet would be read

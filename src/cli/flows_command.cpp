@@ -97,6 +97,8 @@ int run(FlowsOptions& o) {
       lc.duration = std::chrono::nanoseconds(static_cast<int64_t>(o.duration * 1e9));
       lc.stop = &stop_flag();  // a signal ends the input: every flow ends, end-of-input
       lc.dpdk_eal = o.dpdk_eal;
+      if (!o.quiet)
+        lc.note = [](const std::string& msg) { std::cerr << "etcpipe: " << msg << '\n'; };
       queues = o.capture == "dpdk"    ? open_dpdk_sources(lc, o.pipeline.workers)
                : o.capture == "afxdp" ? open_afxdp_sources(lc, o.pipeline.workers)
                                       : AfPacketSource::open(lc, o.pipeline.workers);
@@ -295,16 +297,17 @@ void add_record_options(CLI::App* cmd, FlowsOptions& o) {
                        ". dpdk: -i names DPDK devices (a PCI address, or a vdev such as "
                        "net_af_packet0,iface=eth0 or net_pcap0,rx_pcap=FILE), one RX queue per "
                        "worker with symmetric RSS, the BPF expression run by etcpipe" +
-                       std::string(have_dpdk() ? "" : " (not in this build)"))
+                       std::string(have_dpdk() ? "" : " (not in this build)") + ".")
       ->capture_default_str()
       ->check(CLI::IsMember({"afpacket", "afxdp", "dpdk"}));
   live->add_option("--dpdk-eal", o.dpdk_eal,
                    "Extra DPDK EAL arguments, after etcpipe's own: --no-huge --no-shconf -m 512 "
                    "--log-level=error, --vdev/-a for each device, --no-pci without a PCI device");
   live->add_option("--ring-mb", o.ring_mb,
-                   "Ring size per worker and interface, in MiB: the TPACKET_V3 ring (afpacket), "
-                   "the UMEM of 4 KiB frames (afxdp); packets the kernel finds no room for are "
-                   "counted as kernel drops")
+                   "Ring size in MiB: the TPACKET_V3 ring of each worker and interface "
+                   "(afpacket), the UMEM of 4 KiB frames of each receive queue (afxdp, rounded "
+                   "down to a power of two); packets the kernel finds no room for are counted "
+                   "as kernel drops")
       ->capture_default_str()
       ->check(CLI::Range(1u, 65536u));
   live->add_option("--duration", o.duration, "Stop after this many seconds (0: at SIGINT/SIGTERM)")

@@ -52,7 +52,9 @@ DPDK_PCAP = ["--capture", "dpdk", "-i", f"net_pcap0,rx_iface={RECEIVER}"]
 def in_build(method):
     """Whether this etcpipe has a capture method (DPDK and AF_XDP are optional)."""
     out = subprocess.run([ETCPIPE, "flows", "--help"], capture_output=True, text=True)
-    return f"{method} (not in this build)" not in out.stdout.replace("\n", " ")
+    text = " ".join(out.stdout.split())
+    start = text.index(f"{method}:")  # the method's part of the --capture help
+    return "(not in this build)" not in text[start:text.index(".", start)]
 
 
 def sh(*args, check=True):

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Live capture side by side: etcpipe (afpacket, afxdp, dpdk; 1 and 2 workers), tcpdump,
+softflowd, fprobe and pmacctd receiving the same generated traffic on one end of a veth
+pair, at fixed offered rates. For each receiver: packets received and dropped where it
+reports them, and its user and system CPU time per packet while the traffic ran (system
+time includes kernel work done on the receiver's core: with AF_XDP on veth, the XDP
+program and the copy into the UMEM run there when the receiver wakes the queue).
+
+Usage (root): bench_live.py ETCPIPE [--rates 100000,250000] [--seconds 4] [--flows 10000]
+Installs the tools it needs (softflowd, fprobe, pmacct, tcpdump) from Debian's archive.
+Prints a Markdown table."""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+A, B = "blvA", "blvB"
+
+
+def sh(*args, check=True):
+    return subprocess.run(args, capture_output=True, text=True, check=check, timeout=120)
+
+
+def lab():
+    for ns in (A, B):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    sh("ip", "netns", "add", A)
+    sh("ip", "netns", "add", B)
+    q = ["numtxqueues", "2", "numrxqueues", "2"]
+    sh("ip", "link", "add", A, *q, "type", "veth", "peer", "name", B, *q)
+    for ns in (A, B):
+        sh("ip", "link", "set", ns, "netns", ns)
+        sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{ns}.disable_ipv6=1")
+        sh("ip", "netns", "exec", ns, "ip", "link", "set", ns, "mtu", "1500", "up")
+    sh("ip", "netns", "exec", B, "ip", "link", "set", "lo", "up")  # the flow exporters' collector
+
+
+def cpu_seconds(pid):
+    """User and system CPU seconds of a process (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def receivers(etcpipe, tmp):
+    stats = os.path.join(tmp, "stats.json")
+    out = []
+    for method, extra in (("afpacket", []), ("afxdp", []),
+                          ("dpdk", ["-i", f"net_af_packet0,iface={B}"])):
+        for w in ("1", "2"):
+            iface = [] if extra else ["-i", B]
+            out.append((f"etcpipe {method}, {w} worker{'s' if w == '2' else ''}",
+                        [etcpipe, "flows", "--capture", method, *iface, *extra, "--workers", w,
+                         "-o", "/dev/null", "--stats-json", stats], "etcpipe"))
+    out += [
+        ("tcpdump -w /dev/null", ["tcpdump", "-i", B, "-w", "/dev/null", "-Z", "root"], "tcpdump"),
+        ("softflowd", ["softflowd", "-d", "-i", B, "-n", "127.0.0.1:2055"], None),
+        ("fprobe", ["fprobe", "-l", "2", "-i", B, "127.0.0.1:2056"], None),
+        ("pmacctd", ["pmacctd", "-i", B, "-P", "print", "-c",
+                     "src_host,dst_host,src_port,dst_port,proto"], None),
+    ]
+    return out, stats
+
+
+def run_one(name, cmd, kind, stats_path, rate, seconds, flows, etcpipe):
+    err_path = stats_path + ".err"
+    if os.path.exists(stats_path):
+        os.remove(stats_path)
+    with open(err_path, "w") as err:
+        proc = subprocess.Popen(["ip", "netns", "exec", B, *cmd], stdout=subprocess.DEVNULL,
+                                stderr=err)
+    time.sleep(3)  # started, sockets bound, EAL up
+    if proc.poll() is not None:
+        return {"name": name, "error": open(err_path).read().strip().splitlines()[-1:]}
+    packets = int(rate * seconds)
+    before = cpu_seconds(proc.pid)
+    sent = sh("ip", "netns", "exec", A, etcpipe, "gen", "--send", A, "--rate", str(rate),
+              "--packets", str(packets), "--flows", str(flows), "--new-flows-per-sec", "1000",
+              "--packet-size", "64")
+    time.sleep(0.5)
+    after = cpu_seconds(proc.pid)
+    user, system = after[0] - before[0], after[1] - before[1]
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    achieved = float(re.search(r"in ([0-9.]+) s", sent.stderr).group(1))
+    row = {"name": name, "offered_pps": rate, "sent": packets, "send_s": achieved,
+           "user_ns_per_packet": user / packets * 1e9,
+           "system_ns_per_packet": system / packets * 1e9}
+    text = open(err_path).read()
+    if kind == "etcpipe":
+        s = json.loads(open(stats_path).read().splitlines()[-1])
+        row.update(received=s["packets_received"], dropped=s["kernel_drops"])
+    elif kind == "tcpdump":
+        got = re.search(r"(\d+) packets received by filter", text)
+        lost = re.search(r"(\d+) packets dropped by kernel", text)
+        if got and lost:
+            row.update(received=int(got.group(1)), dropped=int(lost.group(1)))
+    return row
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("etcpipe")
+    ap.add_argument("--rates", default="100000,250000")
+    ap.add_argument("--seconds", type=float, default=4)
+    ap.add_argument("--flows", type=int, default=10000)
+    args = ap.parse_args()
+    etcpipe = os.path.abspath(args.etcpipe)
+    missing = [p for p, tool in (("softflowd", "softflowd"), ("fprobe", "fprobe"),
+                                 ("pmacct", "pmacctd"), ("tcpdump", "tcpdump"))
+               if shutil.which(tool) is None]
+    if missing:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+                       check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    lab()
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            configs, stats = receivers(etcpipe, tmp)
+            for rate in (int(r) for r in args.rates.split(",")):
+                for name, cmd, kind in configs:
+                    row = run_one(name, cmd, kind, stats, rate, args.seconds, args.flows, etcpipe)
+                    rows.append(row)
+                    print(json.dumps(row), file=sys.stderr, flush=True)
+    finally:
+        for ns in (A, B):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    print("| receiver | offered pkt/s | sent in s | received | dropped | user ns/packet | "
+          "system ns/packet |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        if "error" in r:
+            print(f"| {r['name']} | | | | | failed: {r['error']} | |")
+            continue
+        print(f"| {r['name']} | {r['offered_pps']:,} | {r['send_s']:.2f} | "
+              f"{r.get('received', '-')} | {r.get('dropped', '-')} | "
+              f"{r['user_ns_per_packet']:.0f} | {r['system_ns_per_packet']:.0f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

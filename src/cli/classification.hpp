@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "session/verdict_join.hpp"
 #include "pipeline/run.hpp"
+#include "session/verdict_join.hpp"
 
 namespace etcpipe::cli {
 

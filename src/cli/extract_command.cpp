@@ -12,6 +12,7 @@
 
 #include "capture/pcap_source.hpp"
 #include "cli/commands.hpp"
+#include "cli/live_options.hpp"
 #include "cli/pipeline_options.hpp"
 #include "dataset/dataset_writer.hpp"
 #include "features/batch_extractor.hpp"
@@ -31,6 +32,7 @@ class NullFlowSink final : public FlowSink {
 
 struct ExtractOptions {
   std::vector<std::string> inputs;
+  LiveOptions live;
   std::vector<std::string> filter_words;
   std::string output;
   std::string spec_file;
@@ -97,6 +99,9 @@ std::string bar(double fraction) {
 int run(ExtractOptions& o) {
   install_stop_handlers();
   try {
+    if (o.inputs.empty() && !o.live.live()) {
+      throw std::runtime_error("nothing to read: give captures (-r FILE) or interfaces (-i IFACE)");
+    }
     const FeatureSpec spec = make_spec(o);
     const ExtractorKind kind = parse_extractor(o.extractor);
     // Captures, not a link: the library's capacity, not a quarter of the memory.
@@ -115,12 +120,22 @@ int run(ExtractOptions& o) {
       std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
     };
     uint64_t unreadable = 0;  // inputs not opened, ended by a read error, or left out
-    const std::vector<std::string> files =
-        expand_capture_paths(o.inputs, [&](const std::string& msg) {
-          ++unreadable;
-          warn(msg);
-        });
-    if (files.empty()) throw std::runtime_error("no capture files found");
+    if (o.live.live() && (o.labels_dirs || !o.labels_ndpi.empty())) {
+      throw std::runtime_error(
+          "--labels-from-dirs and --labels-ndpi label captures: with -i, give --labels-csv "
+          "with 5-tuples");
+    }
+    std::vector<std::unique_ptr<PacketSource>> queues;  // live: one per worker
+    std::vector<std::string> files;
+    if (o.live.live()) {
+      queues = open_live(o.live, join(o.filter_words), workers, o.quiet);
+    } else {
+      files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
+        ++unreadable;
+        warn(msg);
+      });
+      if (files.empty()) throw std::runtime_error("no capture files found");
+    }
     auto labeler = make_labeler(o);
     DatasetWriter dataset(o.output, spec, labeler.get());
     SinkOutput out(spec, dataset);
@@ -154,6 +169,35 @@ int run(ExtractOptions& o) {
     uint64_t unbalanced = 0;
     bool interrupted = false;  // by SIGINT/SIGTERM: the dataset holds what was read
     std::size_t done = 0;
+    NullFlowSink records;
+    RunOptions ro;
+    ro.workers = workers;
+    ro.on_selected = consume;
+    ro.on_features = [&](const FeatureBatch& b) { dataset.write(b); };
+    auto account = [&](const RunStats& s) {
+      if (finish) finish();
+      unbalanced += !s.accounting_balanced();
+      interrupted |= s.interrupted;
+      total.source.packets += s.source.packets;
+      total.source.kernel_drops += s.source.kernel_drops;
+      total.flows.created += s.flows.created;
+      total.selected.copied += s.selected.copied;
+      total.selected.copy_dropped += s.selected.copy_dropped;
+      total.features.add(s.features);
+      ++done;
+    };
+    if (o.live.live()) {  // one run over the interfaces, until a signal, --duration or -c
+      dataset.set_capture("live:" + join(o.live.interfaces));
+      ro.lossless = false;  // the link does not wait: dropped copies and rows are counted
+      if (progress) {
+        ro.on_tick = [&](const RunStats& s) {
+          std::cerr << '\r' << s.source.packets << " packets, " << s.source.kernel_drops
+                    << " dropped by the kernel, " << dataset.flows() << " flows\x1b[K"
+                    << std::flush;
+        };
+      }
+      account(run_flows(queues, cfg, records, ro));
+    }
     for (const std::string& file : files) {
       if (stop_flag().load()) {
         interrupted = true;
@@ -161,12 +205,7 @@ int run(ExtractOptions& o) {
       }
       PcapFileSource source({file}, join(o.filter_words), warn);
       dataset.set_capture(file);
-      NullFlowSink records;
-      RunOptions ro;
-      ro.workers = workers;
       ro.stop = &stop_flag();
-      ro.on_selected = consume;
-      ro.on_features = [&](const FeatureBatch& b) { dataset.write(b); };
       if (progress) {
         ro.on_tick = [&](const RunStats&) {
           std::cerr << '\r' << bar((double(done) + source.progress()) / double(files.size())) << ' '
@@ -175,16 +214,8 @@ int run(ExtractOptions& o) {
         };
       }
       const RunStats s = run_flows(source, cfg, records, ro);
-      if (finish) finish();
       unreadable += source.open_failures() + s.source.read_errors;
-      unbalanced += !s.accounting_balanced();
-      interrupted |= s.interrupted;
-      total.source.packets += s.source.packets;
-      total.flows.created += s.flows.created;
-      total.selected.copied += s.selected.copied;
-      total.selected.copy_dropped += s.selected.copy_dropped;
-      total.features.add(s.features);
-      ++done;
+      account(s);
       if (ro.on_tick) ro.on_tick(s);
     }
     if (progress) std::cerr << "\r\x1b[K";
@@ -195,15 +226,19 @@ int run(ExtractOptions& o) {
                             {"extractor_device", where},
                             {"captures", done},
                             {"packets", total.source.packets},
+                            {"kernel_drops", total.source.kernel_drops},
                             {"flows_tracked", total.flows.created},
                             {"rows_full", xs.rows_full},
                             {"rows_dropped", xs.output_dropped},
                             {"copies_dropped", total.selected.copy_dropped}};
     dataset.close(extra);
     if (!o.quiet) {
-      std::cerr << done << " captures, " << total.source.packets << " packets, "
-                << total.flows.created << " flows in " << secs << " s (" << extractor_name(kind)
-                << " extractor on " << where << ")\n"
+      if (total.source.kernel_drops != 0) {
+        std::cerr << total.source.kernel_drops << " packets dropped by the kernel\n";
+      }
+      std::cerr << done << (o.live.live() ? " live capture, " : " captures, ")
+                << total.source.packets << " packets, " << total.flows.created << " flows in "
+                << secs << " s (" << extractor_name(kind) << " extractor on " << where << ")\n"
                 << dataset.flows() << " flows written to " << o.output;
       if (labeler) std::cerr << ", " << dataset.unlabeled() << " unlabeled left out";
       std::cerr << "; flows without a free row " << xs.rows_full << ", rows dropped "
@@ -241,7 +276,11 @@ Runner add_extract_command(CLI::App& app) {
       "Turn captures into a labelled feature dataset (.npy arrays, flows.csv, meta.json)");
   o.cmd = cmd;
   cmd->footer(
-      "Usage: etcpipe extract -r CAPTURES... -o DIR [spec options] [labels] [BPF expression]\n\n"
+      "Usage: etcpipe extract -r CAPTURES... -o DIR [spec options] [labels] [BPF expression]\n"
+      "       etcpipe extract -i IFACE... -o DIR [spec options] [--labels-csv F] [BPF "
+      "expression]\n\n" +
+      kLiveHelp +
+      "\n"
       "Writes DIR/matrix.npy [F,N,L] uint8, sizes/iats/flags/payloads.npy [F,N],\n"
       "stats.npy [F,39] float32, labels.npy [F] int32, flows.csv, meta.json, spec.json.\n\n"
       "Examples:\n"
@@ -250,10 +289,11 @@ Runner add_extract_command(CLI::App& app) {
       "--min-packets-each-way 2\n"
       "  etcpipe extract -r a.pcap -o ds --packets 5 --bytes 128 --labels-csv labels.csv tcp\n" +
       kExitStatusHelp);
-  cmd->add_option("-r,--read", o.inputs,
-                  "Capture file (pcap or pcapng) or directory of captures; repeatable")
-      ->required()
-      ->allow_extra_args(false);
+  auto* read = cmd->add_option("-r,--read", o.inputs,
+                               "Capture file (pcap or pcapng) or directory of captures; "
+                               "repeatable")
+                   ->allow_extra_args(false);
+  add_live_options(cmd, o.live, read);
   cmd->add_option("filter", o.filter_words, "BPF filter expression (tcpdump syntax)");
   cmd->add_option("-o,--output", o.output, "Dataset directory (created)")->required();
   cmd->add_flag("-q,--quiet", o.quiet, "Do not print the progress bar and the summary");

@@ -14,12 +14,10 @@
 #include <new>
 #include <optional>
 
-#include "capture/afpacket_source.hpp"
-#include "capture/afxdp_source.hpp"
-#include "capture/dpdk_source.hpp"
 #include "capture/pcap_source.hpp"
 #include "cli/classification.hpp"
 #include "cli/commands.hpp"
+#include "cli/live_options.hpp"
 #include "cli/metrics_server.hpp"
 #include "cli/pipeline_options.hpp"
 #include "export/async_sink.hpp"
@@ -34,12 +32,7 @@ namespace {
 
 struct FlowsOptions {
   std::vector<std::string> inputs;
-  std::vector<std::string> interfaces;  // live capture
-  std::string capture = "afpacket";
-  std::string dpdk_eal;
-  double duration = 0;
-  uint64_t count = 0;
-  uint32_t ring_mb = LiveCaptureConfig{}.ring_mb;
+  LiveOptions live;
   std::vector<std::string> filter_words;
   std::vector<std::string> outputs;  // KIND:TARGET, or a file for JSON Lines
   std::string stats_json;
@@ -68,7 +61,7 @@ void append_line(const std::string& path, const std::string& line) {
 int run(FlowsOptions& o) {
   install_stop_handlers();
   try {
-    if (o.inputs.empty() && o.interfaces.empty()) {
+    if (o.inputs.empty() && !o.live.live()) {
       throw std::runtime_error("nothing to read: give captures (-r FILE) or interfaces (-i IFACE)");
     }
     std::optional<Classification> classification;
@@ -84,24 +77,12 @@ int run(FlowsOptions& o) {
     auto warn = [progress](const std::string& msg) {
       std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
     };
-    const bool live = !o.interfaces.empty();
+    const bool live = o.live.live();
     uint64_t skipped = 0;  // directory entries that could not be read
     std::unique_ptr<PcapFileSource> file;
     std::vector<std::unique_ptr<PacketSource>> queues;  // live: one per worker
     if (live) {
-      LiveCaptureConfig lc;
-      lc.interfaces = o.interfaces;
-      lc.bpf = join(o.filter_words);
-      lc.ring_mb = o.ring_mb;
-      lc.max_packets = o.count;
-      lc.duration = std::chrono::nanoseconds(static_cast<int64_t>(o.duration * 1e9));
-      lc.stop = &stop_flag();  // a signal ends the input: every flow ends, end-of-input
-      lc.dpdk_eal = o.dpdk_eal;
-      if (!o.quiet)
-        lc.note = [](const std::string& msg) { std::cerr << "etcpipe: " << msg << '\n'; };
-      queues = o.capture == "dpdk"    ? open_dpdk_sources(lc, o.pipeline.workers)
-               : o.capture == "afxdp" ? open_afxdp_sources(lc, o.pipeline.workers)
-                                      : AfPacketSource::open(lc, o.pipeline.workers);
+      queues = open_live(o.live, join(o.filter_words), o.pipeline.workers, o.quiet);
     } else {
       std::vector<std::string> files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
         ++skipped;
@@ -195,12 +176,6 @@ int run(FlowsOptions& o) {
         for (const auto& tick : ticks) tick(s);
       };
     }
-    if (live && !o.quiet) {
-      std::cerr << "etcpipe: listening on " << join(o.interfaces) << " (" << o.capture << ", "
-                << queues.size() << (queues.size() == 1 ? " worker" : " workers");
-      if (o.capture == "afpacket") std::cerr << ", ring " << o.ring_mb << " MiB each";
-      std::cerr << ")\n";
-    }
     const RunStats stats =
         live ? run_flows(queues, cfg, *records, ro) : run_flows(*file, cfg, *records, ro);
     if (metrics) metrics->update(stats);
@@ -267,54 +242,13 @@ int run(FlowsOptions& o) {
   }
 }
 
-const std::string kLiveHelp =
-    "Live capture (-i) runs until SIGINT/SIGTERM, --duration or -c, then ends every open\n"
-    "flow (end-of-input) and exits 0. Flows end on their timeouts by the clock when the link\n"
-    "is quiet. Each worker reads its own socket; the kernel spreads flows over them. Packets\n"
-    "the kernel drops (ring full) are counted: packets received = packets read + kernel drops.\n";
-
 // The options of flows, and of classify (which has them all).
 void add_record_options(CLI::App* cmd, FlowsOptions& o) {
   auto* read = cmd->add_option("-r,--read", o.inputs,
                                "Capture file (pcap or pcapng) or directory of captures; "
                                "repeatable")
                    ->allow_extra_args(false);
-  auto* live = cmd->add_option_group("Live capture", "Instead of -r: capture on interfaces");
-  auto* iface = live->add_option("-i,--interface", o.interfaces,
-                                 "Capture on this interface (repeatable: one flow table space "
-                                 "for all); needs CAP_NET_RAW (root)")
-                    ->allow_extra_args(false)
-                    ->excludes(read);
-  read->excludes(iface);
-  live->add_option("--capture", o.capture,
-                   "afpacket: TPACKET_V3 rings, one socket per worker and interface in a "
-                   "PACKET_FANOUT group spread by the kernel's symmetric flow hash, the BPF "
-                   "expression run in the kernel. afxdp: etcpipe's XDP program redirects each "
-                   "receive queue to an AF_XDP socket, queue q read by worker q mod W (RSS "
-                   "spreads the flows: give the NIC a symmetric key), the BPF expression run "
-                   "by etcpipe" +
-                       std::string(have_afxdp() ? "" : " (not in this build)") +
-                       ". dpdk: -i names DPDK devices (a PCI address, or a vdev such as "
-                       "net_af_packet0,iface=eth0 or net_pcap0,rx_pcap=FILE), one RX queue per "
-                       "worker with symmetric RSS, the BPF expression run by etcpipe" +
-                       std::string(have_dpdk() ? "" : " (not in this build)") + ".")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"afpacket", "afxdp", "dpdk"}));
-  live->add_option("--dpdk-eal", o.dpdk_eal,
-                   "Extra DPDK EAL arguments, after etcpipe's own: --no-huge --no-shconf -m 512 "
-                   "--log-level=error, --vdev/-a for each device, --no-pci without a PCI device");
-  live->add_option("--ring-mb", o.ring_mb,
-                   "Ring size in MiB: the TPACKET_V3 ring of each worker and interface "
-                   "(afpacket), the UMEM of 4 KiB frames of each receive queue (afxdp, rounded "
-                   "down to a power of two); packets the kernel finds no room for are counted "
-                   "as kernel drops")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 65536u));
-  live->add_option("--duration", o.duration, "Stop after this many seconds (0: at SIGINT/SIGTERM)")
-      ->check(finite_number() & CLI::Range(0.0, 1e9))
-      ->needs(iface);
-  live->add_option("-c,--count", o.count, "Stop after this many packets (0: no limit)")
-      ->needs(iface);
+  add_live_options(cmd, o.live, read);
   cmd->add_option("filter", o.filter_words,
                   "BPF filter expression (tcpdump syntax), applied to each packet as captured");
   cmd->add_option("-o,--output", o.outputs,

@@ -94,13 +94,14 @@ void drain(FlowStage& flows, const RunOptions& opts) {
 }
 
 WorkerStats worker_stats(uint64_t packets, FlowStage& flows) {
-  return {packets, flows.table().stats(), flows.selected().stats(), flows.extract_stats()};
+  return {packets, 0, flows.table().stats(), flows.selected().stats(), flows.extract_stats()};
 }
 
 // The statistics of one worker that reads its own source.
 RunStats worker_snapshot(const PacketSource& source, FlowPipeline& pipeline, double elapsed) {
   RunStats s = base_stats(source, pipeline.packet_stage(), elapsed);
   s.workers = {worker_stats(s.outcomes[0], pipeline.flow_stage())};
+  s.workers[0].kernel_drops = s.source.kernel_drops;
   add_worker_stats(s, s.workers[0]);
   return s;
 }

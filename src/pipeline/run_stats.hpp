@@ -18,6 +18,7 @@ namespace etcpipe {
 // What one worker did (its flow table's counters and the packets it was given).
 struct WorkerStats {
   uint64_t packets = 0;
+  uint64_t kernel_drops = 0;  // live: dropped by the kernel before this worker's source read them
   FlowTableStats flows;
   SelectedStats selected;
   ExtractStats features;  // streaming extraction in the worker, if any

@@ -51,10 +51,12 @@ std::string format_summary(const RunStats& s) {
   if (s.workers.size() > 1) {
     for (std::size_t w = 0; w < s.workers.size(); ++w) {
       const WorkerStats& ws = s.workers[w];
-      fmt::format_to(
-          it, "  worker {}: {} packets, {} flows, {} selected, {} copy dropped, {} evicted\n", w,
-          ws.packets, ws.flows.created, ws.selected.copied, ws.selected.copy_dropped,
-          ws.flows.ended[static_cast<std::size_t>(EndReason::Evicted)]);
+      fmt::format_to(it,
+                     "  worker {}: {} packets, {} flows, {} selected, {} copy dropped, {} evicted",
+                     w, ws.packets, ws.flows.created, ws.selected.copied, ws.selected.copy_dropped,
+                     ws.flows.ended[static_cast<std::size_t>(EndReason::Evicted)]);
+      if (ws.kernel_drops != 0) fmt::format_to(it, ", {} dropped by the kernel", ws.kernel_drops);
+      fmt::format_to(it, "\n");
     }
   }
   const auto& f = s.fragments;
@@ -124,6 +126,7 @@ std::string format_stats_json(const RunStats& s) {
   for (const WorkerStats& w : s.workers) {
     workers.push_back(
         {{"packets", w.packets},
+         {"kernel_drops", w.kernel_drops},
          {"flows_created", w.flows.created},
          {"flows_active", w.flows.active},
          {"flows_peak_active", w.flows.peak_active},
@@ -196,6 +199,11 @@ std::string format_prometheus(const RunStats& s) {
   family("worker_packets_total", "counter", "Packets given to each flow worker.");
   for (std::size_t w = 0; w < s.workers.size(); ++w) {
     labelled("worker_packets_total", "worker", std::to_string(w), s.workers[w].packets);
+  }
+  family("worker_kernel_drops_total", "counter",
+         "Packets the kernel dropped before each worker's source read them (live capture).");
+  for (std::size_t w = 0; w < s.workers.size(); ++w) {
+    labelled("worker_kernel_drops_total", "worker", std::to_string(w), s.workers[w].kernel_drops);
   }
   return fmt::to_string(out);
 }

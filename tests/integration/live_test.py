@@ -121,13 +121,15 @@ def wait_listening(proc, err_path):
 class Capture:
     """etcpipe CMD -i RECEIVER ... running in the receiving namespace."""
 
-    def __init__(self, tmp, command, *args, source=AFPACKET):
+    def __init__(self, tmp, command, *args, source=AFPACKET, records=True):
         self.err_path = os.path.join(tmp, "stderr")
         self.stats_path = os.path.join(tmp, "stats.json")
         self.out_path = os.path.join(tmp, "out.jsonl")
         self.err = open(self.err_path, "w")
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", RECEIVER, ETCPIPE, command, *source, "-o", self.out_path, "--stats-json", self.stats_path, *args],
+            ["ip", "netns", "exec", RECEIVER, ETCPIPE, command, *source,
+             *(["-o", self.out_path, "--stats-json", self.stats_path] if records else []),
+             *args],
             stdout=subprocess.DEVNULL, stderr=self.err)
         wait_listening(self.proc, self.err_path)
 
@@ -316,6 +318,8 @@ class Live(unittest.TestCase):
         totals = cap.stats_lines()[-1]
         self.assertGreater(totals["kernel_drops"], 0)
         self.assertEqual(totals["packets_read"] + totals["kernel_drops"], sent)
+        self.assertEqual(sum(w["kernel_drops"] for w in totals["workers"]),
+                         totals["kernel_drops"])
         self.assertEqual(totals["packets_received"], sent)
         self.assertTrue(totals["accounting_balanced"])
         self.assertLess(peak_kib, 1 << 20)  # bounded: the ring and tables, under 1 GiB
@@ -350,6 +354,25 @@ class Live(unittest.TestCase):
         self.assertEqual(last["flows_ended"]["end-of-input"], 0, last)
         self.assertLess(idle_cpu, 0.02)  # under 2% of a core on an idle link
         self.assertEqual(len(cap.records()), last["flows_created"])
+
+    def test_extract_gives_the_rows_of_the_file(self):
+        import numpy as np
+
+        def rows(directory):
+            with open(os.path.join(directory, "flows.csv")) as f:
+                flows = [line.split(",")[1:6] + [line.split(",")[9]] for line in f][1:]
+            sizes = np.load(os.path.join(directory, "sizes.npy"))
+            return sorted(json.dumps([flow, sizes[i].tolist()]) for i, flow in enumerate(flows))
+
+        args = ["--workers", "1", *NO_TIMEOUTS]
+        from_file_dir = os.path.join(self.tmp.name, "file")
+        sh(ETCPIPE, "extract", "-q", "-r", MANY_FLOWS, "-o", from_file_dir, *args)
+        live_dir = os.path.join(self.tmp.name, "live")
+        cap = Capture(self.dir("run"), "extract", "-o", live_dir, *args, records=False)
+        replay(MANY_FLOWS, "--pps", RATE)
+        self.assertEqual(cap.stop(), 0, cap.stderr())
+        self.assertEqual(rows(live_dir), rows(from_file_dir))
+        self.assertGreater(len(rows(live_dir)), 100)
 
     def test_count_and_duration_end_the_capture_by_themselves(self):
         cap = Capture(self.dir("count"), "flows", "--workers", "2", "-c", "500")

@@ -1,0 +1,88 @@
+#include "cli/live_options.hpp"
+
+#include <chrono>
+#include <iostream>
+
+#include "capture/afpacket_source.hpp"
+#include "capture/afxdp_source.hpp"
+#include "capture/dpdk_source.hpp"
+#include "cli/commands.hpp"
+#include "cli/pipeline_options.hpp"
+
+namespace etcpipe::cli {
+
+const std::string kLiveHelp =
+    "Live capture (-i) runs until SIGINT/SIGTERM, --duration or -c, then ends every open\n"
+    "flow (end-of-input) and exits 0. Flows end on their timeouts by the clock when the link\n"
+    "is quiet. Each worker reads its own socket or queue; the kernel or the NIC spreads flows\n"
+    "over them (no reader thread: one thread collects the records). Packets\n"
+    "the kernel drops (ring full) are counted: packets received = packets read + kernel drops.\n";
+
+void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read) {
+  auto* group = cmd->add_option_group("Live capture", "Instead of -r: capture on interfaces");
+  auto* iface = group
+                    ->add_option("-i,--interface", o.interfaces,
+                                 "Capture on this interface (repeatable: one flow table space "
+                                 "for all); needs CAP_NET_RAW (root)")
+                    ->allow_extra_args(false)
+                    ->excludes(read);
+  read->excludes(iface);
+  group
+      ->add_option("--capture", o.capture,
+                   "afpacket: TPACKET_V3 rings, one socket per worker and interface in a "
+                   "PACKET_FANOUT group spread by the kernel's symmetric flow hash, the BPF "
+                   "expression run in the kernel. afxdp: etcpipe's XDP program redirects each "
+                   "receive queue to an AF_XDP socket, queue q read by worker q mod W (RSS "
+                   "spreads the flows: give the NIC a symmetric key), the BPF expression run "
+                   "by etcpipe" +
+                       std::string(have_afxdp() ? "" : " (not in this build)") +
+                       ". dpdk: -i names DPDK devices (a PCI address, or a vdev such as "
+                       "net_af_packet0,iface=eth0 or net_pcap0,rx_pcap=FILE), one RX queue per "
+                       "worker with symmetric RSS, the BPF expression run by etcpipe" +
+                       std::string(have_dpdk() ? "" : " (not in this build)") + ".")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"afpacket", "afxdp", "dpdk"}));
+  group->add_option("--dpdk-eal", o.dpdk_eal,
+                    "Extra DPDK EAL arguments, after etcpipe's own: --no-huge --no-shconf -m 512 "
+                    "--log-level=error, --vdev/-a for each device, --no-pci without a PCI device");
+  group
+      ->add_option("--ring-mb", o.ring_mb,
+                   "Ring size in MiB: the TPACKET_V3 ring of each worker and interface "
+                   "(afpacket), the UMEM of 4 KiB frames of each receive queue (afxdp, rounded "
+                   "down to a power of two); packets the kernel finds no room for are counted "
+                   "as kernel drops")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 65536u));
+  group->add_option("--duration", o.duration, "Stop after this many seconds (0: at SIGINT/SIGTERM)")
+      ->check(finite_number() & CLI::Range(0.0, 1e9))
+      ->needs(iface);
+  group->add_option("-c,--count", o.count, "Stop after this many packets (0: no limit)")
+      ->needs(iface);
+}
+
+std::vector<std::unique_ptr<PacketSource>> open_live(const LiveOptions& o, const std::string& bpf,
+                                                     unsigned workers, bool quiet) {
+  LiveCaptureConfig lc;
+  lc.interfaces = o.interfaces;
+  lc.bpf = bpf;
+  lc.ring_mb = o.ring_mb;
+  lc.max_packets = o.count;
+  lc.duration = std::chrono::nanoseconds(static_cast<int64_t>(o.duration * 1e9));
+  lc.stop = &stop_flag();  // a signal ends the input: every flow ends, end-of-input
+  lc.dpdk_eal = o.dpdk_eal;
+  if (!quiet) lc.note = [](const std::string& msg) { std::cerr << "etcpipe: " << msg << '\n'; };
+  auto queues = o.capture == "dpdk"    ? open_dpdk_sources(lc, workers)
+                : o.capture == "afxdp" ? open_afxdp_sources(lc, workers)
+                                       : AfPacketSource::open(lc, workers);
+  if (!quiet) {
+    std::string names;
+    for (const std::string& i : o.interfaces) names += (names.empty() ? "" : " ") + i;
+    std::cerr << "etcpipe: listening on " << names << " (" << o.capture << ", " << queues.size()
+              << (queues.size() == 1 ? " worker" : " workers");
+    if (o.capture == "afpacket") std::cerr << ", ring " << o.ring_mb << " MiB each";
+    std::cerr << ")\n";
+  }
+  return queues;
+}
+
+}  // namespace etcpipe::cli

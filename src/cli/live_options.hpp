@@ -1,0 +1,36 @@
+// The live capture options of the commands that read packets (flows, classify, extract):
+// -i and the capture method, and opening one source per worker from them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "capture/live_capture.hpp"
+
+namespace etcpipe::cli {
+
+struct LiveOptions {
+  std::vector<std::string> interfaces;
+  std::string capture = "afpacket";
+  std::string dpdk_eal;
+  double duration = 0;
+  uint64_t count = 0;
+  uint32_t ring_mb = LiveCaptureConfig{}.ring_mb;
+
+  bool live() const { return !interfaces.empty(); }
+};
+
+// What the --help of a command with live capture says about it.
+extern const std::string kLiveHelp;
+
+// Registers -i and the live options on `cmd`, exclusive with `read` (the command's -r).
+void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read);
+
+// Opens one source per worker on the interfaces (a signal, --duration or -c ends them), and
+// says on stderr what it listens on unless `quiet`. Throws std::runtime_error.
+std::vector<std::unique_ptr<PacketSource>> open_live(const LiveOptions& o, const std::string& bpf,
+                                                     unsigned workers, bool quiet);
+
+}  // namespace etcpipe::cli

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <net/if.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,27 +21,32 @@ namespace etcpipe {
 namespace {
 
 constexpr std::size_t kRingBytes = 8u << 20;
+constexpr const char* kDoing = "sending on";
 constexpr uint32_t kDataOffset = TPACKET2_HDRLEN - sizeof(sockaddr_ll);  // frame data in a slot
 
 }  // namespace
 
 AfPacketSender::AfPacketSender(const std::string& iface, uint32_t max_frame, double rate_pps)
     : iface_(iface), rate_pps_(rate_pps) {
-  const PacketSocket sock = open_packet_socket(iface);
+  const PacketSocket sock = open_packet_socket(iface, kDoing);
   fd_ = sock.fd;
   auto fail = [this](const std::string& what, int err) {
     if (map_ != nullptr) munmap(map_, map_len_);
     close(fd_);
-    packet_socket_error(iface_, what, err);
+    packet_socket_error(iface_, what, err, kDoing);
   };
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, iface.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd_, SIOCGIFMTU, &ifr) != 0) fail("cannot read its MTU", errno);
+  const auto largest_accepted = static_cast<uint32_t>(ifr.ifr_mtu) + ETH_HLEN;
   const int version = TPACKET_V2;
   if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0) {
     fail("TPACKET_V2 not supported", errno);
   }
-  const int on = 1;  // the frames go straight to the driver, as trafgen sends them
-  setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &on, sizeof on);
+  // Through the qdisc, not around it: the kernel then picks the transmit queue by its flow
+  // hash, so that a multi-queue receiver sees each flow on one queue.
   frame_size_ = std::bit_ceil(std::max<uint32_t>(max_frame + kDataOffset, 2048));
-  max_data_ = frame_size_ - kDataOffset;
+  max_data_ = std::min(frame_size_ - kDataOffset, largest_accepted);
   const uint32_t block = std::max<uint32_t>(frame_size_, 1u << 16);
   tpacket_req req{};
   req.tp_block_size = block;
@@ -75,7 +82,7 @@ void AfPacketSender::kick(bool wait) {
   while (::send(fd_, nullptr, 0, wait ? 0 : MSG_DONTWAIT) < 0) {
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == ENOBUFS) return;  // the driver is busy: later
-    packet_socket_error(iface_, "send failed", errno);
+    packet_socket_error(iface_, "send failed", errno, kDoing);
   }
 }
 

@@ -1,6 +1,7 @@
-// Transmits packets on an interface through an AF_PACKET TX ring (TPACKET_V2, the qdisc
-// bypassed), at a given rate or as fast as the ring drains: `etcpipe gen --send`, so that
-// tests and benchmarks need no third tool. Frames are sent as captured (caplen bytes).
+// Transmits packets on an interface through an AF_PACKET TX ring (TPACKET_V2), at a given
+// rate or as fast as the ring drains: `etcpipe gen --send`, so that tests and benchmarks
+// need no third tool. Frames are sent as captured (caplen bytes); those longer than the
+// interface takes (its MTU plus the Ethernet header) are left out and counted.
 #pragma once
 
 #include <chrono>
@@ -22,13 +23,13 @@ class AfPacketSender {
 
   // Queues the batch's packets, at the rate; waits while the ring is full.
   void send(const PacketBatch& batch);
-  // Waits until every queued frame has left; returns the frames the kernel refused
-  // (counted in packets() too).
+  // Waits until every queued frame has left; returns the frames the kernel refused after
+  // taking them (counted in packets() too).
   uint64_t finish();
 
   uint64_t packets() const { return packets_; }
   uint64_t bytes() const { return bytes_; }
-  uint64_t too_long() const { return too_long_; }  // frames over max_frame: not sent
+  uint64_t too_long() const { return too_long_; }  // frames the interface cannot take
 
  private:
   void kick(bool wait);

@@ -14,8 +14,9 @@
 
 namespace etcpipe {
 
-void packet_socket_error(const std::string& iface, const std::string& what, int err) {
-  std::string msg = "live capture on " + iface + ": " + what;
+void packet_socket_error(const std::string& iface, const std::string& what, int err,
+                         const char* doing) {
+  std::string msg = std::string(doing) + " " + iface + ": " + what;
   if (err != 0) msg += std::string(": ") + std::strerror(err);
   throw std::runtime_error(msg);
 }
@@ -36,20 +37,21 @@ int interface_link_type(int fd, const std::string& iface) {
   }
 }
 
-PacketSocket open_packet_socket(const std::string& iface) {
+PacketSocket open_packet_socket(const std::string& iface, const char* doing) {
   if (iface.empty() || iface.size() >= IFNAMSIZ)
-    packet_socket_error(iface, "not an interface name");
+    packet_socket_error(iface, "not an interface name", 0, doing);
   const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     if (errno == EPERM || errno == EACCES) {
       packet_socket_error(
-          iface, "needs CAP_NET_RAW: run etcpipe as root (or setcap cap_net_raw,cap_net_admin+ep)");
+          iface, "needs CAP_NET_RAW: run etcpipe as root (or setcap cap_net_raw,cap_net_admin+ep)",
+          0, doing);
     }
-    packet_socket_error(iface, "cannot open an AF_PACKET socket", errno);
+    packet_socket_error(iface, "cannot open an AF_PACKET socket", errno, doing);
   }
-  auto close_and_fail = [fd, &iface](const std::string& what, int err = 0) {
+  auto close_and_fail = [fd, &iface, doing](const std::string& what, int err = 0) {
     close(fd);
-    packet_socket_error(iface, what, err);
+    packet_socket_error(iface, what, err, doing);
   };
   const unsigned ifindex = if_nametoindex(iface.c_str());
   if (ifindex == 0) close_and_fail("no such interface");

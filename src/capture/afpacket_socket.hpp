@@ -6,9 +6,9 @@
 
 namespace etcpipe {
 
-// Throws std::runtime_error "live capture on IFACE: WHAT[: strerror(err)]".
+// Throws std::runtime_error "DOING IFACE: WHAT[: strerror(err)]".
 [[noreturn]] void packet_socket_error(const std::string& iface, const std::string& what,
-                                      int err = 0);
+                                      int err = 0, const char* doing = "live capture on");
 
 struct PacketSocket {
   int fd;
@@ -21,6 +21,6 @@ int interface_link_type(int fd, const std::string& iface);
 
 // An AF_PACKET SOCK_RAW socket (protocol 0: it receives nothing until bound) for an
 // interface that exists and is up. Throws (no privilege, no such interface, down).
-PacketSocket open_packet_socket(const std::string& iface);
+PacketSocket open_packet_socket(const std::string& iface, const char* doing = "live capture on");
 
 }  // namespace etcpipe

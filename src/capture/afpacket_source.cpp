@@ -37,12 +37,6 @@ constexpr uint32_t kBlocksPerStatsRead = 64;  // kernel counters read this often
   packet_socket_error(iface, what, err);
 }
 
-uint64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * kNsPerSec + uint64_t(ts.tv_nsec);
-}
-
 void attach_filter(int fd, const std::string& iface, const std::string& expression, int dlt) {
   bpf_program prog{};
   std::string error;
@@ -82,13 +76,13 @@ struct AfPacketSource::Ring {
 
 namespace {
 
-constexpr int kNoFanout = -1;
-constexpr int kNewFanout = -2;  // the kernel picks a free group id (which may be 0)
+constexpr int kNewFanout = -1;  // the kernel picks a free group id (which may be 0)
 
 // One socket on `iface` with its ring mapped, filter attached, bound. `fanout`: the group to
-// join, kNoFanout, or kNewFanout to create one, whose id is written back.
+// join, or kNewFanout to create one, whose id is written back.
 std::unique_ptr<AfPacketSource::Ring> open_ring(const std::string& iface,
-                                                const LiveCaptureConfig& cfg, int& fanout) {
+                                                const LiveCaptureConfig& cfg, unsigned workers,
+                                                int& fanout) {
   auto r = std::make_unique<AfPacketSource::Ring>();
   r->iface = iface;
   // The socket receives nothing until bound, after its ring and filter are set.
@@ -107,7 +101,8 @@ std::unique_ptr<AfPacketSource::Ring> open_ring(const std::string& iface,
   if (setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0) {
     fail(iface, "TPACKET_V3 not supported", errno);
   }
-  r->blocks = std::max<uint32_t>(2, cfg.ring_mb * ((1u << 20) / kBlockSize));
+  // --ring-mb is the interface's: its workers share it.
+  r->blocks = std::max<uint32_t>(2, cfg.ring_mb * ((1u << 20) / kBlockSize) / workers);
   tpacket_req3 req{};
   req.tp_block_size = kBlockSize;
   req.tp_block_nr = r->blocks;
@@ -116,7 +111,7 @@ std::unique_ptr<AfPacketSource::Ring> open_ring(const std::string& iface,
   req.tp_retire_blk_tov = kBlockTimeoutMs;
   if (setsockopt(r->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) != 0) {
     fail(iface,
-         "the kernel refused a ring of " + std::to_string(cfg.ring_mb) + " MiB (lower --ring-mb)",
+         "the kernel refused a ring of " + std::to_string(r->blocks) + " MiB (lower --ring-mb)",
          errno);
   }
   r->map_len = std::size_t(kBlockSize) * r->blocks;
@@ -124,7 +119,13 @@ std::unique_ptr<AfPacketSource::Ring> open_ring(const std::string& iface,
   if (map == MAP_FAILED) fail(iface, "cannot map the ring", errno);
   r->map = static_cast<uint8_t*>(map);
   r->read.reserve(r->blocks);
-  if (!cfg.bpf.empty()) attach_filter(r->fd, iface, cfg.bpf, r->dlt);
+  // Until the socket is in its fanout group, a filter that takes nothing: bound alone, it
+  // would get a copy of every packet the group also gets.
+  sock_filter none{BPF_RET | BPF_K, 0, 0, 0};
+  sock_fprog nothing{1, &none};
+  if (setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &nothing, sizeof nothing) != 0) {
+    fail(iface, "the kernel refused a filter", errno);
+  }
 
   sockaddr_ll addr{};
   addr.sll_family = AF_PACKET;
@@ -133,9 +134,10 @@ std::unique_ptr<AfPacketSource::Ring> open_ring(const std::string& iface,
   if (bind(r->fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     fail(iface, "cannot bind to the interface", errno);
   }
-  if (fanout != kNoFanout) {
-    // The kernel's flow hash is symmetric; defrag: a datagram's fragments are reassembled
-    // before the hash, so that they reach their flow's worker.
+  {
+    // The kernel's flow hash is symmetric; defrag: an IPv4 datagram's fragments are
+    // reassembled before the hash, so that they reach their flow's worker. One worker is a
+    // group of one, so that fragments count the same whatever the number of workers.
     constexpr int kMode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
     int arg =
         fanout == kNewFanout ? (kMode | PACKET_FANOUT_FLAG_UNIQUEID) << 16 : (kMode << 16) | fanout;
@@ -150,6 +152,12 @@ std::unique_ptr<AfPacketSource::Ring> open_ring(const std::string& iface,
       fanout = arg & 0xffff;
     }
   }
+  if (!cfg.bpf.empty()) {
+    attach_filter(r->fd, iface, cfg.bpf, r->dlt);  // replaces the one that took nothing
+  } else if (const int unused = 0;
+             setsockopt(r->fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof unused) != 0) {
+    fail(iface, "cannot remove the filter", errno);
+  }
   return r;
 }
 
@@ -161,13 +169,14 @@ std::vector<std::unique_ptr<PacketSource>> AfPacketSource::open(const LiveCaptur
   check_distinct(cfg.interfaces);
   const auto budget = LiveLimits::budget(cfg.max_packets);
   // One fanout group per interface, created by the first worker's socket.
-  std::vector<int> groups(cfg.interfaces.size(), workers > 1 ? kNewFanout : kNoFanout);
+  std::vector<int> groups(cfg.interfaces.size(), kNewFanout);
+  workers = std::max(1u, workers);
   std::vector<std::unique_ptr<PacketSource>> sources;
-  for (unsigned w = 0; w < std::max(1u, workers); ++w) {
+  for (unsigned w = 0; w < workers; ++w) {
     std::unique_ptr<AfPacketSource> s(
         new AfPacketSource(LiveLimits(cfg.stop, cfg.duration, budget)));
     for (std::size_t i = 0; i < cfg.interfaces.size(); ++i) {
-      s->rings_.push_back(open_ring(cfg.interfaces[i], cfg, groups[i]));
+      s->rings_.push_back(open_ring(cfg.interfaces[i], cfg, workers, groups[i]));
     }
     sources.push_back(std::move(s));
   }
@@ -177,13 +186,6 @@ std::vector<std::unique_ptr<PacketSource>> AfPacketSource::open(const LiveCaptur
 AfPacketSource::AfPacketSource(LiveLimits limits) : limits_(std::move(limits)) {}
 
 AfPacketSource::~AfPacketSource() = default;
-
-bool AfPacketSource::finished() {
-  if (ended_) return true;
-  ended_ = limits_.reached();
-  if (ended_) read_kernel_stats();
-  return ended_;
-}
 
 void AfPacketSource::give_back_blocks() {
   for (auto& ring : rings_) {
@@ -259,37 +261,48 @@ bool AfPacketSource::next_batch(PacketBatch& batch) {
   batch.clear();
   give_back_blocks();
   quiet_ns_ = 0;
-  std::vector<pollfd> fds;
+  if (ended_) return false;
+  bool last_look = false;  // stopping: one more wait for the block being filled
   for (;;) {
-    if (finished()) return false;
+    if (limits_.spent()) return end();
+    const bool stopping = limits_.stopping();  // what the ring holds is still read
     for (std::size_t k = 0; k < rings_.size(); ++k) {
       Ring& r = *rings_[(next_ring_ + k) % rings_.size()];
       if (!fill(r, batch)) continue;
       next_ring_ = (next_ring_ + k + 1) % rings_.size();
-      limits_.take(batch, stats_);  // -c: no more than the packets left, over all workers
-      stats_.packets += batch.size();
+      limits_.deliver(batch, stats_);  // -c: no more than the packets left, over all workers
       return true;
     }
-    // Nothing ready: wait for a block, without burning the core.
+    if (stopping && last_look) return end();
+    // Nothing ready: wait for a block, without burning the core. Stopping, only as long as
+    // the kernel takes to hand over a partly filled block.
+    last_look = stopping;
     read_kernel_stats();
-    if (fds.empty()) {
-      for (const auto& ring : rings_) fds.push_back(pollfd{ring->fd, POLLIN, 0});
+    if (fds_.empty()) {
+      for (const auto& ring : rings_) fds_.push_back(pollfd{ring->fd, POLLIN, 0});
     }
-    const int n = poll(fds.data(), fds.size(), kPollMs);
-    for (const pollfd& p : fds) {
+    const int n =
+        poll(fds_.data(), fds_.size(), stopping ? static_cast<int>(2 * kBlockTimeoutMs) : kPollMs);
+    for (const pollfd& p : fds_) {
       if ((p.revents & (POLLERR | POLLNVAL)) != 0) {
         int err = 0;
         socklen_t len = sizeof err;
         getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err == ENETDOWN) continue;  // the link went down: it may come back
-        fail(rings_[&p - fds.data()]->iface, "socket error", err);
+        fail(rings_[&p - fds_.data()]->iface, "socket error", err);
       }
     }
-    if (n <= 0) {  // a quiet period: flows may end by the clock
+    if (n <= 0 && !stopping) {  // a quiet period: flows may end by the clock
       quiet_ns_ = realtime_ns() - kQuietMarginNs;
       return true;
     }
   }
+}
+
+bool AfPacketSource::end() {
+  ended_ = true;
+  read_kernel_stats();
+  return false;
 }
 
 }  // namespace etcpipe

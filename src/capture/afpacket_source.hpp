@@ -4,8 +4,11 @@
 // interface; with several workers, the sockets of an interface form one PACKET_FANOUT group
 // spread by the kernel's symmetric flow hash (both directions of a flow reach the same
 // worker), with the defrag flag: the kernel reassembles IPv4 fragments before hashing, so
-// a datagram's fragments reach its flow's worker (as one packet). IPv6 fragments are hashed
-// on their addresses and may reach another worker than their flow. The BPF expression is compiled
+// a datagram's fragments reach its flow's worker, as one packet (a datagram never completed
+// is lost in the kernel, uncounted). One worker is a group of one, so that counts do not
+// depend on the number of workers. IPv6 fragments are hashed on their addresses and may
+// reach another worker than their flow. The ring size (--ring-mb) is the interface's,
+// shared by its workers' sockets. The BPF expression is compiled
 // for the interface's link type and attached to the sockets (SO_ATTACH_FILTER): packets it rejects
 // never leave the kernel, and are not counted.
 //
@@ -17,6 +20,8 @@
 // Packets the kernel dropped because the ring was full (PACKET_STATISTICS) are counted in
 // SourceStats::kernel_drops.
 #pragma once
+
+#include <poll.h>
 
 #include <atomic>
 #include <chrono>
@@ -48,7 +53,7 @@ class AfPacketSource final : public PacketSource {
 
  private:
   explicit AfPacketSource(LiveLimits limits);
-  bool finished();
+  bool end();  // the input is over: the last kernel counters; returns false
   bool fill(Ring& ring, PacketBatch& batch);
   void give_back_blocks();
   void read_kernel_stats();
@@ -56,6 +61,7 @@ class AfPacketSource final : public PacketSource {
   std::vector<std::unique_ptr<Ring>> rings_;
   std::size_t next_ring_ = 0;  // where the round robin over rings starts
   LiveLimits limits_;
+  std::vector<pollfd> fds_;
   bool ended_ = false;
   uint64_t quiet_ns_ = 0;
   uint32_t blocks_since_stats_ = 0;

@@ -30,18 +30,13 @@ namespace {
 
 constexpr uint32_t kFrameSize = XSK_UMEM__DEFAULT_FRAME_SIZE;  // 4 KiB: a page per frame
 constexpr int kPollMs = 100;
+constexpr int kStopPollMs = 20;  // stopping: how long frames still on their way are awaited
 constexpr uint32_t kBatchesPerStatsRead = 64;  // kernel counters read this often under load
 // Frames are stamped when read: after a quiet poll, every packet older than this was read.
 constexpr uint64_t kQuietMarginNs = 10'000'000;
 
 [[noreturn]] void fail(const std::string& iface, const std::string& what, int err = 0) {
   packet_socket_error(iface, what, err);
-}
-
-uint64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * kNsPerSec + uint64_t(ts.tv_nsec);
 }
 
 unsigned rx_queues(const std::string& iface) {
@@ -67,6 +62,7 @@ struct Attachment {
   xdp_redirect* skel = nullptr;
   int link_fd = -1;
   bool native = false;
+  int native_error = 0;  // why native mode was refused
 };
 
 std::shared_ptr<Attachment> attach(const std::string& iface, unsigned ifindex) {
@@ -85,6 +81,7 @@ std::shared_ptr<Attachment> attach(const std::string& iface, unsigned ifindex) {
       return a;
     }
     err = errno;
+    if (mode == XDP_FLAGS_DRV_MODE) a->native_error = err;
     if (err == EBUSY || err == EEXIST) {
       fail(iface, "another XDP program is attached (ip link set dev " + iface + " xdp off)", err);
     }
@@ -173,11 +170,11 @@ class AfXdpSource final : public PacketSource {
     release();
     quiet_ns_ = 0;
     batch.dlt = DLT_EN10MB;
+    if (ended_) return false;
+    bool last_look = false;  // stopping: one more short wait for frames on their way
     for (;;) {
-      if (limits_.reached()) {
-        read_kernel_stats();
-        return false;
-      }
+      if (limits_.spent()) return end();
+      const bool stopping = limits_.stopping();  // what the rings hold is still read
       const uint64_t filtered = stats_.filtered;
       for (std::size_t k = 0; k < xsks_.size() && !batch.full(); ++k) {
         fill(*xsks_[(next_ + k) % xsks_.size()], batch);
@@ -185,13 +182,15 @@ class AfXdpSource final : public PacketSource {
       next_ = (next_ + 1) % xsks_.size();
       if (batch.size() != 0 || stats_.filtered != filtered) {
         if (++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
-        limits_.take(batch, stats_);
-        stats_.packets += batch.size();
+        limits_.deliver(batch, stats_);
         return true;
       }
+      if (stopping && last_look) return end();
+      last_look = stopping;
       read_kernel_stats();
       for (auto& x : xsks_) kick(*x);
-      if (poll(fds_.data(), fds_.size(), kPollMs) <= 0) {  // quiet: flows end by the clock
+      const int n = poll(fds_.data(), fds_.size(), stopping ? kStopPollMs : kPollMs);
+      if (n <= 0 && !stopping) {  // quiet: flows end by the clock
         quiet_ns_ = realtime_ns() - kQuietMarginNs;
         return true;
       }
@@ -215,6 +214,12 @@ class AfXdpSource final : public PacketSource {
   }
 
  private:
+  bool end() {
+    ended_ = true;
+    read_kernel_stats();
+    return false;
+  }
+
   // The kernel needs a wakeup to go on filling (copy mode, or a fill ring that ran dry).
   static void kick(Xsk& x) {
     if (xsk_ring_prod__needs_wakeup(&x.fill)) {
@@ -265,6 +270,7 @@ class AfXdpSource final : public PacketSource {
   LiveLimits limits_;
   UserFilter filter_;
   uint64_t quiet_ns_ = 0;
+  bool ended_ = false;
   uint32_t batches_since_stats_ = 0;
   SourceStats stats_;
 };
@@ -287,20 +293,31 @@ std::vector<std::unique_ptr<PacketSource>> open_afxdp_sources(const LiveCaptureC
   std::vector<unsigned> queues;  // of each interface
   for (const std::string& iface : cfg.interfaces) {
     const PacketSocket probe = open_packet_socket(iface);  // privilege, existence, link up
-    const int dlt = interface_link_type(probe.fd, iface);
+    int dlt = -1;
+    try {
+      dlt = interface_link_type(probe.fd, iface);
+    } catch (...) {
+      close(probe.fd);
+      throw;
+    }
     close(probe.fd);
     if (dlt != DLT_EN10MB) fail(iface, "AF_XDP reads Ethernet interfaces only: use afpacket");
     queues.push_back(std::max(1u, rx_queues(iface)));
+    if (cfg.fit_workers) workers = std::min(workers, queues.back());
     if (queues.back() < workers) {
       fail(iface, "has " + std::to_string(queues.back()) +
                       " receive queues, fewer than --workers " + std::to_string(workers) +
                       " (ethtool -L " + iface + " combined " + std::to_string(workers) + ")");
     }
     attachments.push_back(attach(iface, probe.ifindex));
-    if (!attachments.back()->native && cfg.note) {
-      cfg.note(iface +
-               ": the driver has no native XDP: the program runs in generic mode (a "
-               "copy per frame; on veth, every frame reaches queue 0)");
+    if (cfg.note) {
+      const Attachment& a = *attachments.back();
+      cfg.note(iface + ": every frame goes to etcpipe, none to the host's stack, while it runs");
+      if (!a.native) {
+        cfg.note(iface + ": native XDP refused (" + std::strerror(a.native_error) +
+                 "): the program runs in generic mode (a copy per frame; on veth, every frame "
+                 "reaches queue 0; veth's native mode needs an MTU that fits a page)");
+      }
     }
   }
   const auto budget = LiveLimits::budget(cfg.max_packets);

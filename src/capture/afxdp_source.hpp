@@ -5,7 +5,9 @@
 // interface with q mod W = w (every queue has a socket, or its frames would go to the stack
 // unseen): the spread over workers is the NIC's RSS (set a symmetric key, e.g.
 // ethtool -X IFACE hkey 6d:5a:..., for both directions of a flow to reach one worker) or,
-// on veth, the sender's transmit queue (the kernel's flow hash, which is symmetric).
+// on veth, the sender's transmit queue (through the qdisc, the kernel's flow hash, which is
+// symmetric; a packet socket that bypasses the qdisc picks it by its CPU). Every frame goes
+// to etcpipe, none to the host's stack, while it runs.
 // The program is attached in native (driver) mode where the driver has it, generic mode
 // otherwise; the socket binds zero-copy where the driver supports it, copy mode otherwise.
 //

@@ -6,7 +6,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
-#include <rte_mbuf_dyn.h>
+#include <sched.h>
 
 #include <array>
 #include <chrono>
@@ -30,13 +30,11 @@ constexpr uint16_t kTxDescriptors = 512;    // unused, but some drivers need a T
 constexpr uint64_t kQuietNs = 100'000'000;  // an empty batch this often on a quiet link
 constexpr uint32_t kBurstsPerStatsRead = 1024;
 
-// The symmetric Toeplitz key: 0x6d5a repeated (both directions of a flow hash alike).
-constexpr std::array<uint8_t, 40> symmetric_key() {
-  std::array<uint8_t, 40> k{};
-  for (std::size_t i = 0; i < k.size(); i += 2) {
-    k[i] = 0x6d;
-    k[i + 1] = 0x5a;
-  }
+// The symmetric Toeplitz key, 0x6d5a repeated (both directions of a flow hash alike), at
+// the device's key size.
+std::vector<uint8_t> symmetric_key(std::size_t size) {
+  std::vector<uint8_t> k(size);
+  for (std::size_t i = 0; i < size; ++i) k[i] = i % 2 == 0 ? 0x6d : 0x5a;
   return k;
 }
 
@@ -46,12 +44,6 @@ constexpr std::array<uint8_t, 40> symmetric_key() {
 
 std::string dpdk_error(int err) {
   return rte_strerror(err < 0 ? -err : err);
-}
-
-uint64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * kNsPerSec + uint64_t(ts.tv_nsec);
 }
 
 bool is_virtual(const std::string& device) {
@@ -86,7 +78,13 @@ void init_eal(const std::vector<std::string>& devices, unsigned workers, const s
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
+    // EAL pins the calling thread to its main lcore: the threads made after it (workers,
+    // writers, inference) would all inherit that one CPU. The mask is given back.
+    cpu_set_t cpus;
+    const bool saved = sched_getaffinity(0, sizeof cpus, &cpus) == 0;
+    const int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
+    if (saved) sched_setaffinity(0, sizeof cpus, &cpus);
+    if (rc < 0) {
       error = "EAL initialization failed: " + dpdk_error(rte_errno) + " (the EAL arguments were:" +
               [&] {
                 std::string s;
@@ -110,10 +108,8 @@ struct Ports {
     if (pool != nullptr) rte_mempool_free(pool);
     rte_eal_cleanup();
   }
-  std::vector<uint16_t> ids;
+  std::vector<uint16_t> ids;  // configured (and maybe started)
   rte_mempool* pool = nullptr;
-  int timestamp_offset = -1;  // the RX timestamp dynamic field, when every port fills it
-  uint64_t timestamp_flag = 0;
 };
 
 class DpdkSource final : public PacketSource {
@@ -130,27 +126,24 @@ class DpdkSource final : public PacketSource {
     batch.clear();
     release();
     quiet_ns_ = 0;
-    if (!registered_) {  // an lcore id: per-lcore mempool caches, as EAL threads have
+    if (!registered_ && rte_lcore_id() == LCORE_ID_ANY) {
+      // An lcore id, for the mempool's per-lcore caches, as EAL's own threads have.
       registered_ = rte_thread_register() == 0;
     }
     batch.dlt = DLT_EN10MB;
+    if (ended_) return false;
     const uint64_t started = realtime_ns();
     for (;;) {
-      if (limits_.reached()) {
-        read_device_drops();
-        return false;
-      }
+      if (limits_.spent()) return end();
+      const bool stopping = limits_.stopping();  // what the queues hold is still read
+      const uint64_t filtered = stats_.filtered;
       fill(batch);
-      if (batch.size() != 0) {
+      if (batch.size() != 0 || stats_.filtered != filtered) {
         idle_since_.reset();
-        limits_.take(batch, stats_);
-        stats_.packets += batch.size();
+        limits_.deliver(batch, stats_);
         return true;
       }
-      if (stats_.filtered != filtered_seen_) {  // everything filtered: an empty batch
-        filtered_seen_ = stats_.filtered;
-        return true;
-      }
+      if (stopping) return end();
       read_device_drops();
       const uint64_t now = realtime_ns();
       if (now - started >= kQuietNs) {  // a quiet link: flows may end by the clock
@@ -162,53 +155,63 @@ class DpdkSource final : public PacketSource {
   }
   const SourceStats& stats() const override { return stats_; }
   uint64_t quiet_ns() const override { return quiet_ns_; }
+  // The mbufs lent to the last batch go back to their pool.
   void release() override {
-    if (held_ != 0) rte_pktmbuf_free_bulk(mbufs_.data(), held_);
+    if (held_ != 0) rte_pktmbuf_free_bulk(held_mbufs_.data(), held_);
     held_ = 0;
   }
 
  private:
-  // Reads bursts from every port's queue until the batch is full or nothing more came.
+  bool end() {
+    ended_ = true;
+    read_device_drops();
+    rte_pktmbuf_free_bulk(burst_.data() + next_, received_ - next_);  // never read
+    next_ = received_ = 0;
+    return false;
+  }
+
+  // Reads bursts from every port's queue until the batch is full or nothing more came;
+  // what a full batch has no room for waits in `burst_` for the next call.
   void fill(PacketBatch& batch) {
-    bool more = true;
-    while (more && batch.size() + kBurst <= PacketBatch::kCapacity && !batch.full()) {
+    for (bool more = true; more;) {
+      for (; next_ < received_; ++next_) {
+        if (batch.full()) return;
+        add(batch, burst_[next_], burst_ns_);
+      }
+      next_ = received_ = 0;
       more = false;
-      for (uint16_t port : ports_->ids) {
-        const uint16_t room =
-            static_cast<uint16_t>(std::min<std::size_t>(kBurst, mbufs_.size() - held_));
-        if (room == 0) return;
-        const uint16_t n = rte_eth_rx_burst(port, queue_, mbufs_.data() + held_, room);
-        if (n == 0) continue;
+      for (std::size_t k = 0; k < ports_->ids.size() && received_ == 0; ++k) {
+        const uint16_t port = ports_->ids[(next_port_ + k) % ports_->ids.size()];
+        received_ = rte_eth_rx_burst(port, queue_, burst_.data(), kBurst);
+      }
+      next_port_ = (next_port_ + 1) % ports_->ids.size();
+      if (received_ != 0) {
         more = true;
+        burst_ns_ = realtime_ns();  // no device timestamps: the packets' time
         if (queue_ == 0 && ++bursts_since_stats_ == kBurstsPerStatsRead) read_device_drops();
-        const uint64_t burst_ns = realtime_ns();
-        for (uint16_t i = 0; i < n; ++i) add(batch, mbufs_[held_ + i], burst_ns);
-        held_ += n;
       }
     }
   }
 
-  // `burst_ns`: when the burst was read, the packet's time without a device timestamp.
-  void add(PacketBatch& batch, rte_mbuf* m, uint64_t burst_ns) {
+  void add(PacketBatch& batch, rte_mbuf* m, uint64_t ts) {
     const uint32_t len = rte_pktmbuf_pkt_len(m);
     stats_.bytes += len;
-    uint64_t ts = burst_ns;
-    if (ports_->timestamp_offset >= 0 && (m->ol_flags & ports_->timestamp_flag) != 0) {
-      ts = *RTE_MBUF_DYNFIELD(m, ports_->timestamp_offset, rte_mbuf_timestamp_t*);
-    }
     const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
-    if (m->nb_segs > 1) {  // a chain: linearized into the batch's arena
+    if (m->nb_segs > 1) {  // a chain: linearized, then copied into the batch's arena
       data = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, len, scratch_.data()));
     }
     if (!filter_.match(data, len, len)) {
       ++stats_.filtered;
       ++stats_.packets;
+      rte_pktmbuf_free(m);
       return;
     }
     if (m->nb_segs > 1) {
       batch.push(ts, data, std::min<uint32_t>(len, PacketBatch::kMaxPacket), len);
+      rte_pktmbuf_free(m);
     } else {
       batch.lend(PacketRef{ts, data, len, len});
+      held_mbufs_[held_++] = m;
     }
   }
 
@@ -244,38 +247,51 @@ class DpdkSource final : public PacketSource {
   LiveLimits limits_;
   UserFilter filter_;
   bool registered_ = false;
-  std::array<rte_mbuf*, PacketBatch::kCapacity> mbufs_{};
-  uint32_t held_ = 0;  // mbufs lent to the last batch
+  bool ended_ = false;
+  std::array<rte_mbuf*, PacketBatch::kCapacity> held_mbufs_{};  // lent to the last batch
+  uint32_t held_ = 0;
+  std::array<rte_mbuf*, kBurst> burst_{};  // the last burst: [next_, received_) not read yet
+  uint16_t next_ = 0;
+  uint16_t received_ = 0;
+  uint64_t burst_ns_ = 0;
+  std::size_t next_port_ = 0;
   std::array<uint8_t, PacketBatch::kMaxPacket> scratch_{};
   std::optional<std::chrono::steady_clock::time_point> idle_since_;  // no packet since
   uint64_t quiet_ns_ = 0;
-  uint64_t filtered_seen_ = 0;
   uint32_t bursts_since_stats_ = 0;
   SourceStats stats_;
 };
 
-void start_port(uint16_t port, const std::string& device, unsigned workers, Ports& ports) {
-  rte_eth_dev_info info{};
-  if (int rc = rte_eth_dev_info_get(port, &info); rc != 0) {
-    fail(device + ": cannot read the device: " + dpdk_error(rc));
-  }
+void start_port(uint16_t port, const rte_eth_dev_info& info, const std::string& device,
+                unsigned workers, Ports& ports, const LiveCaptureConfig& cfg) {
   if (info.max_rx_queues < workers) {
     fail(device + " has " + std::to_string(info.max_rx_queues) +
          " RX queues: fewer than --workers " + std::to_string(workers));
   }
   rte_eth_conf conf{};
-  static std::array<uint8_t, 40> key = symmetric_key();
+  std::vector<uint8_t> key = symmetric_key(info.hash_key_size);
   if (workers > 1 && info.flow_type_rss_offloads != 0) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-    conf.rx_adv_conf.rss_conf.rss_key = key.data();
-    conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(key.size());
+    if (!key.empty()) {
+      conf.rx_adv_conf.rss_conf.rss_key = key.data();
+      conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(key.size());
+    } else if (cfg.note) {
+      cfg.note(device +
+               ": the RSS key cannot be set: the two directions of a flow may reach "
+               "different workers");
+    }
     conf.rx_adv_conf.rss_conf.rss_hf =
         (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
   }
-  if (ports.timestamp_offset >= 0 && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP)) {
-    conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+  if (std::strcmp(info.driver_name, "net_af_packet") == 0 && cfg.note) {
+    cfg.note(device + ": DPDK's af_packet driver does not report its sockets' drops" +
+             std::string(workers > 1 ? ", and under load it moves packets to another queue "
+                                       "than their flow's (fanout rollover)"
+                                     : "") +
+             ": --capture afpacket reads the interface without either");
   }
   const auto q = static_cast<uint16_t>(workers);
+  ports.ids.push_back(port);  // closed with the others if what follows fails
   if (int rc = rte_eth_dev_configure(port, q, q, &conf); rc != 0) {
     fail(device + ": cannot configure " + std::to_string(q) + " queues: " + dpdk_error(rc));
   }
@@ -293,7 +309,6 @@ void start_port(uint16_t port, const std::string& device, unsigned workers, Port
   if (int rc = rte_eth_dev_start(port); rc != 0) {
     fail(device + ": cannot start: " + dpdk_error(rc));
   }
-  ports.ids.push_back(port);
   rte_eth_promiscuous_enable(port);  // a probe sees every frame (not all devices can)
   rte_eth_stats_reset(port);
 }
@@ -323,10 +338,7 @@ std::vector<std::unique_ptr<PacketSource>> open_dpdk_sources(const LiveCaptureCo
     fail("cannot make a pool of " + std::to_string(mbufs) +
          " packet buffers: " + dpdk_error(rte_errno) + " (more memory: --dpdk-eal \"-m MB\")");
   }
-  // Device timestamps where every device offers them in nanoseconds since the epoch (the
-  // af_packet driver gives the kernel's; a NIC's clock counts from elsewhere).
-  bool stamps = true;
-  std::vector<uint16_t> ids;
+  std::vector<std::pair<uint16_t, rte_eth_dev_info>> devices;
   for (const std::string& device : cfg.interfaces) {
     uint16_t port = 0;
     if (rte_eth_dev_get_port_by_name(device_name(device).c_str(), &port) != 0) {
@@ -335,17 +347,16 @@ std::vector<std::unique_ptr<PacketSource>> open_dpdk_sources(const LiveCaptureCo
            "net_af_packet0,iface=eth0)");
     }
     rte_eth_dev_info info{};
-    stamps &= rte_eth_dev_info_get(port, &info) == 0 &&
-              (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0 &&
-              std::strcmp(info.driver_name, "net_af_packet") == 0;
-    ids.push_back(port);
+    if (int rc = rte_eth_dev_info_get(port, &info); rc != 0) {
+      fail(device + ": cannot read the device: " + dpdk_error(rc));
+    }
+    if (cfg.fit_workers)
+      workers = std::min<unsigned>(workers, std::max<uint16_t>(1, info.max_rx_queues));
+    devices.emplace_back(port, info);
   }
-  if (stamps &&
-      rte_mbuf_dyn_rx_timestamp_register(&ports->timestamp_offset, &ports->timestamp_flag) != 0) {
-    ports->timestamp_offset = -1;
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    start_port(devices[i].first, devices[i].second, cfg.interfaces[i], workers, *ports, cfg);
   }
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    start_port(ids[i], cfg.interfaces[i], workers, *ports);
   const auto budget = LiveLimits::budget(cfg.max_packets);
   std::vector<std::unique_ptr<PacketSource>> sources;
   for (unsigned w = 0; w < workers; ++w) {

@@ -26,6 +26,9 @@ struct LiveCaptureConfig {
   std::chrono::nanoseconds duration{0};     // stop after this long (0: no limit)
   const std::atomic<bool>* stop = nullptr;  // set asynchronously (SIGINT): end of input
   std::string dpdk_eal;                     // extra EAL arguments (DPDK)
+  // The worker count was not asked for: fewer workers where the device has fewer queues
+  // (AF_XDP, DPDK) rather than an error.
+  bool fit_workers = false;
   // Told what the user should know about how the capture runs (a fallback mode), if set.
   std::function<void(const std::string&)> note;
 };
@@ -58,21 +61,26 @@ class LiveLimits {
     return std::make_shared<std::atomic<int64_t>>(static_cast<int64_t>(packets));
   }
 
-  bool reached() const {
+  // A signal or --duration: the input ends once what the kernel already holds is read.
+  bool stopping() const {
     return (stop_ != nullptr && stop_->load(std::memory_order_relaxed)) ||
-           (deadline_ && std::chrono::steady_clock::now() >= *deadline_) ||
-           (budget_ && budget_->load(std::memory_order_relaxed) <= 0);
+           (deadline_ && std::chrono::steady_clock::now() >= *deadline_);
   }
-  // Takes the batch's packets from the budget; those beyond it leave the batch (and its
-  // byte count in `stats`).
-  void take(PacketBatch& batch, SourceStats& stats) {
-    if (!budget_) return;
-    const auto n = static_cast<int64_t>(batch.size());
-    const int64_t left = budget_->fetch_sub(n, std::memory_order_relaxed);
-    if (left >= n) return;
-    const auto keep = static_cast<uint32_t>(std::max<int64_t>(left, 0));
-    for (uint32_t i = keep; i < batch.size(); ++i) stats.bytes -= batch.ref(i).wire_len;
-    batch.keep_first(keep);
+  // -c: the packets asked for were all read.
+  bool spent() const { return budget_ && budget_->load(std::memory_order_relaxed) <= 0; }
+  // Takes the batch's packets from the budget (those beyond it leave the batch, and its
+  // byte count in `stats`) and counts the rest as read.
+  void deliver(PacketBatch& batch, SourceStats& stats) {
+    if (budget_) {
+      const auto n = static_cast<int64_t>(batch.size());
+      const int64_t left = budget_->fetch_sub(n, std::memory_order_relaxed);
+      if (left < n) {
+        const auto keep = static_cast<uint32_t>(std::max<int64_t>(left, 0));
+        for (uint32_t i = keep; i < batch.size(); ++i) stats.bytes -= batch.ref(i).wire_len;
+        batch.keep_first(keep);
+      }
+    }
+    stats.packets += batch.size();
   }
 
  private:

@@ -1,7 +1,7 @@
 // A batch of captured packets: the unit every source delivers and every stage consumes.
-// Packet bytes live in the batch's own arena, so a batch stays valid after the source
-// moves on (the arena is allocated once and reused), or, lent by a source that keeps them
-// for the whole run (a replay from memory), where they are.
+// Packet bytes live in the batch's own arena (allocated once and reused), or where the
+// source keeps them, lent: for the whole run (a mapped file, a replay from memory), or until
+// the source's next batch (a live ring: see PacketSource::next_batch).
 #pragma once
 
 #include <cstdint>

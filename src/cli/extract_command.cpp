@@ -104,7 +104,7 @@ int run(ExtractOptions& o) {
     }
     const FeatureSpec spec = make_spec(o);
     const ExtractorKind kind = parse_extractor(o.extractor);
-    // Captures, not a link: the library's capacity, not a quarter of the memory.
+    // A dataset, not a probe: the library's capacity, not a quarter of the memory.
     if (!given(o, "--max-flows")) o.pipeline.max_flows = FlowTableConfig{}.max_flows;
     if (!given(o, "--select-snaplen")) {
       o.pipeline.select_snaplen = snaplen_for(spec);
@@ -112,7 +112,7 @@ int run(ExtractOptions& o) {
     o.pipeline.select_packets = spec.packets;
     FlowPipelineConfig cfg = pipeline_config(o.pipeline);
     cfg.feature_rows = o.feature_rows;
-    const unsigned workers = o.pipeline.workers;
+    unsigned workers = o.pipeline.workers;
     if (kind == ExtractorKind::Streaming) cfg.streaming = spec;
 
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
@@ -128,7 +128,8 @@ int run(ExtractOptions& o) {
     std::vector<std::unique_ptr<PacketSource>> queues;  // live: one per worker
     std::vector<std::string> files;
     if (o.live.live()) {
-      queues = open_live(o.live, join(o.filter_words), workers, o.quiet);
+      queues = open_live(o.live, join(o.filter_words), workers, given(o, "--workers"), o.quiet);
+      workers = static_cast<unsigned>(queues.size());  // fewer where a device has fewer queues
     } else {
       files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
         ++unreadable;

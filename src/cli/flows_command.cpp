@@ -82,7 +82,8 @@ int run(FlowsOptions& o) {
     std::unique_ptr<PcapFileSource> file;
     std::vector<std::unique_ptr<PacketSource>> queues;  // live: one per worker
     if (live) {
-      queues = open_live(o.live, join(o.filter_words), o.pipeline.workers, o.quiet);
+      queues = open_live(o.live, join(o.filter_words), o.pipeline.workers,
+                         o.cmd->count("--workers") > 0, o.quiet);
     } else {
       std::vector<std::string> files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
         ++skipped;

@@ -25,8 +25,12 @@ int send_on(GeneratorSource& gen, PacketBatch& batch, const std::string& iface,
             << " bytes) sent on " << iface << " in " << s << " s, "
             << static_cast<uint64_t>(double(out.packets()) / std::max(s, 1e-9)) << " packets/s";
   if (refused != 0) std::cerr << "; " << refused << " refused by the interface";
+  if (out.too_long() != 0) {
+    std::cerr << "; " << out.too_long() << " longer than " << iface << " takes, left out";
+  }
   std::cerr << '\n';
-  return refused == 0 ? 0 : 1;
+  if (stop_flag().load()) return interrupted_status();
+  return refused == 0 && out.too_long() == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -66,11 +70,13 @@ Runner add_gen_command(CLI::App& app) {
       if (!opts->send.empty()) return send_on(gen, batch, opts->send, cfg);
       if (opts->output.empty()) throw std::runtime_error("give -w FILE or --send IFACE");
       PcapWriter out(opts->output, 1, opts->snaplen);
-      while (gen.next_batch(batch)) out.write(batch);
+      while (!stop_flag().load(std::memory_order_relaxed) && gen.next_batch(batch)) {
+        out.write(batch);
+      }
       out.close();
       std::cerr << "etcpipe: " << gen.stats().packets << " packets (" << gen.stats().bytes
                 << " bytes), " << gen.flows_born() << " flows, written to " << opts->output << '\n';
-      return 0;
+      return stop_flag().load() ? interrupted_status() : 0;
     } catch (const std::exception& e) {
       std::cerr << "etcpipe: " << e.what() << '\n';
       return 2;

@@ -47,10 +47,10 @@ void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read) {
                     "--log-level=error, --vdev/-a for each device, --no-pci without a PCI device");
   group
       ->add_option("--ring-mb", o.ring_mb,
-                   "Ring size in MiB: the TPACKET_V3 ring of each worker and interface "
-                   "(afpacket), the UMEM of 4 KiB frames of each receive queue (afxdp, rounded "
-                   "down to a power of two); packets the kernel finds no room for are counted "
-                   "as kernel drops")
+                   "Ring size in MiB: the TPACKET_V3 ring of each interface, shared by its "
+                   "workers' sockets (2 MiB each at least) (afpacket); the UMEM of 4 KiB "
+                   "frames of each receive queue, rounded down to a power of two (afxdp); "
+                   "packets the kernel finds no room for are counted as kernel drops")
       ->capture_default_str()
       ->check(CLI::Range(1u, 65536u));
   group->add_option("--duration", o.duration, "Stop after this many seconds (0: at SIGINT/SIGTERM)")
@@ -61,7 +61,8 @@ void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read) {
 }
 
 std::vector<std::unique_ptr<PacketSource>> open_live(const LiveOptions& o, const std::string& bpf,
-                                                     unsigned workers, bool quiet) {
+                                                     unsigned workers, bool workers_given,
+                                                     bool quiet) {
   LiveCaptureConfig lc;
   lc.interfaces = o.interfaces;
   lc.bpf = bpf;
@@ -70,6 +71,7 @@ std::vector<std::unique_ptr<PacketSource>> open_live(const LiveOptions& o, const
   lc.duration = std::chrono::nanoseconds(static_cast<int64_t>(o.duration * 1e9));
   lc.stop = &stop_flag();  // a signal ends the input: every flow ends, end-of-input
   lc.dpdk_eal = o.dpdk_eal;
+  lc.fit_workers = !workers_given;
   if (!quiet) lc.note = [](const std::string& msg) { std::cerr << "etcpipe: " << msg << '\n'; };
   auto queues = o.capture == "dpdk"    ? open_dpdk_sources(lc, workers)
                 : o.capture == "afxdp" ? open_afxdp_sources(lc, workers)

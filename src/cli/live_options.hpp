@@ -30,7 +30,10 @@ void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read);
 
 // Opens one source per worker on the interfaces (a signal, --duration or -c ends them), and
 // says on stderr what it listens on unless `quiet`. Throws std::runtime_error.
+// `workers_given`: --workers was on the command line (else fewer workers where a device has
+// fewer queues).
 std::vector<std::unique_ptr<PacketSource>> open_live(const LiveOptions& o, const std::string& bpf,
-                                                     unsigned workers, bool quiet);
+                                                     unsigned workers, bool workers_given,
+                                                     bool quiet);
 
 }  // namespace etcpipe::cli

@@ -120,21 +120,25 @@ bool emit_row(FeatureOutput& out, const FeatureRows& rows, uint32_t r, ExtractSt
   return true;
 }
 
-void ExtractorCore::finish_row(uint32_t r) {
+bool ExtractorCore::finish_row(uint32_t r) {
   if (lend_) {
     fence_rows();  // the streaming copies reach memory before the row is read or handed on
     finish_in_place(pool_.rows(), r);
   }
   // A lent row goes back to the pool with its batch; a copied or dropped one at once.
-  const bool lent = emit_row(out_, pool_.rows(), r, stats_, lend_) && lend_;
-  if (!lent) pool_.release(r);
+  const bool handed = emit_row(out_, pool_.rows(), r, stats_, lend_);
+  if (!handed || !lend_) pool_.release(r);
+  return handed;
 }
 
 template <class Copy>
 void ExtractorCore::packet(RowState& st, const DecodedPacket& p, const uint8_t* bytes,
                            uint32_t avail, bool client, uint16_t worker, uint32_t slot,
                            uint32_t generation, Copy&& copy) {
-  if (st.count == RowState::kSkip || st.count == RowState::kNoRow) return;
+  if (st.count == RowState::kSkip || st.count == RowState::kNoRow ||
+      st.count == RowState::kDropped) {
+    return;
+  }
   if (st.count >= spec_.packets) {
     ++stats_.late;
     return;
@@ -155,16 +159,16 @@ void ExtractorCore::packet(RowState& st, const DecodedPacket& p, const uint8_t* 
   info.last_ns = p.ts_ns;
   info.packets = ++st.count;
   ++stats_.packets;
-  if (st.count == spec_.packets) {
-    finish_row(st.row);
-  }
+  if (st.count == spec_.packets && !finish_row(st.row)) st.count = RowState::kDropped;
 }
 
-bool ExtractorCore::end(RowState& st) {
-  const bool no_row = st.count == RowState::kNoRow;
-  if (st.count > 0 && st.count < spec_.packets) finish_row(st.row);
+RowFate ExtractorCore::end(RowState& st) {
+  RowFate fate = st.count == RowState::kNoRow     ? RowFate::NoRow
+                 : st.count == RowState::kDropped ? RowFate::Dropped
+                                                  : RowFate::Handed;
+  if (st.count > 0 && st.count < spec_.packets && !finish_row(st.row)) fate = RowFate::Dropped;
   st = RowState{};
-  return no_row;
+  return fate;
 }
 
 // ---- reference ---------------------------------------------------------------------------
@@ -253,8 +257,8 @@ void StreamingExtractor::expire(uint64_t now_ns) {
 
 void StreamingExtractor::time_out(RowState& st) {
   core_.pool().rows().info(st.row).timed_out = 1;
-  core_.finish_row(st.row);
-  st.count = RowState::kSkip;  // its later packets are ignored, its end emits nothing
+  // Its later packets are ignored, its end emits nothing.
+  st.count = core_.finish_row(st.row) ? RowState::kSkip : RowState::kDropped;
 }
 
 }  // namespace etcpipe

@@ -99,10 +99,18 @@ std::string_view extractor_name(ExtractorKind k);
 ExtractorKind parse_extractor(std::string_view s);  // throws std::invalid_argument
 
 // Per-flow extraction state of the serial extractors.
+// What became of a flow's row when the flow ended.
+enum class RowFate : uint8_t {
+  Handed,   // handed to the output (or the flow had no selected packet)
+  NoRow,    // none was free when the flow started
+  Dropped,  // finished, but the output had no room (a live link's consumer behind)
+};
+
 struct RowState {
-  static constexpr uint16_t kSkip = 0xFFFF;   // row finished early: ignore until the end
-  static constexpr uint16_t kNoRow = 0xFFFE;  // no row could be had: ignore until the end
-  uint16_t count = 0;                         // selected packets seen
+  static constexpr uint16_t kSkip = 0xFFFF;     // row finished early: ignore until the end
+  static constexpr uint16_t kNoRow = 0xFFFE;    // no row could be had: ignore until the end
+  static constexpr uint16_t kDropped = 0xFFFD;  // finished, but the output had no room
+  uint16_t count = 0;                           // selected packets seen
   uint32_t row = 0;  // meaningful only while 0 < count < N: all-zero memory is a fresh state
 };
 
@@ -118,12 +126,13 @@ class ExtractorCore {
   void packet(RowState& st, const DecodedPacket& p, const uint8_t* bytes, uint32_t avail,
               bool client, uint16_t worker, uint32_t slot, uint32_t generation, Copy&& copy);
   // The flow ended: a row with fewer than N packets is finished.
-  // Returns whether the flow had no row (none was free when it started).
-  bool end(RowState& st);
+  // Returns what became of the flow's row.
+  RowFate end(RowState& st);
   // Passes the partly filled output batch on (end of a source batch, end of input).
   void hand_over() { out_.hand_over(); }
   // Hands row r to the output (lent or copied and freed).
-  void finish_row(uint32_t r);
+  // Hands a row to the output; false if it had no room (the row is dropped and counted).
+  bool finish_row(uint32_t r);
 
   const FeatureSpec& spec() const { return spec_; }
   RowPool& pool() { return pool_; }
@@ -164,7 +173,7 @@ class StreamingExtractor {
                      uint32_t snaplen, FeatureOutput& out, uint64_t row_timeout_ns = 0);
   void packet(const DecodedPacket& p, uint32_t slot, uint32_t generation, bool client,
               std::span<const uint8_t> b);
-  bool end(uint32_t slot) { return core_.end(state_[slot]); }  // true: the flow had no row
+  RowFate end(uint32_t slot) { return core_.end(state_[slot]); }
   // Finishes the rows whose timeout has passed at packet time `now_ns`.
   void expire(uint64_t now_ns);
   // Every flow has ended (a time reset): the row timeouts queued are void, and would hold

@@ -66,7 +66,8 @@ struct FlowRecord {
   uint32_t generation = 0;
   uint16_t worker = 0;
   uint8_t selected = 0;
-  bool no_row = false;  // feature extraction had no free row for the flow
+  bool no_row = false;       // feature extraction had no free row for the flow
+  bool row_dropped = false;  // its row was finished but dropped: no verdict will come
 };
 
 }  // namespace etcpipe

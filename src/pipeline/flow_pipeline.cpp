@@ -42,7 +42,11 @@ void FlowStage::report_ends() {
     FlowRecord& r = f[reported_];
     r.worker = worker_;
     if (r.selected == 0) continue;
-    if (streaming_) r.no_row = streaming_->end(r.slot);
+    if (streaming_) {
+      const RowFate fate = streaming_->end(r.slot);
+      r.no_row = fate == RowFate::NoRow;
+      r.row_dropped = fate == RowFate::Dropped;
+    }
     if (copy_selected_) selected_.end(r.slot);
   }
 }

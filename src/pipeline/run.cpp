@@ -541,6 +541,16 @@ struct alignas(64) SourceWorker {
     }
     if (ready.load(std::memory_order_acquire)) drain(pipeline->flow_stage(), opts);
   }
+  // After the calling thread failed: what the worker hands over is thrown away, so that it
+  // never waits for room and comes to its end.
+  void discard() {
+    std::vector<FlowRecord>* chunk = nullptr;
+    while (full.try_dequeue(chunk)) {
+      chunk->clear();
+      empty.enqueue(chunk);
+    }
+    if (ready.load(std::memory_order_acquire)) drain(pipeline->flow_stage(), RunOptions{});
+  }
 
   PacketSource& source;
   FlowPipelineConfig cfg;
@@ -580,20 +590,34 @@ RunStats run_per_source(std::vector<std::unique_ptr<PacketSource>>& sources,
     return s;
   };
   const auto wait_us = static_cast<std::int64_t>(std::min(opts.tick_seconds, 0.05) * 1e6);
+  // An output or a consumer that fails in this thread stops the workers; the run ends with
+  // its error once they are joined.
+  std::exception_ptr failed;
+  auto guarded = [&](auto&& step) {
+    if (failed) return;
+    try {
+      step();
+    } catch (...) {
+      failed = std::current_exception();
+      halt.store(true);
+    }
+  };
   for (;;) {
     bool all_done = true;
     for (auto& w : workers) {
       const bool done = w->done.load(std::memory_order_acquire);  // before its last records
-      w->collect(sink, opts);
+      guarded([&] { w->collect(sink, opts); });
+      if (failed) w->discard();
       all_done &= done;
       if (done && w->error) halt.store(true);
     }
     if (all_done) break;
     if (pacer.stop()) halt.store(true);
-    pacer.tick(snapshot);
+    guarded([&] { pacer.tick(snapshot); });
     wake.wait(wait_us);
   }
   for (auto& w : workers) w->thread.join();
+  if (failed) std::rethrow_exception(failed);
   for (auto& w : workers) {
     if (w->error) std::rethrow_exception(w->error);
   }

@@ -34,8 +34,8 @@ VerdictJoin::~VerdictJoin() {
 void VerdictJoin::write(std::span<const FlowRecord> records) {
   poll();
   for (const FlowRecord& r : records) {
-    if (r.selected == 0 || r.no_row) {
-      ++(r.selected == 0 ? stats_.no_packets : stats_.no_row);
+    if (r.selected == 0 || r.no_row || r.row_dropped) {
+      ++(r.selected == 0 ? stats_.no_packets : r.no_row ? stats_.no_row : stats_.no_verdict);
       emit(r, nullptr);
       continue;
     }

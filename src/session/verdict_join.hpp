@@ -3,8 +3,9 @@
 // or its end), records when the flow ends; either may come first.
 // Both carry the flow's exact identity, (worker, table slot, the slot's generation): a slot
 // reused after its flow ended holds the next flow under the next generation.
-// Records of flows without a selected packet, or without a feature row (none was free when
-// they started), go out at once, unclassified.
+// Records of flows without a selected packet, without a feature row (none was free when
+// they started), or whose row was dropped in their worker (a live link's consumer behind),
+// go out at once, unclassified.
 #pragma once
 #include <functional>
 #include <mutex>

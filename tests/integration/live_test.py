@@ -88,6 +88,7 @@ class SmallMtu:
         self.set("1500")
 
     def __exit__(self, *exc):
+        stop_captures()  # a capture left running keeps its XDP program, which holds the MTU
         self.set("65535")
 
     @staticmethod
@@ -118,8 +119,22 @@ def wait_listening(proc, err_path):
         time.sleep(0.05)
 
 
+RUNNING = []  # captures started and not yet stopped
+
+
+def stop_captures():
+    """Kills what a failed test left running."""
+    while RUNNING:
+        cap = RUNNING.pop()
+        if cap.proc.poll() is None:
+            cap.proc.kill()
+            cap.proc.wait()
+        cap.err.close()
+
+
 class Capture:
-    """etcpipe CMD -i RECEIVER ... running in the receiving namespace."""
+    """etcpipe CMD -i RECEIVER ... running in the receiving namespace (for at most 300 s,
+    whatever happens to the test)."""
 
     def __init__(self, tmp, command, *args, source=AFPACKET, records=True):
         self.err_path = os.path.join(tmp, "stderr")
@@ -129,8 +144,9 @@ class Capture:
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", RECEIVER, ETCPIPE, command, *source,
              *(["-o", self.out_path, "--stats-json", self.stats_path] if records else []),
-             *args],
+             *([] if "--duration" in args else ["--duration", "300"]), *args],
             stdout=subprocess.DEVNULL, stderr=self.err)
+        RUNNING.append(self)
         wait_listening(self.proc, self.err_path)
 
     def stderr(self):
@@ -148,12 +164,16 @@ class Capture:
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
+                self.proc.wait()
             self.err.close()
+            if self in RUNNING:
+                RUNNING.remove(self)
         return rc
 
     def stats_lines(self):
+        """The statistics lines written so far (one being written is left out)."""
         with open(self.stats_path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
     def records(self):
         with open(self.out_path) as f:
@@ -208,6 +228,7 @@ class Live(unittest.TestCase):
         self.tmp = tempfile.TemporaryDirectory()
 
     def tearDown(self):
+        stop_captures()
         self.tmp.cleanup()
 
     def dir(self, name):

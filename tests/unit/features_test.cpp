@@ -375,10 +375,41 @@ TEST(Extractors, StreamingEndSaysWhichFlowsHadNoRow) {
   StreamingExtractor& x = rig.x;
   rig.add(100, 1);
   rig.add(200, 2);
-  EXPECT_FALSE(x.end(1));  // had the only row
-  EXPECT_TRUE(x.end(2));   // found it in use
-  EXPECT_FALSE(x.end(3));  // no packet at all
+  EXPECT_EQ(x.end(1), RowFate::Handed);  // had the only row
+  EXPECT_EQ(x.end(2), RowFate::NoRow);   // found it in use
+  EXPECT_EQ(x.end(3), RowFate::Handed);  // no packet at all
   EXPECT_EQ(x.stats().rows_full, 1u);
+}
+
+// An output that never has room: a live link's consumer far behind.
+class FullOutput final : public FeatureOutput {
+ public:
+  FeatureBatch* batch() override { return nullptr; }
+  void hand_over() override {}
+};
+
+// A row dropped for want of room, complete (N-th packet) or finished at the flow's end, is
+// told at the end, so that its record goes out without waiting for a verdict.
+TEST(Extractors, StreamingEndSaysWhichRowsWereDropped) {
+  const FeatureSpec spec = StreamingRig::spec_of(2);
+  FullOutput out;
+  StreamingExtractor x(spec, 4, 16, 0, 2048, out, 0);
+  const Bytes a = eth(0x0800, ipv4(kA, kB, 17, udp(1, 2, seq_bytes(8, 1))));
+  auto add = [&](uint64_t ts, uint32_t flow) {
+    const Pkt p = packet(a, ts, flow, true);
+    x.packet(p.meta, flow, 0, true, p.frame);
+  };
+  add(100, 1);
+  add(200, 1);  // complete: dropped now
+  add(300, 1);  // a later packet of a dropped row: ignored
+  add(400, 2);  // one packet: dropped at the end
+  EXPECT_EQ(x.end(1), RowFate::Dropped);
+  EXPECT_EQ(x.end(2), RowFate::Dropped);
+  EXPECT_EQ(x.stats().output_dropped, 2u);
+  EXPECT_EQ(x.stats().late, 0u);
+  add(500, 1);  // the slot's next flow starts afresh (the rows went back to the pool)
+  EXPECT_EQ(x.end(1), RowFate::Dropped);
+  EXPECT_EQ(x.stats().rows_full, 0u);
 }
 
 // Packets of one source batch are not interrupted by expire(): a row whose timeout passes

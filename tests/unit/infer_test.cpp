@@ -377,6 +377,18 @@ TEST(VerdictJoin, ARecordWhoseRowWasNeverMadeGoesOutUnclassifiedAtTheEnd) {
   EXPECT_EQ(join.stats().no_verdict, 1u);
 }
 
+// A record whose row its worker dropped (a live link's consumer behind) goes out at once,
+// unclassified: no verdict will come for it.
+TEST(VerdictJoin, ARecordWhoseRowWasDroppedGoesOutAtOnce) {
+  JoinRig rig(4);
+  FlowRecord r = record(7, 10, 20, 3);
+  r.row_dropped = true;
+  rig.join.write(std::span(&r, 1));
+  ASSERT_EQ(rig.out.records.size(), 1u);
+  EXPECT_EQ(rig.out.records[0].label, nullptr);
+  EXPECT_EQ(rig.join.stats().no_verdict, 1u);
+}
+
 // Verdicts are a stream: a long flow whose N-th selected packet comes early is classified,
 // and the verdict delivered to a subscriber, while the flow is still open in its table.
 TEST(VerdictStream, AVerdictReachesASubscriberBeforeItsFlowEnds) {

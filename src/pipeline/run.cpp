@@ -513,7 +513,7 @@ struct alignas(64) SourceWorker {
           wake.signal();
         }
         if (const double t = elapsed(); t >= next_publish) {
-          publish(elapsed());
+          publish(t);
           next_publish = t + kPublishSeconds;
         }
       });

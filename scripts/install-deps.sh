@@ -8,6 +8,7 @@ PACKAGES=(
   libpcap-dev libcli11-dev nlohmann-json3-dev libfmt-dev libreaderwriterqueue-dev
   libthrust-dev              # the batch feature extractor (Thrust, CPU system)
   libsqlite3-dev              # the sqlite: output
+  libmariadb-dev mariadb-server  # the mysql: output, and the server its tests start
   libcpp-httplib-dev          # the --metrics HTTP server
   nfdump                      # nfcapd, the IPFIX collector the ipfix: output is tested against
   iproute2 tcpreplay tcpdump # the live capture tests: namespaces, veth pairs, replay, dump

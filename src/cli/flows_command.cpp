@@ -22,7 +22,6 @@
 #include "cli/pipeline_options.hpp"
 #include "export/async_sink.hpp"
 #include "export/fanout_sink.hpp"
-#include "export/ipfix_exporter.hpp"
 #include "export/outputs.hpp"
 #include "pipeline/run.hpp"
 #include "pipeline/selected_pcap.hpp"
@@ -122,7 +121,6 @@ int run(FlowsOptions& o) {
     auto outputs = std::make_unique<FanoutSink>();
     FanoutSink& sink = *outputs;
     std::unique_ptr<SelectedPcapWriter> pcap;
-    std::vector<const IpfixExporter*> ipfix;
     for (const std::string& spec : o.outputs.empty() ? std::vector<std::string>{"-"} : o.outputs) {
       const OutputSpec out = parse_output(spec);
       // pcap: (once, with a target) is the pipeline's; anything else, a second or empty
@@ -131,9 +129,7 @@ int run(FlowsOptions& o) {
         pcap = std::make_unique<SelectedPcapWriter>(out.target, cfg.select_snaplen);
         continue;
       }
-      OpenedOutput opened = open_output(spec, o.classify, command_line());
-      if (opened.ipfix != nullptr) ipfix.push_back(opened.ipfix);
-      sink.add(std::move(opened.sink));
+      sink.add(open_output(spec, o.classify, command_line()));
     }
     RunOptions ro;
     if (pcap) {
@@ -191,13 +187,10 @@ int run(FlowsOptions& o) {
     if (progress) std::cerr << "\r\x1b[K";
     if (!o.quiet) std::cerr << format_summary(stats);
     if (classification && !o.quiet) std::cerr << classification->summary();
-    for (const IpfixExporter* x : ipfix) {
-      if (!o.quiet || x->records_dropped() != 0) {
-        std::cerr << "ipfix: " << x->records_sent() << " records sent, " << x->records_dropped()
-                  << " dropped (collector gone or behind)";
-        if (x->reconnects() != 0) std::cerr << ", " << x->reconnects() << " reconnections";
-        std::cerr << '\n';
-      }
+    std::vector<FlowSink::Report> reports;  // the outputs that talk to servers
+    writer.report(reports);
+    for (const FlowSink::Report& r : reports) {
+      if (!o.quiet || r.loss) std::cerr << r.line << '\n';
     }
     if (pcap && !o.quiet && pcap_error.empty()) {
       std::cerr << "pcap: " << pcap->written() << " selected packets written";
@@ -254,7 +247,9 @@ void add_record_options(CLI::App* cmd, FlowsOptions& o) {
                   "BPF filter expression (tcpdump syntax), applied to each packet as captured");
   cmd->add_option("-o,--output", o.outputs,
                   "KIND:TARGET, repeatable: jsonl:FILE, csv:FILE, sqlite:FILE (flow records; "
-                  "FILE - is stdout), ipfix:HOST:PORT (UDP), ipfix-tcp:HOST:PORT, pcap:FILE "
+                  "FILE - is stdout), mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?socket=PATH] "
+                  "(MariaDB or MySQL; no PASSWORD: $MYSQL_PWD), ipfix:HOST:PORT (UDP), "
+                  "ipfix-tcp:HOST:PORT, pcap:FILE "
                   "(the selected packets); a bare FILE is jsonl:FILE (default: JSON Lines on "
                   "stdout)")
       ->allow_extra_args(false);

@@ -26,6 +26,7 @@ class AsyncSink final : public FlowSink {
   void summary(const std::string& stats_json) override;
   // Waits for every queued record, closes the inner sink; rethrows its error, if any.
   void close() override;
+  void report(std::vector<Report>& out) const override { inner_->report(out); }
 
   uint64_t dropped() const { return dropped_; }
   // While *flag is set, write() drops (and counts) records instead of waiting for a free

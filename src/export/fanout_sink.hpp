@@ -25,6 +25,9 @@ class FanoutSink final : public FlowSink {
     each([](FlowSink& s) { s.close(); });
     if (!error_.empty()) throw std::runtime_error(error_);
   }
+  void report(std::vector<Report>& out) const override {
+    for (const Entry& e : sinks_) e.sink->report(out);
+  }
 
  private:
   struct Entry {

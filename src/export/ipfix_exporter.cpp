@@ -343,4 +343,11 @@ void IpfixExporter::close() {
   fd_ = -1;
 }
 
+void IpfixExporter::report(std::vector<Report>& out) const {
+  std::string line = "ipfix: " + std::to_string(records_sent_) + " records sent, " +
+                     std::to_string(records_dropped_) + " dropped (collector gone or behind)";
+  if (reconnects_ != 0) line += ", " + std::to_string(reconnects_) + " reconnections";
+  out.push_back({std::move(line), records_dropped_ != 0});
+}
+
 }  // namespace etcpipe

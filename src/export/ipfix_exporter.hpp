@@ -42,6 +42,7 @@ class IpfixExporter final : public FlowSink {
 
   void write(std::span<const FlowRecord> records) override;
   void close() override;
+  void report(std::vector<Report>& out) const override;
 
   uint64_t records_sent() const { return records_sent_; }
   uint64_t records_dropped() const { return records_dropped_; }

@@ -8,6 +8,7 @@
 #include "export/csv_writer.hpp"
 #include "export/ipfix_exporter.hpp"
 #include "export/jsonl_writer.hpp"
+#include "export/mysql_writer.hpp"
 #include "export/sqlite_writer.hpp"
 
 namespace etcpipe {
@@ -20,7 +21,7 @@ struct Opening {
   const std::string& command_line;
 };
 
-OpenedOutput ipfix(const Opening& o, IpfixExporter::Transport transport) {
+std::unique_ptr<FlowSink> ipfix(const Opening& o, IpfixExporter::Transport transport) {
   const std::string& target = o.out.target;
   const auto port_at = target.rfind(':');
   std::string host = port_at == std::string::npos ? "" : target.substr(0, port_at);
@@ -31,28 +32,30 @@ OpenedOutput ipfix(const Opening& o, IpfixExporter::Transport transport) {
     throw std::runtime_error("--output " + o.spec + ": expected " + o.out.kind + ":HOST:PORT");
   }
   const uint16_t port = parse_port(target.substr(port_at + 1), "--output " + o.spec);
-  auto exporter =
-      std::make_unique<IpfixExporter>(host, std::to_string(port), transport, o.verdicts);
-  const IpfixExporter* raw = exporter.get();
-  return {std::move(exporter), raw};
+  return std::make_unique<IpfixExporter>(host, std::to_string(port), transport, o.verdicts);
 }
 
 struct Kind {
   std::string_view name;
-  OpenedOutput (*open)(const Opening&);
+  std::unique_ptr<FlowSink> (*open)(const Opening&);
 };
-constexpr std::array<Kind, 5> kKinds = {{
+constexpr std::array<Kind, 6> kKinds = {{
     {"jsonl",
-     [](const Opening& o) {
-       return OpenedOutput{std::make_unique<JsonlWriter>(o.out.target, o.verdicts)};
+     [](const Opening& o) -> std::unique_ptr<FlowSink> {
+       return std::make_unique<JsonlWriter>(o.out.target, o.verdicts);
      }},
     {"csv",
-     [](const Opening& o) {
-       return OpenedOutput{std::make_unique<CsvWriter>(o.out.target, o.verdicts)};
+     [](const Opening& o) -> std::unique_ptr<FlowSink> {
+       return std::make_unique<CsvWriter>(o.out.target, o.verdicts);
      }},
     {"sqlite",
+     [](const Opening& o) -> std::unique_ptr<FlowSink> {
+       return std::make_unique<SqliteWriter>(o.out.target, o.command_line);
+     }},
+    {"mysql",
      [](const Opening& o) {
-       return OpenedOutput{std::make_unique<SqliteWriter>(o.out.target, o.command_line)};
+       return open_mysql(parse_mysql_uri(o.out.target), "--output " + hide_passwords(o.spec),
+                         o.command_line);
      }},
     {"ipfix", [](const Opening& o) { return ipfix(o, IpfixExporter::Transport::Udp); }},
     {"ipfix-tcp", [](const Opening& o) { return ipfix(o, IpfixExporter::Transport::Tcp); }},
@@ -66,7 +69,8 @@ OutputSpec parse_output(const std::string& spec) {
   return {spec.substr(0, colon), spec.substr(colon + 1)};
 }
 
-OpenedOutput open_output(const std::string& spec, bool verdicts, const std::string& command_line) {
+std::unique_ptr<FlowSink> open_output(const std::string& spec, bool verdicts,
+                                      const std::string& command_line) {
   const OutputSpec out = parse_output(spec);
   if (out.target.empty()) throw std::runtime_error("--output " + spec + ": no target");
   const auto kind =
@@ -74,9 +78,22 @@ OpenedOutput open_output(const std::string& spec, bool verdicts, const std::stri
   if (kind == kKinds.end()) {
     throw std::runtime_error(
         "--output " + spec +
-        ": KIND must be jsonl, csv, sqlite, ipfix, ipfix-tcp or pcap (pcap once)");
+        ": KIND must be jsonl, csv, sqlite, mysql, ipfix, ipfix-tcp or pcap (pcap once)");
   }
-  return kind->open({spec, out, verdicts, command_line});
+  return kind->open({spec, out, verdicts, hide_passwords(command_line)});
+}
+
+std::string hide_passwords(std::string text) {
+  for (std::size_t at = text.find("://"); at != std::string::npos; at = text.find("://", at)) {
+    at += 3;
+    const std::size_t end = text.find_first_of("/ \t\n", at);  // the authority's end
+    const std::size_t user_end = text.rfind('@', end == std::string::npos ? text.size() : end);
+    if (user_end == std::string::npos || user_end < at) continue;
+    const std::size_t colon = text.find(':', at);
+    if (colon == std::string::npos || colon > user_end) continue;
+    text.replace(colon + 1, user_end - colon - 1, "***");
+  }
+  return text;
 }
 
 uint16_t parse_port(const std::string& text, const std::string& what) {

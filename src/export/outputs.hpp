@@ -11,23 +11,22 @@
 
 namespace etcpipe {
 
-class IpfixExporter;
-
 struct OutputSpec {
   std::string kind, target;
-  // The target is HOST:PORT, not a file.
-  bool network() const { return kind == "ipfix" || kind == "ipfix-tcp"; }
+  // The target is a server (HOST:PORT, a URI), not a file.
+  bool network() const { return kind == "ipfix" || kind == "ipfix-tcp" || kind == "mysql"; }
 };
 OutputSpec parse_output(const std::string& spec);
 
-struct OpenedOutput {
-  std::unique_ptr<FlowSink> sink;
-  const IpfixExporter* ipfix = nullptr;  // the sink, when it is an IPFIX exporter
-};
-// Opens the record output `spec` names: jsonl, csv, sqlite, ipfix or ipfix-tcp. `verdicts`:
-// the records carry verdicts; `command_line` is what a SQLite output records of the run.
-// Throws std::runtime_error, naming the spec, for a bad target or kind.
-OpenedOutput open_output(const std::string& spec, bool verdicts, const std::string& command_line);
+// Opens the record output `spec` names: jsonl, csv, sqlite, mysql, ipfix or ipfix-tcp.
+// `verdicts`: the records carry verdicts; `command_line` is what a database output records
+// of the run (passwords in URIs hidden). Throws std::runtime_error, naming the spec (its
+// password hidden), for a bad target or kind.
+std::unique_ptr<FlowSink> open_output(const std::string& spec, bool verdicts,
+                                      const std::string& command_line);
+
+// `text` with the password of every URI in it (scheme://user:PASSWORD@host) as ***.
+std::string hide_passwords(std::string text);
 
 // A TCP/UDP port given as text (1 to 65535, digits only); throws std::runtime_error naming
 // `what` otherwise.

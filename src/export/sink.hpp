@@ -3,6 +3,7 @@
 
 #include <span>
 #include <string>
+#include <vector>
 
 #include "flow/flow_record.hpp"
 
@@ -17,6 +18,15 @@ class FlowSink {
   virtual void summary(const std::string& stats_json) { (void)stats_json; }
   // Flushes buffered output; throws std::runtime_error if it could not be written.
   virtual void close() = 0;
+
+  // After close(): what a sink that talks to a server tells the end summary (records sent,
+  // lost, reconnections), one line each, with `loss` set when records were lost (said even
+  // with --quiet).
+  struct Report {
+    std::string line;
+    bool loss = false;
+  };
+  virtual void report(std::vector<Report>& out) const { (void)out; }
 };
 
 }  // namespace etcpipe

@@ -1042,7 +1042,7 @@ class Outputs(unittest.TestCase):
     def test_bad_output_kinds_are_clear_errors(self):
         out = run("flows", "-r", SAMPLE, "-o", "ipfux:x")
         self.assertEqual(out.returncode, 2)
-        self.assertIn("KIND must be jsonl, csv, sqlite, ipfix, ipfix-tcp or pcap", out.stderr)
+        self.assertIn("KIND must be jsonl, csv, sqlite, mysql, ipfix, ipfix-tcp or pcap", out.stderr)
         out = run("flows", "-r", SAMPLE, "-o", "sqlite:" + self.path("no/such/dir/x.db"))
         self.assertEqual(out.returncode, 2)
         self.assertIn("cannot open", out.stderr)

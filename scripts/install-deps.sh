@@ -9,7 +9,8 @@ PACKAGES=(
   libthrust-dev              # the batch feature extractor (Thrust, CPU system)
   libsqlite3-dev              # the sqlite: output
   libmariadb-dev mariadb-server  # the mysql: output, and the server its tests start
-  libcpp-httplib-dev          # the --metrics HTTP server
+  libcpp-httplib-dev          # the --metrics and --web HTTP servers
+  chromium                   # the --web page's test, in headless Chromium
   nfdump                      # nfcapd, the IPFIX collector the ipfix: output is tested against
   iproute2 tcpreplay tcpdump # the live capture tests: namespaces, veth pairs, replay, dump
   libdpdk-dev                # live capture through DPDK (--capture dpdk)

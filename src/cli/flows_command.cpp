@@ -17,9 +17,10 @@
 #include "capture/pcap_source.hpp"
 #include "cli/classification.hpp"
 #include "cli/commands.hpp"
+#include "cli/http_server.hpp"
 #include "cli/live_options.hpp"
-#include "cli/metrics_server.hpp"
 #include "cli/pipeline_options.hpp"
+#include "cli/web_view.hpp"
 #include "export/async_sink.hpp"
 #include "export/fanout_sink.hpp"
 #include "export/outputs.hpp"
@@ -38,6 +39,7 @@ struct FlowsOptions {
   bool quiet = false;
   double stats_interval = 0;
   std::string metrics;  // ADDR:PORT
+  std::string web;      // ADDR:PORT
   PipelineOptions pipeline;
   bool classify = false;
   InferenceOptions inference;
@@ -118,8 +120,14 @@ int run(FlowsOptions& o) {
                                  ": cannot write: " + std::strerror(errno != 0 ? errno : EACCES));
       }
     }
+    std::unique_ptr<WebView> web;  // before the outputs: they hand it their records
+    if (!o.web.empty()) {
+      web = std::make_unique<WebView>(o.web, o.classify ? "classify" : "flows",
+                                      join(live ? o.live.interfaces : o.inputs), o.classify);
+    }
     auto outputs = std::make_unique<FanoutSink>();
     FanoutSink& sink = *outputs;
+    if (web) sink.add(web->tap());
     std::unique_ptr<SelectedPcapWriter> pcap;
     for (const std::string& spec : o.outputs.empty() ? std::vector<std::string>{"-"} : o.outputs) {
       const OutputSpec out = parse_output(spec);
@@ -159,6 +167,7 @@ int run(FlowsOptions& o) {
       metrics = std::make_unique<MetricsServer>(o.metrics);
       ticks.push_back([&metrics](const RunStats& s) { metrics->update(s); });
     }
+    if (web) ticks.push_back([&web](const RunStats& s) { web->update(s); });
     // The sinks format and write in a thread of their own; reading from files, the reader
     // waits for them when they fall behind rather than lose records.
     AsyncSink writer(std::move(outputs), true);
@@ -176,6 +185,7 @@ int run(FlowsOptions& o) {
     const RunStats stats =
         live ? run_flows(queues, cfg, *records, ro) : run_flows(*file, cfg, *records, ro);
     if (metrics) metrics->update(stats);
+    if (web) web->finish(stats);
     std::string pcap_error;  // reported after the summary: the run exits 2
     if (pcap) {
       try {
@@ -263,6 +273,10 @@ void add_record_options(CLI::App* cmd, FlowsOptions& o) {
   cmd->add_flag("-q,--quiet", o.quiet, "Do not print the summary on stderr");
   cmd->add_option("--metrics", o.metrics,
                   "Serve the counters for Prometheus at http://ADDR:PORT/metrics while running");
+  cmd->add_option("--web", o.web,
+                  "Serve a live view of the run at http://ADDR:PORT/ (rates, drops, active "
+                  "flows, last verdicts, labels over the last 5 minutes, top flows), its data "
+                  "as JSON at /api/status");
   add_pipeline_options(cmd, o.pipeline, !o.classify);
 }
 

@@ -21,39 +21,10 @@ import sys
 import tempfile
 import time
 
+from netns_lab import cpu_seconds, sh
+import netns_lab
+
 A, B = "blvA", "blvB"
-
-
-def sh(*args, check=True):
-    return subprocess.run(args, capture_output=True, text=True, check=check, timeout=120)
-
-
-def lab():
-    for ns in (A, B):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-    sh("ip", "netns", "add", A)
-    sh("ip", "netns", "add", B)
-    q = ["numtxqueues", "2", "numrxqueues", "2"]
-    sh("ip", "link", "add", A, *q, "type", "veth", "peer", "name", B, *q)
-    for ns in (A, B):
-        sh("ip", "link", "set", ns, "netns", ns)
-        sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{ns}.disable_ipv6=1")
-        sh("ip", "netns", "exec", ns, "ip", "link", "set", ns, "mtu", "1500", "up")
-    sh("ip", "netns", "exec", B, "ip", "link", "set", "lo", "up")  # the flow exporters' collector
-
-
-def cpu_seconds(pid):
-    """CPU time of a process, all its threads, in seconds, from the scheduler's own
-    nanosecond accounting (/proc/PID/task/*/schedstat): tick sampling (utime, stime) is
-    biased here, where the work follows the 10 ms block timer in step with the tick."""
-    total = 0
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass  # a thread that ended
-    return total / 1e9
 
 
 def receivers(etcpipe, tmp):
@@ -128,7 +99,7 @@ def main():
     if missing:
         subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
                        check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
-    lab()
+    netns_lab.make(A, B, mtu=1500, loopback=[B])  # B's loopback: the flow exporters' collector
     rows = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -139,8 +110,7 @@ def main():
                     rows.append(row)
                     print(json.dumps(row), file=sys.stderr, flush=True)
     finally:
-        for ns in (A, B):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        netns_lab.remove(A, B)
     print("| receiver | offered pkt/s | sent in s | received | dropped | CPU ns/packet |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:

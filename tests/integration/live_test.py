@@ -5,7 +5,6 @@ capture from one end, etcpipe captures on the other.
 
 Usage: live_test.py ETCPIPE_BINARY SOURCE_DIR SHARED_DATA_DIR [TEST...]
 Skipped (exit 77) where namespaces cannot be made (not root) or tcpreplay is missing."""
-import atexit
 import json
 import os
 import shutil
@@ -20,6 +19,9 @@ ETCPIPE = sys.argv[1] if len(sys.argv) > 1 else "etcpipe"
 SOURCE = sys.argv[2] if len(sys.argv) > 2 else "."
 SHARED = sys.argv[3] if len(sys.argv) > 3 else os.path.join(SOURCE, "..", "shared", "data")
 SKIP = 77
+sys.path.insert(0, os.path.join(SOURCE, "scripts"))
+import netns_lab  # noqa: E402
+from netns_lab import cpu_seconds  # noqa: E402
 # Timeouts off: records then depend on the packets only, not on when they arrive.
 NO_TIMEOUTS = ["--tcp-idle", "0", "--udp-idle", "0", "--other-idle", "0", "--active-timeout",
                "0", "--tcp-close-timeout", "0"]
@@ -58,27 +60,16 @@ def in_build(method):
 
 
 def sh(*args, check=True):
-    return subprocess.run(args, capture_output=True, text=True, check=check, timeout=60)
+    return netns_lab.sh(*args, check=check, timeout=60)
 
 
 def remove_lab():
-    for ns in (SENDER, RECEIVER):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    netns_lab.remove(SENDER, RECEIVER)
 
 
 def make_lab():
-    """Two namespaces, one veth pair between them, no IPv6 (no router solicitations or MLD
-    reports in the capture), an MTU that lets every captured frame through."""
-    remove_lab()
-    atexit.register(remove_lab)
-    sh("ip", "netns", "add", SENDER)
-    sh("ip", "netns", "add", RECEIVER)
-    queues = ["numtxqueues", "2", "numrxqueues", "2"]  # two queues: AF_XDP with two workers
-    sh("ip", "link", "add", SENDER, *queues, "type", "veth", "peer", "name", RECEIVER, *queues)
-    for ns in (SENDER, RECEIVER):
-        sh("ip", "link", "set", ns, "netns", ns)
-        sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{ns}.disable_ipv6=1")
-        sh("ip", "netns", "exec", ns, "ip", "link", "set", ns, "mtu", "65535", "up")
+    """The MTU lets every captured frame through; two queues: AF_XDP with two workers."""
+    netns_lab.make(SENDER, RECEIVER, mtu=65535)
 
 
 class SmallMtu:
@@ -215,19 +206,6 @@ def from_file(command, pcap, *args):
     if out.returncode != 0:
         raise AssertionError(out.stderr)
     return [json.loads(line) for line in out.stdout.splitlines()]
-
-
-def cpu_seconds(pid):
-    """CPU time of a process, all its threads, from the scheduler's nanosecond accounting
-    (the tick-sampled /proc/PID/stat counts in 10 ms steps)."""
-    total = 0
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass  # a thread that ended
-    return total / 1e9
 
 
 class Live(unittest.TestCase):

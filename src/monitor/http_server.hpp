@@ -11,7 +11,7 @@
 
 #include "pipeline/run_stats.hpp"
 
-namespace etcpipe::cli {
+namespace etcpipe {
 
 class HttpServer {
  public:
@@ -45,4 +45,4 @@ class MetricsServer {
   HttpServer server_;  // last: stopped before the body goes
 };
 
-}  // namespace etcpipe::cli
+}  // namespace etcpipe

@@ -1,4 +1,4 @@
-#include "cli/http_server.hpp"
+#include "monitor/http_server.hpp"
 
 #include <httplib.h>
 
@@ -7,7 +7,7 @@
 
 #include "export/outputs.hpp"
 
-namespace etcpipe::cli {
+namespace etcpipe {
 namespace {
 constexpr std::size_t kThreads = 32;
 }  // namespace
@@ -68,4 +68,4 @@ void MetricsServer::update(const RunStats& s) {
   body_.swap(body);
 }
 
-}  // namespace etcpipe::cli
+}  // namespace etcpipe

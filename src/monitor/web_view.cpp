@@ -1,15 +1,15 @@
-#include "cli/web_view.hpp"
+#include "monitor/web_view.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
-#include "cli/web_page.hpp"  // kWebPage, made by the build from web_page.html
+#include "monitor/web_page.hpp"  // kWebPage, made by the build from web_page.html
 #include "export/format.hpp"
 #include "export/record_fields.hpp"
 
-namespace etcpipe::cli {
+namespace etcpipe {
 namespace {
 
 double unix_now() {
@@ -163,4 +163,4 @@ std::string WebView::status_json() {
   return j.dump();
 }
 
-}  // namespace etcpipe::cli
+}  // namespace etcpipe

@@ -1,5 +1,5 @@
 // --web ADDR:PORT: a live view of the run for people watching the probe. GET / is a page of
-// its own (src/cli/web_page.html, embedded in the binary: no external assets) that polls
+// its own (src/monitor/web_page.html, embedded in the binary: no external assets) that polls
 // GET /api/status once a second. That JSON object (docs: README, "Live web view") holds the
 // latest statistics snapshot (the --stats-json object), rates over the last interval, the
 // last 50 records written (with their verdicts), records per label in 10-second buckets over
@@ -18,10 +18,10 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/http_server.hpp"
+#include "monitor/http_server.hpp"
 #include "export/sink.hpp"
 
-namespace etcpipe::cli {
+namespace etcpipe {
 
 class WebView {
  public:
@@ -70,4 +70,4 @@ class WebView {
   HttpServer server_;            // last: stopped before the state it reads goes
 };
 
-}  // namespace etcpipe::cli
+}  // namespace etcpipe

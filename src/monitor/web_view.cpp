@@ -5,9 +5,9 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
-#include "monitor/web_page.hpp"  // kWebPage, made by the build from web_page.html
 #include "export/format.hpp"
 #include "export/record_fields.hpp"
+#include "monitor/web_page.hpp"  // kWebPage, made by the build from web_page.html
 
 namespace etcpipe {
 namespace {

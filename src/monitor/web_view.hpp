@@ -18,8 +18,8 @@
 #include <string_view>
 #include <vector>
 
-#include "monitor/http_server.hpp"
 #include "export/sink.hpp"
+#include "monitor/http_server.hpp"
 
 namespace etcpipe {
 

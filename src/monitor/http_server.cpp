@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 
@@ -44,8 +46,11 @@ HttpServer::HttpServer(const std::string& addr_port, const std::string& option,
   server.set_read_timeout(1, 0);
   server.set_write_timeout(1, 0);
   server.set_keep_alive_timeout(1);
+  errno = 0;
   if (!server.bind_to_port(host, port)) {
-    throw std::runtime_error(option + " " + addr_port + ": cannot listen there");
+    const int error = errno;  // bind's or listen's, when it got that far
+    throw std::runtime_error(option + " " + addr_port + ": cannot listen there" +
+                             (error != 0 ? std::string(": ") + std::strerror(error) : ""));
   }
   impl_->thread = std::thread([&server] { server.listen_after_bind(); });
 }

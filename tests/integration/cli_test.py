@@ -26,7 +26,7 @@ REQUIRED_FIELDS = ["src_ip", "dst_ip", "src_port", "dst_port", "proto", "vlan", 
                    "last_ts", "pkts_fwd", "pkts_rev", "bytes_fwd", "bytes_rev", "tcp_flags_fwd",
                    "tcp_flags_rev", "end_reason"]
 FLOWS_OPTIONS = ["-r,--read", "-o,--output", "--stats-json", "--stats-interval", "-q,--quiet",
-                 "--metrics",
+                 "--metrics", "--web",
                  "--workers", "--no-decap", "--max-flows", "--tcp-idle", "--udp-idle",
                  "--other-idle", "--active-timeout", "--tcp-close-timeout", "--frag-table",
                  "--frag-timeout", "--select-packets", "--select-proto", "--select-empty",
@@ -247,12 +247,18 @@ class UnreadableInputs(unittest.TestCase):
 
 class BadOptions(unittest.TestCase):
     def test_out_of_range_options_are_usage_errors(self):
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))  # a port taken
+            busy.listen()
             for args, said in (
                     (["-o", "ipfix:127.0.0.1:99999"], "99999"),
                     (["-o", "ipfix-tcp:127.0.0.1:0"], "bad port"),
                     (["--metrics", "127.0.0.1:99999"], "99999"),
                     (["--metrics", "127.0.0.1:80x"], "bad port"),
+                    (["--web", "127.0.0.1:99999"], "99999"),
+                    (["--web", "127.0.0.1"], "--web 127.0.0.1: expected ADDR:PORT"),
+                    (["--web", f"127.0.0.1:{busy.getsockname()[1]}"],
+                     "cannot listen there: Address already in use"),
                     (["--tcp-idle", "nan"], "--tcp-idle"),
                     (["--udp-idle", "inf"], "--udp-idle"),
                     (["--tcp-idle", "-1"], "--tcp-idle"),

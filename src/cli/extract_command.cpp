@@ -15,10 +15,7 @@
 #include "cli/live_options.hpp"
 #include "cli/pipeline_options.hpp"
 #include "dataset/dataset_writer.hpp"
-#include "features/batch_extractor.hpp"
-#ifdef ETCPIPE_HAVE_CUDA
-#include "features/cuda_batch_extractor.hpp"
-#endif
+#include "features/consumer_extractor.hpp"
 #include "pipeline/run.hpp"
 
 namespace etcpipe::cli {
@@ -140,30 +137,10 @@ int run(ExtractOptions& o) {
     auto labeler = make_labeler(o);
     DatasetWriter dataset(o.output, spec, labeler.get());
     SinkOutput out(spec, dataset);
-    const uint32_t slots = std::max(1u, cfg.table.max_flows / workers);
     // The consumer-side extractor, if any: selected batches in, rows to the dataset.
-    std::function<void(const SelectedBatch&)> consume;
-    std::function<void()> finish;
-    std::function<ExtractStats()> extract_stats;
-    std::string where = "cpu";
-    auto use = [&](auto extractor) {
-      auto x = std::shared_ptr(std::move(extractor));
-      consume = [x](const SelectedBatch& b) { x->add(b); };
-      finish = [x] { x->finish(); };
-      extract_stats = [x] { return x->stats(); };
-    };
-    if (kind == ExtractorKind::Reference) {
-      use(std::make_unique<ReferenceExtractor>(spec, o.feature_rows, out));
-    } else if (kind == ExtractorKind::Batch) {
-#ifdef ETCPIPE_HAVE_CUDA
-      if (CudaBatchExtractor::available()) {
-        use(std::make_unique<CudaBatchExtractor>(spec, o.feature_rows, workers, slots, out));
-        where = "cuda";
-      }
-#endif
-      if (!consume)
-        use(std::make_unique<BatchExtractor>(spec, o.feature_rows, workers, slots, out));
-    }
+    const std::unique_ptr<ConsumerExtractor> extractor =
+        make_consumer_extractor(kind, spec, o.feature_rows, workers,
+                                per_worker_capacity(cfg.table.max_flows, workers), out);
 
     const auto start = std::chrono::steady_clock::now();
     RunStats total;
@@ -173,10 +150,12 @@ int run(ExtractOptions& o) {
     NullFlowSink records;
     RunOptions ro;
     ro.workers = workers;
-    ro.on_selected = consume;
+    if (extractor) {
+      ro.on_selected = [&extractor](const SelectedBatch& b) { extractor->add(b); };
+    }
     ro.on_features = [&](const FeatureBatch& b) { dataset.write(b); };
     auto account = [&](const RunStats& s) {
-      if (finish) finish();
+      if (extractor) extractor->finish();
       unbalanced += !s.accounting_balanced();
       interrupted |= s.interrupted;
       total.source.packets += s.source.packets;
@@ -220,7 +199,8 @@ int run(ExtractOptions& o) {
       if (ro.on_tick) ro.on_tick(s);
     }
     if (progress) std::cerr << "\r\x1b[K";
-    const ExtractStats xs = extract_stats ? extract_stats() : total.features;
+    const ExtractStats xs = extractor ? extractor->stats() : total.features;
+    const std::string_view where = extractor ? extractor->device() : "cpu";
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     nlohmann::json extra = {{"extractor", extractor_name(kind)},

@@ -54,6 +54,11 @@ struct FlowTableStats {
   SelectionCounts selection{};  // one per packet, indexed by Selection
 };
 
+// Each of W workers' tables holds 1/W of the capacity (one at least).
+inline uint32_t per_worker_capacity(uint32_t max_flows, unsigned workers) {
+  return std::max(1u, max_flows / workers);
+}
+
 class FlowTable {
  public:
   explicit FlowTable(const FlowTableConfig& cfg);

@@ -118,10 +118,9 @@ void merge(RunStats& total, const RunStats& part) {
   }
 }
 
-// Each of W workers holds 1/W of the flow table's capacity.
 FlowPipelineConfig per_worker(const FlowPipelineConfig& cfg, unsigned workers) {
   FlowPipelineConfig c = cfg;
-  c.table.max_flows = std::max(1u, cfg.table.max_flows / workers);
+  c.table.max_flows = per_worker_capacity(cfg.table.max_flows, workers);
   return c;
 }
 

@@ -14,7 +14,7 @@
 #include "capture/pcap_source.hpp"
 #include "export/jsonl_writer.hpp"
 #include "feature_rows.hpp"
-#include "features/batch_extractor.hpp"
+#include "features/consumer_extractor.hpp"
 #include "pipeline/run.hpp"
 
 namespace etcpipe {
@@ -298,28 +298,21 @@ Extracted extract_capture(const fs::path& file, const FeatureSpec& spec, Extract
   cfg.feature_rows = kRows;
   test::KeepingSink rows;
   SinkOutput out(spec, rows);
-  std::unique_ptr<ReferenceExtractor> ref;
-  std::unique_ptr<BatchExtractor> batch;
   RunOptions opts;
   opts.workers = workers;
   if (kind == ExtractorKind::Streaming) {
     cfg.streaming = spec;
     opts.on_features = [&rows](const FeatureBatch& b) { rows.write(b); };
-  } else if (kind == ExtractorKind::Reference) {
-    ref = std::make_unique<ReferenceExtractor>(spec, kRows, out);
-    opts.on_selected = [&ref](const SelectedBatch& b) { ref->add(b); };
-  } else {
-    batch =
-        std::make_unique<BatchExtractor>(spec, kRows, workers, cfg.table.max_flows / workers, out);
-    opts.on_selected = [&batch](const SelectedBatch& b) { batch->add(b); };
   }
+  const std::unique_ptr<ConsumerExtractor> x = make_consumer_extractor(
+      kind, spec, kRows, workers, per_worker_capacity(cfg.table.max_flows, workers), out);
+  if (x) opts.on_selected = [&x](const SelectedBatch& b) { x->add(b); };
   CollectingSink records;
   const RunStats rs = run_flows(source, cfg, records, opts);
-  if (ref) ref->finish();
-  if (batch) batch->finish();
+  if (x) x->finish();
   Extracted e;
   e.rows = rows.canonical();
-  e.stats = ref ? ref->stats() : batch ? batch->stats() : rs.features;
+  e.stats = x ? x->stats() : rs.features;
   for (const auto& r : records.records) e.flows_with_selected += r.selected > 0;
   e.selected = rs.flows.selection[size_t(Selection::Selected)];
   return e;

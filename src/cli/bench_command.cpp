@@ -9,9 +9,9 @@
 #include <optional>
 
 #include "capture/memory_source.hpp"
-#include "cli/classification.hpp"
 #include "cli/commands.hpp"
 #include "cli/generator_options.hpp"
+#include "cli/inference_options.hpp"
 #include "pipeline/run.hpp"
 
 namespace etcpipe::cli {
@@ -38,7 +38,7 @@ Runner add_bench_command(CLI::App& app) {
     uint32_t max_flows = 0;
     uint32_t snaplen = 128;
     bool json = false;
-    InferenceOptions inference;
+    ClassificationConfig inference;
   };
   auto opts = std::make_shared<Options>();
   opts->gen.cfg.packets = 10'000'000;

@@ -15,8 +15,8 @@
 #include <optional>
 
 #include "capture/pcap_source.hpp"
-#include "cli/classification.hpp"
 #include "cli/commands.hpp"
+#include "cli/inference_options.hpp"
 #include "cli/live_options.hpp"
 #include "cli/pipeline_options.hpp"
 #include "export/async_sink.hpp"
@@ -42,7 +42,7 @@ struct FlowsOptions {
   std::string web;      // ADDR:PORT
   PipelineOptions pipeline;
   bool classify = false;
-  InferenceOptions inference;
+  ClassificationConfig inference;
   CLI::App* cmd = nullptr;
 };
 

@@ -1,73 +1,22 @@
-#include "cli/classification.hpp"
+#include "session/classification.hpp"
 
 #include <algorithm>
-#include <filesystem>
 #include <sstream>
 #include <thread>
 
-namespace etcpipe::cli {
+namespace etcpipe {
 
-std::string default_model_dir() {
-  namespace fs = std::filesystem;
-  if (fs::is_directory(ETCPIPE_DEFAULT_MODEL)) return ETCPIPE_DEFAULT_MODEL;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  const fs::path installed = exe.parent_path().parent_path() / "share/etcpipe/models/default";
-  return !ec && fs::is_directory(installed) ? installed.string() : ETCPIPE_DEFAULT_MODEL;
-}
-
-void add_inference_options(CLI::App* cmd, InferenceOptions& o) {
-  auto* inf = cmd->add_option_group("Inference");
-  inf->add_option("-m,--model", o.model, "Model directory (model.json, labels.json, spec.json)")
-      ->capture_default_str();
-  inf->add_option_function<std::string>(
-         "--device",
-         [&o](const std::string& d) { o.infer.device = d == "cuda" ? Device::Cuda : Device::Cpu; },
-         "Where the engines run: cpu, or cuda (TorchScript models, with a libtorch built with "
-         "CUDA and a GPU)")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->default_str("cpu");
-  inf->add_option("--max-delay-ms", o.infer.max_delay_ms,
-                  "A complete row waits at most this long (wall clock) for its batch")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  inf->add_option("--batch", o.infer.batch,
-                  "Rows per inference batch (default: calibrated on the model at start)")
-      ->check(CLI::Range(1, 4096));
-  inf->add_option("--infer-threads", o.infer.threads,
-                  "Inference threads (default: as many as the rate of rows needs, more while "
-                  "batches queue up, up to the number of cores)")
-      ->check(CLI::Range(1, 256));
-  inf->add_option("--min-confidence", o.infer.min_confidence,
-                  "Below this class probability the verdict is the model's catch-all class")
-      ->check(CLI::Range(0.0, 1.0));
-  inf->add_option("--verdict-timeout", o.verdict_timeout,
-                  "Classify a flow with the packets it has this many seconds (packet time) after "
-                  "its first selected one, if it has not N by then; 0: wait for N packets or "
-                  "the flow's end")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 1e6));
-  inf->add_option("--feature-rows", o.feature_rows,
-                  "Flows whose rows are being filled at once, per worker (default: one for "
-                  "every flow the flow table holds, so that every flow can be classified; "
-                  "memory is used only as rows are: N x 13 + 244 bytes a row, plus N x L with a "
-                  "byte matrix); "
-                  "a flow that finds every row in use is not classified (verdict_status "
-                  "no-row)")
-      ->check(CLI::Range(1u, 1u << 26));
-}
-
-Classification::Classification(const InferenceOptions& o)
-    : opts_(o), model_(Model::load(o.model)) {}
+Classification::Classification(const ClassificationConfig& c)
+    : config_(c), model_(Model::load(c.model)) {}
 
 void Classification::configure(FlowPipelineConfig& cfg) {
   cfg.streaming = model_.spec;
-  cfg.feature_rows = opts_.feature_rows;
-  cfg.row_timeout_ns = uint64_t(opts_.verdict_timeout * 1e9);
+  cfg.feature_rows = config_.feature_rows;
+  cfg.row_timeout_ns = uint64_t(config_.verdict_timeout * 1e9);
   cfg.table.select.packets = model_.spec.packets;
   // Inference may have every core: threads beyond the first start only while batches queue
   // up, that is while the reader and workers are waiting for inference anyway.
-  ClassifierConfig c = opts_.infer;
+  ClassifierConfig c = config_.infer;
   c.max_threads = std::max(1u, std::thread::hardware_concurrency());
   classifier_ = std::make_unique<Classifier>(model_, c);
 }
@@ -129,4 +78,4 @@ std::string Classification::summary() const {
   return s.str();
 }
 
-}  // namespace etcpipe::cli
+}  // namespace etcpipe

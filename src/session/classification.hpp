@@ -1,7 +1,6 @@
 // What a classifying run adds to the flow pipeline (etcpipe classify, etcpipe bench
-// --model): the model, its options, the classifier and the join of verdicts to records.
+// --model): the model, its configuration, the classifier and the join of verdicts to records.
 #pragma once
-#include <CLI/CLI.hpp>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -9,14 +8,10 @@
 #include "pipeline/run.hpp"
 #include "session/verdict_join.hpp"
 
-namespace etcpipe::cli {
+namespace etcpipe {
 
-// The bundled model: the source tree's when it is there, else the installed copy
-// (PREFIX/share/etcpipe/models/default beside PREFIX/bin/etcpipe).
-std::string default_model_dir();
-
-struct InferenceOptions {
-  std::string model = default_model_dir();
+struct ClassificationConfig {
+  std::string model;  // the model directory
   ClassifierConfig infer;
   uint32_t feature_rows = 0;  // 0: one for every flow (FlowPipelineConfig)
   // Seconds of packet time from a flow's first selected packet to its verdict at most; 0:
@@ -26,14 +21,10 @@ struct InferenceOptions {
   double verdict_timeout = 5;
 };
 
-// Registers --model, --device, --max-delay-ms, --batch, --infer-threads, --min-confidence,
-// --verdict-timeout and --feature-rows in an "Inference" group of `cmd`.
-void add_inference_options(CLI::App* cmd, InferenceOptions& o);
-
 class Classification {
  public:
   // Loads the model (throws with a clear message if it cannot be run).
-  explicit Classification(const InferenceOptions& o);
+  explicit Classification(const ClassificationConfig& c);
   const Model& model() const { return model_; }
   // Sets the pipeline up for the model (streaming extraction of its spec in the workers)
   // and starts the classifier.
@@ -51,7 +42,7 @@ class Classification {
   nlohmann::json summary_json() const;
 
  private:
-  InferenceOptions opts_;
+  ClassificationConfig config_;
   Model model_;
   std::unique_ptr<Classifier> classifier_;
   std::unique_ptr<VerdictJoin> join_;
@@ -60,4 +51,4 @@ class Classification {
   std::vector<std::pair<uint64_t, std::string>> labels_by_count() const;
 };
 
-}  // namespace etcpipe::cli
+}  // namespace etcpipe

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/backoff.hpp"
+#include "pipeline/batch_pool.hpp"
 #include "pipeline/toeplitz.hpp"
 
 namespace etcpipe {
@@ -188,6 +189,7 @@ enum class Flush : uint8_t {
 
 struct WorkItem {
   const PacketBatch* batch = nullptr;  // holds the packets' bytes until the item returns
+  uint32_t slot = 0;                   // the batch's in the reader's pool
   std::vector<DecodedPacket> packets;  // capacity PacketBatch::kCapacity, never exceeded
   std::vector<uint16_t> index;         // each packet's place in `batch`
   std::vector<FlowRecord> finished;    // flows that ended while the worker ran this item
@@ -272,7 +274,7 @@ struct alignas(64) Worker {
 class Dispatcher {
  public:
   Dispatcher(const FlowPipelineConfig& cfg, unsigned n, FlowSink& sink, const RunOptions& opts)
-      : rss_(kSymmetricRssKey), sink_(sink), opts_(opts) {
+      : rss_(kSymmetricRssKey), pool_(2 * std::size_t{n} + 2), sink_(sink), opts_(opts) {
     const FlowPipelineConfig worker_cfg = per_worker(cfg, n);
     for (unsigned w = 0; w < n; ++w) {
       auto& wk = *workers_.emplace_back(
@@ -287,10 +289,6 @@ class Dispatcher {
     }
     for (std::size_t i = 0; i < kRetaSize; ++i) reta_[i] = static_cast<uint16_t>(i % n);
     for (auto& w : workers_) w->thread = std::thread([&wk = *w] { wk.run(); });
-    for (std::size_t i = 0; i < 2 * n + 2; ++i) {
-      free_batches_.push_back(batches_.emplace_back(std::make_unique<PacketBatch>()).get());
-    }
-    users_.assign(batches_.size(), 0);
     // A worker that could not build its flow table (not enough memory) fails the run now,
     // in this thread, after the others are stopped.
     std::exception_ptr error;
@@ -314,19 +312,19 @@ class Dispatcher {
   // holds it (a user of its own) until end_batch(): items sent before then (a full item, a
   // time reset) may come back first without the batch going back to the pool.
   PacketBatch& free_batch() {
-    while (free_batches_.empty()) {
+    while (pool_.empty()) {
       if (!collect_all()) returned_.wait();
     }
-    PacketBatch* b = free_batches_.back();
-    free_batches_.pop_back();
-    ++users_[pool_index(b)];
-    return *b;
+    reading_ = pool_.acquire();
+    return pool_.batch(reading_);
   }
 
-  void dispatch(const PacketBatch& batch, const DecodedPacket& p, uint32_t index, uint64_t now_ns) {
+  // Hands packet `index` of the batch being read (free_batch()'s) to its flow's worker.
+  void dispatch(const DecodedPacket& p, uint32_t index, uint64_t now_ns) {
     Worker& w = *workers_[reta_[rss_.hash_tuple(p.tuple) % kRetaSize]];
     if (w.filling == nullptr) w.filling = take(w);
-    w.filling->batch = &batch;
+    w.filling->batch = &pool_.batch(reading_);
+    w.filling->slot = reading_;
     w.filling->packets.push_back(p);
     w.filling->index.push_back(static_cast<uint16_t>(index));
     if (w.filling->packets.size() == PacketBatch::kCapacity) send(w, now_ns, Flush::None);
@@ -339,9 +337,9 @@ class Dispatcher {
   // The batch is done: every worker gets an item, empty if none of the batch's packets
   // were its own, so that all of them expire flows at the batch's packet time exactly as
   // one worker would (results must not depend on W, even when time goes backwards).
-  void end_batch(PacketBatch& batch, uint64_t now_ns) {
+  void end_batch(uint64_t now_ns) {
     send_to_all(now_ns, Flush::None);
-    if (--users_[pool_index(&batch)] == 0) release(&batch);
+    pool_.release(reading_);
     collect_all();
   }
 
@@ -382,7 +380,7 @@ class Dispatcher {
     }
   }
   void send(Worker& w, uint64_t now_ns, Flush flush) {
-    if (w.filling->batch != nullptr) ++users_[pool_index(w.filling->batch)];
+    if (w.filling->batch != nullptr) pool_.retain(w.filling->slot);
     w.filling->now_ns = now_ns;
     w.filling->flush = flush;
     w.inbox.try_enqueue(w.filling);  // never full: at most kItemsPerWorker items exist
@@ -395,7 +393,7 @@ class Dispatcher {
     WorkItem* item = nullptr;
     while (w.outbox.try_dequeue(item)) {
       drain(item->finished, sink_);
-      if (item->batch != nullptr && --users_[pool_index(item->batch)] == 0) release(item->batch);
+      if (item->batch != nullptr) pool_.release(item->slot);
       item->batch = nullptr;
       item->packets.clear();
       item->index.clear();
@@ -411,13 +409,6 @@ class Dispatcher {
     for (auto& w : workers_) any |= collect(*w);
     return any;
   }
-  void release(const PacketBatch* b) { free_batches_.push_back(const_cast<PacketBatch*>(b)); }
-  // Place of a batch in the pool (2W+2 batches: a short scan, no allocation).
-  std::size_t pool_index(const PacketBatch* b) const {
-    std::size_t i = 0;
-    while (batches_[i].get() != b) ++i;
-    return i;
-  }
 
   // Signalled by every worker for each item it returns (and when it waits for the reader
   // to drain its selected packets): the reader sleeps on it when it needs an item back.
@@ -426,9 +417,8 @@ class Dispatcher {
   ToeplitzHash rss_;
   std::array<uint16_t, kRetaSize> reta_{};
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::vector<std::unique_ptr<PacketBatch>> batches_;
-  std::vector<PacketBatch*> free_batches_;
-  std::vector<uint32_t> users_;  // per pooled batch: work items in flight, + 1 while read
+  BatchPool pool_;        // 2W+2 batches: the one being read, those the workers still read
+  uint32_t reading_ = 0;  // the slot of the batch being read and dispatched
   FlowSink& sink_;
   const RunOptions& opts_;
 };
@@ -451,16 +441,14 @@ RunStats run_parallel(PacketSource& source, const FlowPipelineConfig& cfg, FlowS
     }
     PacketBatch& batch = dispatcher.free_batch();
     if (!source.next_batch(batch)) {
-      dispatcher.end_batch(batch, stage.now_ns());
+      dispatcher.end_batch(stage.now_ns());
       break;
     }
     stage.process(
         batch,
-        [&](const DecodedPacket& p, uint32_t i) {
-          dispatcher.dispatch(batch, p, i, stage.now_ns());
-        },
+        [&](const DecodedPacket& p, uint32_t i) { dispatcher.dispatch(p, i, stage.now_ns()); },
         [&](uint64_t before_ns) { dispatcher.time_reset(before_ns); });
-    dispatcher.end_batch(batch, stage.now_ns());
+    dispatcher.end_batch(stage.now_ns());
     pacer.tick(snapshot);
   }
   dispatcher.finish(stage.now_ns(), interrupted);

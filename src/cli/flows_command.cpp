@@ -59,6 +59,135 @@ void append_line(const std::string& path, const std::string& line) {
   if (!f) throw std::runtime_error(path + ": cannot write statistics");
 }
 
+using Warn = std::function<void(const std::string&)>;
+
+// What a run reads: capture files, or one source per worker on interfaces.
+struct Inputs {
+  std::unique_ptr<PcapFileSource> file;
+  std::vector<std::unique_ptr<PacketSource>> queues;  // live: one per worker
+  uint64_t skipped = 0;                               // directory entries that could not be read
+};
+
+Inputs open_inputs(const FlowsOptions& o, const Warn& warn) {
+  Inputs in;
+  if (o.live.live()) {
+    in.queues = open_live(o.live, join(o.filter_words), o.pipeline.workers,
+                          o.cmd->count("--workers") > 0, o.quiet);
+    return in;
+  }
+  std::vector<std::string> files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
+    ++in.skipped;
+    warn(msg);
+  });
+  if (files.empty()) throw std::runtime_error("no capture files found in " + join(o.inputs));
+  // Opening an output truncates it: one that is an input would be lost before it is read.
+  auto check_not_an_input = [&files](const std::string& what, const std::string& target) {
+    std::error_code ec;
+    if (target == "-" || !std::filesystem::exists(target, ec)) return;
+    for (const std::string& input : files) {
+      if (std::filesystem::equivalent(target, input, ec)) {
+        throw std::runtime_error(what + " " + target + " is an input (" + input +
+                                 "): refusing to overwrite it");
+      }
+    }
+  };
+  if (!o.stats_json.empty()) check_not_an_input("--stats-json", o.stats_json);
+  for (const std::string& spec : o.outputs) {
+    const OutputSpec out = parse_output(spec);
+    if (!out.network()) check_not_an_input("--output", out.target);
+  }
+  in.file = std::make_unique<PcapFileSource>(std::move(files), join(o.filter_words), warn);
+  return in;
+}
+
+// Each run starts the statistics file anew; one that cannot be written is said now, not
+// after the run.
+void start_stats_file(const std::string& path) {
+  if (path.empty() || path == "/dev/stdout" || path == "/dev/stderr") return;
+  errno = 0;
+  std::ofstream f(path, std::ios::trunc);
+  if (!f) {
+    throw std::runtime_error("--stats-json " + path +
+                             ": cannot write: " + std::strerror(errno != 0 ? errno : EACCES));
+  }
+}
+
+// Where the run's records and selected packets go, and who watches.
+struct Outputs {
+  std::unique_ptr<WebView> web;  // before the sinks: they hand it their records
+  std::unique_ptr<FanoutSink> sinks = std::make_unique<FanoutSink>();
+  std::unique_ptr<SelectedPcapWriter> pcap;
+};
+
+Outputs open_outputs(const FlowsOptions& o, const FlowPipelineConfig& cfg) {
+  Outputs out;
+  if (!o.web.empty()) {
+    out.web =
+        std::make_unique<WebView>(o.web, o.classify ? "classify" : "flows",
+                                  join(o.live.live() ? o.live.interfaces : o.inputs), o.classify);
+    out.sinks->add(out.web->tap());
+  }
+  for (const std::string& spec : o.outputs.empty() ? std::vector<std::string>{"-"} : o.outputs) {
+    const OutputSpec parsed = parse_output(spec);
+    // pcap: (once, with a target) is the pipeline's; anything else, a second or empty
+    // pcap: included, is export's to open or refuse.
+    if (parsed.kind == "pcap" && !out.pcap && !parsed.target.empty()) {
+      out.pcap = std::make_unique<SelectedPcapWriter>(parsed.target, cfg.select_snaplen);
+      continue;
+    }
+    out.sinks->add(open_output(spec, o.classify, command_line()));
+  }
+  return out;
+}
+
+// What the run says at its end (summary, outputs, statistics file), and its exit status.
+int conclude(const FlowsOptions& o, const RunStats& stats, const Inputs& in,
+             const Classification* classification, const AsyncSink& writer,
+             const SelectedPcapWriter* pcap, const std::string& pcap_error) {
+  if (!o.quiet) std::cerr << format_summary(stats);
+  if (classification && !o.quiet) std::cerr << classification->summary();
+  std::vector<FlowSink::Report> reports;  // the outputs that talk to servers
+  writer.report(reports);
+  for (const FlowSink::Report& r : reports) {
+    if (!o.quiet || r.loss) std::cerr << r.line << '\n';
+  }
+  if (pcap && !o.quiet && pcap_error.empty()) {
+    std::cerr << "pcap: " << pcap->written() << " selected packets written";
+    if (pcap->other_link_type() != 0) {
+      std::cerr << ", " << pcap->other_link_type() << " of another link type left out";
+    }
+    std::cerr << '\n';
+  }
+  if (!o.stats_json.empty()) {
+    std::string totals = format_stats_json(stats);
+    if (classification) {
+      nlohmann::json j = nlohmann::json::parse(totals);
+      j["classification"] = classification->summary_json();
+      totals = j.dump();
+    }
+    append_line(o.stats_json, totals);
+  }
+  if (writer.dropped() != 0) {
+    std::cerr << "etcpipe: " << writer.dropped()
+              << " records dropped: the run was ended while an output was behind\n";
+  }
+  if (!pcap_error.empty()) {
+    std::cerr << "etcpipe: " << pcap_error << '\n';
+    return 2;
+  }
+  // Stopped by a signal before the end of the input: 128 + the signal, as shells report.
+  if (stats.interrupted) return interrupted_status();
+  // Inputs not opened, ended by a read error (truncated, corrupt) or left out of a
+  // directory: the others were read, the run is not a success.
+  const uint64_t unreadable =
+      (in.file ? in.file->open_failures() : 0) + stats.source.read_errors + in.skipped;
+  if (unreadable != 0) {
+    std::cerr << "etcpipe: " << unreadable << " input(s) could not be read\n";
+    return 1;
+  }
+  return stats.accounting_balanced() ? 0 : 3;
+}
+
 int run(FlowsOptions& o) {
   install_stop_handlers();
   try {
@@ -75,76 +204,19 @@ int run(FlowsOptions& o) {
     FlowPipelineConfig cfg = pipeline_config(o.pipeline);
     if (classification) classification->configure(cfg);
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
-    auto warn = [progress](const std::string& msg) {
+    const Warn warn = [progress](const std::string& msg) {
       std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
     };
-    const bool live = o.live.live();
-    uint64_t skipped = 0;  // directory entries that could not be read
-    std::unique_ptr<PcapFileSource> file;
-    std::vector<std::unique_ptr<PacketSource>> queues;  // live: one per worker
-    if (live) {
-      queues = open_live(o.live, join(o.filter_words), o.pipeline.workers,
-                         o.cmd->count("--workers") > 0, o.quiet);
-    } else {
-      std::vector<std::string> files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
-        ++skipped;
-        warn(msg);
-      });
-      if (files.empty()) throw std::runtime_error("no capture files found in " + join(o.inputs));
-      // Opening an output truncates it: one that is an input would be lost before it is read.
-      auto check_not_an_input = [&files](const std::string& what, const std::string& target) {
-        std::error_code ec;
-        if (target == "-" || !std::filesystem::exists(target, ec)) return;
-        for (const std::string& in : files) {
-          if (std::filesystem::equivalent(target, in, ec)) {
-            throw std::runtime_error(what + " " + target + " is an input (" + in +
-                                     "): refusing to overwrite it");
-          }
-        }
-      };
-      if (!o.stats_json.empty()) check_not_an_input("--stats-json", o.stats_json);
-      for (const std::string& spec : o.outputs) {
-        const OutputSpec out = parse_output(spec);
-        if (!out.network()) check_not_an_input("--output", out.target);
-      }
-      file = std::make_unique<PcapFileSource>(std::move(files), join(o.filter_words), warn);
-    }
-    auto progress_fraction = [&file] { return file ? file->progress() : -1.0; };
-    if (!o.stats_json.empty() && o.stats_json != "/dev/stdout" && o.stats_json != "/dev/stderr") {
-      // Each run starts the file anew; one that cannot be written is said now, not after
-      // the run.
-      errno = 0;
-      std::ofstream f(o.stats_json, std::ios::trunc);
-      if (!f) {
-        throw std::runtime_error("--stats-json " + o.stats_json +
-                                 ": cannot write: " + std::strerror(errno != 0 ? errno : EACCES));
-      }
-    }
-    std::unique_ptr<WebView> web;  // before the outputs: they hand it their records
-    if (!o.web.empty()) {
-      web = std::make_unique<WebView>(o.web, o.classify ? "classify" : "flows",
-                                      join(live ? o.live.interfaces : o.inputs), o.classify);
-    }
-    auto outputs = std::make_unique<FanoutSink>();
-    FanoutSink& sink = *outputs;
-    if (web) sink.add(web->tap());
-    std::unique_ptr<SelectedPcapWriter> pcap;
-    for (const std::string& spec : o.outputs.empty() ? std::vector<std::string>{"-"} : o.outputs) {
-      const OutputSpec out = parse_output(spec);
-      // pcap: (once, with a target) is the pipeline's; anything else, a second or empty
-      // pcap: included, is export's to open or refuse.
-      if (out.kind == "pcap" && !pcap && !out.target.empty()) {
-        pcap = std::make_unique<SelectedPcapWriter>(out.target, cfg.select_snaplen);
-        continue;
-      }
-      sink.add(open_output(spec, o.classify, command_line()));
-    }
+    Inputs in = open_inputs(o, warn);
+    auto progress_fraction = [&in] { return in.file ? in.file->progress() : -1.0; };
+    start_stats_file(o.stats_json);
+    Outputs out = open_outputs(o, cfg);
     RunOptions ro;
-    if (pcap) {
-      ro.on_selected = [&pcap](const SelectedBatch& b) { pcap->write(b); };
+    if (out.pcap) {
+      ro.on_selected = [&out](const SelectedBatch& b) { out.pcap->write(b); };
     }
     ro.workers = o.pipeline.workers;
-    if (live) {
+    if (o.live.live()) {
       ro.lossless = false;  // the link does not wait: copies and rows that find no room are counted
     } else {
       ro.stop = &stop_flag();
@@ -167,10 +239,10 @@ int run(FlowsOptions& o) {
       metrics = std::make_unique<MetricsServer>(o.metrics);
       ticks.push_back([&metrics](const RunStats& s) { metrics->update(s); });
     }
-    if (web) ticks.push_back([&web](const RunStats& s) { web->update(s); });
+    if (out.web) ticks.push_back([&out](const RunStats& s) { out.web->update(s); });
     // The sinks format and write in a thread of their own; reading from files, the reader
     // waits for them when they fall behind rather than lose records.
-    AsyncSink writer(std::move(outputs), true);
+    AsyncSink writer(std::move(out.sinks), true);
     writer.set_give_up(&give_up_flag());  // a second signal: do not wait for a blocked output
     FlowSink* records = &writer;
     if (classification) {
@@ -182,61 +254,21 @@ int run(FlowsOptions& o) {
         for (const auto& tick : ticks) tick(s);
       };
     }
-    const RunStats stats =
-        live ? run_flows(queues, cfg, *records, ro) : run_flows(*file, cfg, *records, ro);
+    const RunStats stats = o.live.live() ? run_flows(in.queues, cfg, *records, ro)
+                                         : run_flows(*in.file, cfg, *records, ro);
     if (metrics) metrics->update(stats);
-    if (web) web->finish(stats);
+    if (out.web) out.web->finish(stats);
     std::string pcap_error;  // reported after the summary: the run exits 2
-    if (pcap) {
+    if (out.pcap) {
       try {
-        pcap->close();
+        out.pcap->close();
       } catch (const std::exception& e) {
         pcap_error = e.what();
       }
     }
     if (progress) std::cerr << "\r\x1b[K";
-    if (!o.quiet) std::cerr << format_summary(stats);
-    if (classification && !o.quiet) std::cerr << classification->summary();
-    std::vector<FlowSink::Report> reports;  // the outputs that talk to servers
-    writer.report(reports);
-    for (const FlowSink::Report& r : reports) {
-      if (!o.quiet || r.loss) std::cerr << r.line << '\n';
-    }
-    if (pcap && !o.quiet && pcap_error.empty()) {
-      std::cerr << "pcap: " << pcap->written() << " selected packets written";
-      if (pcap->other_link_type() != 0) {
-        std::cerr << ", " << pcap->other_link_type() << " of another link type left out";
-      }
-      std::cerr << '\n';
-    }
-    if (!o.stats_json.empty()) {
-      std::string totals = format_stats_json(stats);
-      if (classification) {
-        nlohmann::json j = nlohmann::json::parse(totals);
-        j["classification"] = classification->summary_json();
-        totals = j.dump();
-      }
-      append_line(o.stats_json, totals);
-    }
-    if (writer.dropped() != 0) {
-      std::cerr << "etcpipe: " << writer.dropped()
-                << " records dropped: the run was ended while an output was behind\n";
-    }
-    if (!pcap_error.empty()) {
-      std::cerr << "etcpipe: " << pcap_error << '\n';
-      return 2;
-    }
-    // Stopped by a signal before the end of the input: 128 + the signal, as shells report.
-    if (stats.interrupted) return interrupted_status();
-    // Inputs not opened, ended by a read error (truncated, corrupt) or left out of a
-    // directory: the others were read, the run is not a success.
-    const uint64_t unreadable =
-        (file ? file->open_failures() : 0) + stats.source.read_errors + skipped;
-    if (unreadable != 0) {
-      std::cerr << "etcpipe: " << unreadable << " input(s) could not be read\n";
-      return 1;
-    }
-    return stats.accounting_balanced() ? 0 : 3;
+    return conclude(o, stats, in, classification ? &*classification : nullptr, writer,
+                    out.pcap.get(), pcap_error);
   } catch (const std::bad_alloc&) {
     std::cerr << "etcpipe: " << out_of_memory_advice(o.pipeline) << '\n';
     return 2;

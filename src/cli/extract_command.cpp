@@ -80,12 +80,6 @@ std::unique_ptr<Labeler> make_labeler(const ExtractOptions& o) {
   return nullptr;
 }
 
-std::string join(const std::vector<std::string>& words) {
-  std::string s;
-  for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
-  return s;
-}
-
 std::string bar(double fraction) {
   constexpr int kWidth = 30;
   const int done = std::clamp(int(fraction * kWidth), 0, kWidth);
@@ -93,30 +87,96 @@ std::string bar(double fraction) {
          "]";
 }
 
+// The pipeline for a dataset: N from the spec, the library's flow capacity (a dataset, not
+// a probe: not a quarter of the memory), streaming extraction in the workers if chosen.
+FlowPipelineConfig extract_config(ExtractOptions& o, const FeatureSpec& spec, ExtractorKind kind) {
+  if (!given(o, "--max-flows")) o.pipeline.max_flows = FlowTableConfig{}.max_flows;
+  if (!given(o, "--select-snaplen")) o.pipeline.select_snaplen = snaplen_for(spec);
+  o.pipeline.select_packets = spec.packets;
+  FlowPipelineConfig cfg = pipeline_config(o.pipeline);
+  cfg.feature_rows = o.feature_rows;
+  if (kind == ExtractorKind::Streaming) cfg.streaming = spec;
+  return cfg;
+}
+
+// The runs of an extraction (one per capture file, or one live) added up.
+struct Totals {
+  RunStats stats;
+  uint64_t unbalanced = 0;
+  bool interrupted = false;  // by SIGINT/SIGTERM: the dataset holds what was read
+  std::size_t runs = 0;
+  uint64_t unreadable = 0;  // inputs not opened, ended by a read error, or left out
+
+  void add(const RunStats& s) {
+    unbalanced += !s.accounting_balanced();
+    interrupted |= s.interrupted;
+    stats.source.packets += s.source.packets;
+    stats.source.kernel_drops += s.source.kernel_drops;
+    stats.flows.created += s.flows.created;
+    stats.selected.copied += s.selected.copied;
+    stats.selected.copy_dropped += s.selected.copy_dropped;
+    stats.features.add(s.features);
+    ++runs;
+  }
+};
+
+// Closes the dataset with its metadata, says what was done, returns the exit status.
+int conclude(const ExtractOptions& o, ExtractorKind kind, const ConsumerExtractor* extractor,
+             DatasetWriter& dataset, bool labelled, const Totals& t, double seconds) {
+  const ExtractStats xs = extractor ? extractor->stats() : t.stats.features;
+  const std::string_view where = extractor ? extractor->device() : "cpu";
+  nlohmann::json extra = {{"extractor", extractor_name(kind)},
+                          {"extractor_device", where},
+                          {"captures", t.runs},
+                          {"packets", t.stats.source.packets},
+                          {"kernel_drops", t.stats.source.kernel_drops},
+                          {"flows_tracked", t.stats.flows.created},
+                          {"rows_full", xs.rows_full},
+                          {"rows_dropped", xs.output_dropped},
+                          {"copies_dropped", t.stats.selected.copy_dropped}};
+  dataset.close(extra);
+  if (!o.quiet) {
+    if (t.stats.source.kernel_drops != 0) {
+      std::cerr << t.stats.source.kernel_drops << " packets dropped by the kernel\n";
+    }
+    std::cerr << t.runs << (o.live.live() ? " live capture, " : " captures, ")
+              << t.stats.source.packets << " packets, " << t.stats.flows.created << " flows in "
+              << seconds << " s (" << extractor_name(kind) << " extractor on " << where << ")\n"
+              << dataset.flows() << " flows written to " << o.output;
+    if (labelled) std::cerr << ", " << dataset.unlabeled() << " unlabeled left out";
+    std::cerr << "; flows without a free row " << xs.rows_full << ", rows dropped "
+              << xs.output_dropped << "\n";
+    if (labelled) {
+      std::cerr << "flows per label:\n";
+      for (const auto& [label, n] : dataset.per_label()) {
+        std::cerr << "  " << label << std::string(label.size() < 24 ? 24 - label.size() : 1, ' ')
+                  << n << '\n';
+      }
+    }
+  }
+  if (t.interrupted) return interrupted_status();
+  if (t.unreadable != 0) {
+    std::cerr << "etcpipe: " << t.unreadable << " input(s) could not be read\n";
+    return 1;
+  }
+  return t.unbalanced == 0 ? 0 : 3;
+}
+
 int run(ExtractOptions& o) {
   install_stop_handlers();
-  try {
+  return run_guarded(o.pipeline, [&] {
     if (o.inputs.empty() && !o.live.live()) {
       throw std::runtime_error("nothing to read: give captures (-r FILE) or interfaces (-i IFACE)");
     }
     const FeatureSpec spec = make_spec(o);
     const ExtractorKind kind = parse_extractor(o.extractor);
-    // A dataset, not a probe: the library's capacity, not a quarter of the memory.
-    if (!given(o, "--max-flows")) o.pipeline.max_flows = FlowTableConfig{}.max_flows;
-    if (!given(o, "--select-snaplen")) {
-      o.pipeline.select_snaplen = snaplen_for(spec);
-    }
-    o.pipeline.select_packets = spec.packets;
-    FlowPipelineConfig cfg = pipeline_config(o.pipeline);
-    cfg.feature_rows = o.feature_rows;
+    const FlowPipelineConfig cfg = extract_config(o, spec, kind);
     unsigned workers = o.pipeline.workers;
-    if (kind == ExtractorKind::Streaming) cfg.streaming = spec;
-
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
     auto warn = [progress](const std::string& msg) {
       std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
     };
-    uint64_t unreadable = 0;  // inputs not opened, ended by a read error, or left out
+    Totals t;
     if (o.live.live() && (o.labels_dirs || !o.labels_ndpi.empty())) {
       throw std::runtime_error(
           "--labels-from-dirs and --labels-ndpi label captures: with -i, give --labels-csv "
@@ -129,7 +189,7 @@ int run(ExtractOptions& o) {
       workers = static_cast<unsigned>(queues.size());  // fewer where a device has fewer queues
     } else {
       files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
-        ++unreadable;
+        ++t.unreadable;
         warn(msg);
       });
       if (files.empty()) throw std::runtime_error("no capture files found");
@@ -143,10 +203,6 @@ int run(ExtractOptions& o) {
                                 per_worker_capacity(cfg.table.max_flows, workers), out);
 
     const auto start = std::chrono::steady_clock::now();
-    RunStats total;
-    uint64_t unbalanced = 0;
-    bool interrupted = false;  // by SIGINT/SIGTERM: the dataset holds what was read
-    std::size_t done = 0;
     NullFlowSink records;
     RunOptions ro;
     ro.workers = workers;
@@ -156,15 +212,7 @@ int run(ExtractOptions& o) {
     ro.on_features = [&](const FeatureBatch& b) { dataset.write(b); };
     auto account = [&](const RunStats& s) {
       if (extractor) extractor->finish();
-      unbalanced += !s.accounting_balanced();
-      interrupted |= s.interrupted;
-      total.source.packets += s.source.packets;
-      total.source.kernel_drops += s.source.kernel_drops;
-      total.flows.created += s.flows.created;
-      total.selected.copied += s.selected.copied;
-      total.selected.copy_dropped += s.selected.copy_dropped;
-      total.features.add(s.features);
-      ++done;
+      t.add(s);
     };
     if (o.live.live()) {  // one run over the interfaces, until a signal, --duration or -c
       dataset.set_capture("live:" + join(o.live.interfaces));
@@ -180,7 +228,7 @@ int run(ExtractOptions& o) {
     }
     for (const std::string& file : files) {
       if (stop_flag().load()) {
-        interrupted = true;
+        t.interrupted = true;
         break;
       }
       PcapFileSource source({file}, join(o.filter_words), warn);
@@ -188,63 +236,21 @@ int run(ExtractOptions& o) {
       ro.stop = &stop_flag();
       if (progress) {
         ro.on_tick = [&](const RunStats&) {
-          std::cerr << '\r' << bar((double(done) + source.progress()) / double(files.size())) << ' '
-                    << done << '/' << files.size() << " captures, " << dataset.flows()
+          std::cerr << '\r' << bar((double(t.runs) + source.progress()) / double(files.size()))
+                    << ' ' << t.runs << '/' << files.size() << " captures, " << dataset.flows()
                     << " flows\x1b[K" << std::flush;
         };
       }
       const RunStats s = run_flows(source, cfg, records, ro);
-      unreadable += source.open_failures() + s.source.read_errors;
+      t.unreadable += source.open_failures() + s.source.read_errors;
       account(s);
       if (ro.on_tick) ro.on_tick(s);
     }
     if (progress) std::cerr << "\r\x1b[K";
-    const ExtractStats xs = extractor ? extractor->stats() : total.features;
-    const std::string_view where = extractor ? extractor->device() : "cpu";
-    const double secs =
+    const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    nlohmann::json extra = {{"extractor", extractor_name(kind)},
-                            {"extractor_device", where},
-                            {"captures", done},
-                            {"packets", total.source.packets},
-                            {"kernel_drops", total.source.kernel_drops},
-                            {"flows_tracked", total.flows.created},
-                            {"rows_full", xs.rows_full},
-                            {"rows_dropped", xs.output_dropped},
-                            {"copies_dropped", total.selected.copy_dropped}};
-    dataset.close(extra);
-    if (!o.quiet) {
-      if (total.source.kernel_drops != 0) {
-        std::cerr << total.source.kernel_drops << " packets dropped by the kernel\n";
-      }
-      std::cerr << done << (o.live.live() ? " live capture, " : " captures, ")
-                << total.source.packets << " packets, " << total.flows.created << " flows in "
-                << secs << " s (" << extractor_name(kind) << " extractor on " << where << ")\n"
-                << dataset.flows() << " flows written to " << o.output;
-      if (labeler) std::cerr << ", " << dataset.unlabeled() << " unlabeled left out";
-      std::cerr << "; flows without a free row " << xs.rows_full << ", rows dropped "
-                << xs.output_dropped << "\n";
-      if (labeler) {
-        std::cerr << "flows per label:\n";
-        for (const auto& [label, n] : dataset.per_label()) {
-          std::cerr << "  " << label << std::string(label.size() < 24 ? 24 - label.size() : 1, ' ')
-                    << n << '\n';
-        }
-      }
-    }
-    if (interrupted) return interrupted_status();
-    if (unreadable != 0) {
-      std::cerr << "etcpipe: " << unreadable << " input(s) could not be read\n";
-      return 1;
-    }
-    return unbalanced == 0 ? 0 : 3;
-  } catch (const std::bad_alloc&) {
-    std::cerr << "etcpipe: " << out_of_memory_advice(o.pipeline) << '\n';
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "etcpipe: " << e.what() << '\n';
-    return 2;
-  }
+    return conclude(o, kind, extractor.get(), dataset, labeler != nullptr, t, seconds);
+  });
 }
 
 }  // namespace

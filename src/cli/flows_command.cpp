@@ -46,12 +46,6 @@ struct FlowsOptions {
   CLI::App* cmd = nullptr;
 };
 
-std::string join(const std::vector<std::string>& words) {
-  std::string s;
-  for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
-  return s;
-}
-
 // Appends one line to a statistics file (created anew by the run, see run()).
 void append_line(const std::string& path, const std::string& line) {
   std::ofstream f(path, std::ios::app);
@@ -190,7 +184,7 @@ int conclude(const FlowsOptions& o, const RunStats& stats, const Inputs& in,
 
 int run(FlowsOptions& o) {
   install_stop_handlers();
-  try {
+  return run_guarded(o.pipeline, [&] {
     if (o.inputs.empty() && !o.live.live()) {
       throw std::runtime_error("nothing to read: give captures (-r FILE) or interfaces (-i IFACE)");
     }
@@ -269,13 +263,7 @@ int run(FlowsOptions& o) {
     if (progress) std::cerr << "\r\x1b[K";
     return conclude(o, stats, in, classification ? &*classification : nullptr, writer,
                     out.pcap.get(), pcap_error);
-  } catch (const std::bad_alloc&) {
-    std::cerr << "etcpipe: " << out_of_memory_advice(o.pipeline) << '\n';
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "etcpipe: " << e.what() << '\n';
-    return 2;
-  }
+  });
 }
 
 // The options of flows, and of classify (which has them all).

@@ -31,6 +31,12 @@ uint64_t to_ns(double seconds) {
 
 }  // namespace
 
+std::string join(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
+  return s;
+}
+
 std::string out_of_memory_advice(const PipelineOptions& o) {
   const uint64_t flows = o.max_flows != 0 ? o.max_flows : default_max_flows();
   return "not enough memory for a flow table of " + std::to_string(flows) +

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <iostream>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +50,23 @@ FlowPipelineConfig pipeline_config(const PipelineOptions& o);
 uint32_t snaplen_for(const FeatureSpec& spec);
 // What to say when the tables `o` asks for do not fit in memory (std::bad_alloc).
 std::string out_of_memory_advice(const PipelineOptions& o);
+
+// A command's run: its exit status, or 2 with one line on stderr for what it threw (with
+// the memory advice for std::bad_alloc).
+template <class Body>
+int run_guarded(const PipelineOptions& o, Body&& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    std::cerr << "etcpipe: " << out_of_memory_advice(o) << '\n';
+  } catch (const std::exception& e) {
+    std::cerr << "etcpipe: " << e.what() << '\n';
+  }
+  return 2;
+}
+
+// Words joined by single spaces (a BPF expression given as several arguments).
+std::string join(const std::vector<std::string>& words);
 // Refuses nan and inf (CLI::Range lets nan through).
 CLI::Validator finite_number();
 

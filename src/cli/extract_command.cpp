@@ -21,12 +21,6 @@
 namespace etcpipe::cli {
 namespace {
 
-class NullFlowSink final : public FlowSink {
- public:
-  void write(std::span<const FlowRecord>) override {}
-  void close() override {}
-};
-
 struct ExtractOptions {
   std::vector<std::string> inputs;
   LiveOptions live;
@@ -203,7 +197,7 @@ int run(ExtractOptions& o) {
                                 per_worker_capacity(cfg.table.max_flows, workers), out);
 
     const auto start = std::chrono::steady_clock::now();
-    NullFlowSink records;
+    NullSink records;
     RunOptions ro;
     ro.workers = workers;
     if (extractor) {

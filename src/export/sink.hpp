@@ -29,4 +29,11 @@ class FlowSink {
   virtual void report(std::vector<Report>& out) const { (void)out; }
 };
 
+// Discards records: runs that want rows (extract) or figures (bench), not records.
+class NullSink final : public FlowSink {
+ public:
+  void write(std::span<const FlowRecord>) override {}
+  void close() override {}
+};
+
 }  // namespace etcpipe

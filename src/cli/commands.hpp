@@ -26,7 +26,8 @@ const std::atomic<bool>& give_up_flag();
 // as shells report.
 int interrupted_status();
 
-// The command line as given (for the records of a run, e.g. in SQLite).
+// The command line as given, passwords in URIs hidden (for the records of a run, e.g. in
+// SQLite).
 void set_command_line(int argc, char** argv);
 const std::string& command_line();
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "export/outputs.hpp"
 
 namespace etcpipe::cli {
 namespace {
@@ -55,7 +56,7 @@ int interrupted_status() {
 }
 
 void set_command_line(int argc, char** argv) {
-  for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + std::string(argv[i]);
+  for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + hide_passwords(argv[i]);
 }
 const std::string& command_line() {
   return g_command_line;

@@ -41,7 +41,8 @@ MysqlUri parse_mysql_uri(const std::string& target) {
   const std::string what = hide_passwords("--output mysql:" + std::string(t));
   if (!t.starts_with("//")) throw std::runtime_error(what + ": " + kForm);
   t.remove_prefix(2);
-  const auto slash = t.find('/');
+  const auto last_at = t.rfind('@', t.find('?'));  // a PASSWORD may hold '/' and '@'
+  const auto slash = t.find('/', last_at == std::string_view::npos ? 0 : last_at);
   if (slash == std::string_view::npos) throw std::runtime_error(what + ": no DATABASE; " + kForm);
   std::string_view authority = t.substr(0, slash);
   std::string_view path = t.substr(slash + 1);
@@ -72,7 +73,7 @@ MysqlUri parse_mysql_uri(const std::string& target) {
   if (hostport.starts_with('[')) {  // [IPv6 address]
     const auto close = hostport.find(']');
     if (close == std::string_view::npos) throw std::runtime_error(what + ": unclosed [");
-    u.host = hostport.substr(1, close - 1);
+    u.host = decode(hostport.substr(1, close - 1), what);  // a zone: %25eth0
     hostport.remove_prefix(close + 1);
     if (hostport.starts_with(':'))
       port = hostport.substr(1);

@@ -21,10 +21,14 @@ using Clock = std::chrono::steady_clock;
 constexpr unsigned kTimeoutS = 5;  // connect, read and write: a server that hangs is a lost one
 constexpr std::size_t kRowsPerInsert = 512;
 constexpr std::size_t kRecordsPerTransaction = 1024;
-constexpr auto kRetryEvery = std::chrono::seconds(1);
+constexpr std::chrono::seconds kFirstRetry{1}, kLastRetry{30};
+constexpr int kTransientRetries = 3;
 
-// The errors after which the connection is gone (and may come back), not the statement wrong.
-bool connection_lost(unsigned error) {
+// What an error says of the server: away (the connection is gone, or the server takes no
+// writes; it may come back), busy (a deadlock or a lock wait: the batch is tried again), or
+// neither (the statement is wrong: the output fails).
+enum class Trouble : uint8_t { Away, Busy, Fatal };
+Trouble trouble(unsigned error) {
   switch (error) {
     case CR_CONNECTION_ERROR:
     case CR_CONN_HOST_ERROR:
@@ -32,8 +36,12 @@ bool connection_lost(unsigned error) {
     case CR_SERVER_LOST:
     case CR_SERVER_LOST_EXTENDED:
     case ER_SERVER_SHUTDOWN:
-    case ER_CONNECTION_KILLED: return true;
-    default: return false;
+    case ER_CONNECTION_KILLED:
+    case ER_OPTION_PREVENTS_STATEMENT:  // --read-only: a replica, a failover under way
+      return Trouble::Away;
+    case ER_LOCK_WAIT_TIMEOUT:
+    case ER_LOCK_DEADLOCK: return Trouble::Busy;
+    default: return Trouble::Fatal;
   }
 }
 
@@ -78,14 +86,14 @@ class MysqlWriter final : public FlowSink {
     const std::size_t kept = std::min(room, records.size());
     backlog_.insert(backlog_.end(), records.begin(), records.begin() + std::ptrdiff_t(kept));
     lost_ += records.size() - kept;
-    flush(Clock::now());
+    flush(false);
   }
 
   void summary(const std::string& stats_json) override { stats_ = stats_json; }
 
   void close() override {
     const auto deadline = Clock::now() + std::chrono::seconds(kCloseWaitS);
-    while (flush(Clock::now()) != 0 && Clock::now() < deadline) {
+    while (flush(true) != 0 && Clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     lost_ += backlog_.size() - head_;
@@ -99,7 +107,12 @@ class MysqlWriter final : public FlowSink {
       quote(stats_, done);
     }
     fmt::format_to(std::back_inserter(done), " WHERE id = {}", run_id_);
-    if (!query(done) && !connection_lost(mysql_errno(db_))) fatal();
+    // A connection left idle may have been dropped (a server restarted meanwhile): once more.
+    if (!query(done)) {
+      if (trouble(mysql_errno(db_)) == Trouble::Fatal) fatal();
+      disconnect();
+      if (connect() && !query(done) && trouble(mysql_errno(db_)) == Trouble::Fatal) fatal();
+    }
     disconnect();
   }
 
@@ -114,8 +127,8 @@ class MysqlWriter final : public FlowSink {
   void create_run(const std::string& command) {
     fatal_unless(query(
         "CREATE TABLE IF NOT EXISTS runs (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY "
-        "KEY, started_at DATETIME(6) NOT NULL, finished_at DATETIME(6) NULL, command TEXT NOT "
-        "NULL, statistics JSON NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"));
+        "KEY, started_at DATETIME(6) NOT NULL, finished_at DATETIME(6) NULL, command MEDIUMTEXT "
+        "NOT NULL, statistics JSON NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"));
     FlowsColumns columns;
     FlowRecord classified;
     classified.label = "";
@@ -139,6 +152,10 @@ class MysqlWriter final : public FlowSink {
     mysql_options(db_, MYSQL_OPT_READ_TIMEOUT, &timeout);
     mysql_options(db_, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
     mysql_options(db_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (uri_.socket.empty() && uri_.port != 0) {  // localhost:PORT is that port, not the socket
+      const unsigned tcp = MYSQL_PROTOCOL_TCP;
+      mysql_options(db_, MYSQL_OPT_PROTOCOL, &tcp);
+    }
     auto c_str = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
     if (mysql_real_connect(db_, c_str(uri_.host), uri_.user.c_str(), c_str(uri_.password),
                            uri_.database.c_str(), uri_.port, c_str(uri_.socket), 0) == nullptr) {
@@ -176,19 +193,31 @@ class MysqlWriter final : public FlowSink {
   }
 
   // Writes what the backlog holds, a transaction per kRecordsPerTransaction records; returns
-  // how many records are left (the server is away). Connects again at most once a second.
-  std::size_t flush(Clock::time_point now) {
+  // how many records are left (the server is away). While it is away, connects again after
+  // a delay that doubles from kFirstRetry to kLastRetry, or at once with `force` (the end).
+  std::size_t flush(bool force) {
     bool retried = false;  // one lost connection is tried again at once: a server restarted
+    int busy = 0;          // deadlocks and lock waits met by this batch
     while (head_ < backlog_.size()) {
       if (db_ == nullptr) {
-        if (now < retry_at_ && !retried) break;
-        retry_at_ = now + kRetryEvery;
-        if (!connect()) break;
+        if (Clock::now() < retry_at_ && !retried && !force) break;
+        const bool connected = connect();
+        retry_at_ = Clock::now() + retry_delay_;  // from the end of the attempt, which may block
+        if (!connected) {
+          retry_delay_ = std::min(retry_delay_ * 2, std::chrono::seconds(kLastRetry));
+          break;
+        }
+        retry_delay_ = kFirstRetry;
         ++reconnects_;
       }
       const std::size_t n = std::min(backlog_.size() - head_, kRecordsPerTransaction);
       if (!insert(std::span(backlog_).subspan(head_, n))) {
-        if (!connection_lost(mysql_errno(db_))) fatal();
+        const Trouble t = trouble(mysql_errno(db_));
+        if (t == Trouble::Fatal || (t == Trouble::Busy && ++busy > kTransientRetries)) fatal();
+        if (t == Trouble::Busy) {
+          query("ROLLBACK");
+          continue;
+        }
         disconnect();
         if (retried) break;
         retried = true;
@@ -196,10 +225,11 @@ class MysqlWriter final : public FlowSink {
       }
       head_ += n;
       written_ += n;
+      busy = 0;
     }
     const std::size_t left = backlog_.size() - head_;
-    if (left == 0) {
-      backlog_.clear();
+    if (left == 0 || head_ > backlog_.size() / 2) {  // committed records go, now and then
+      backlog_.erase(backlog_.begin(), backlog_.begin() + std::ptrdiff_t(head_));
       head_ = 0;
     }
     return left;
@@ -258,6 +288,7 @@ class MysqlWriter final : public FlowSink {
   std::vector<FlowRecord> backlog_;  // records not yet committed, from head_ on
   std::size_t head_ = 0;
   Clock::time_point retry_at_{};
+  std::chrono::seconds retry_delay_ = kFirstRetry;
   uint64_t written_ = 0, lost_ = 0, reconnects_ = 0;
 };
 

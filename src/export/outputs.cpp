@@ -80,20 +80,20 @@ std::unique_ptr<FlowSink> open_output(const std::string& spec, bool verdicts,
         "--output " + spec +
         ": KIND must be jsonl, csv, sqlite, mysql, ipfix, ipfix-tcp or pcap (pcap once)");
   }
-  return kind->open({spec, out, verdicts, hide_passwords(command_line)});
+  return kind->open({spec, out, verdicts, command_line});
 }
 
-std::string hide_passwords(std::string text) {
-  for (std::size_t at = text.find("://"); at != std::string::npos; at = text.find("://", at)) {
+std::string hide_passwords(std::string arg) {
+  for (std::size_t at = arg.find("://"); at != std::string::npos; at = arg.find("://", at)) {
     at += 3;
-    const std::size_t end = text.find_first_of("/ \t\n", at);  // the authority's end
-    const std::size_t user_end = text.rfind('@', end == std::string::npos ? text.size() : end);
+    const std::size_t next = arg.find("://", at);  // the next URI, if the argument holds two
+    const std::size_t user_end = arg.rfind('@', next == std::string::npos ? arg.npos : next);
     if (user_end == std::string::npos || user_end < at) continue;
-    const std::size_t colon = text.find(':', at);
+    const std::size_t colon = arg.find(':', at);
     if (colon == std::string::npos || colon > user_end) continue;
-    text.replace(colon + 1, user_end - colon - 1, "***");
+    arg.replace(colon + 1, user_end - colon - 1, "***");
   }
-  return text;
+  return arg;
 }
 
 uint16_t parse_port(const std::string& text, const std::string& what) {

@@ -20,13 +20,14 @@ OutputSpec parse_output(const std::string& spec);
 
 // Opens the record output `spec` names: jsonl, csv, sqlite, mysql, ipfix or ipfix-tcp.
 // `verdicts`: the records carry verdicts; `command_line` is what a database output records
-// of the run (passwords in URIs hidden). Throws std::runtime_error, naming the spec (its
-// password hidden), for a bad target or kind.
+// of the run (its passwords hidden by the caller: hide_passwords on each argument). Throws
+// std::runtime_error, naming the spec (its password hidden), for a bad target or kind.
 std::unique_ptr<FlowSink> open_output(const std::string& spec, bool verdicts,
                                       const std::string& command_line);
 
-// `text` with the password of every URI in it (scheme://user:PASSWORD@host) as ***.
-std::string hide_passwords(std::string text);
+// One command-line argument with the password of a URI in it (scheme://user:PASSWORD@host,
+// PASSWORD up to the argument's last '@') as ***.
+std::string hide_passwords(std::string arg);
 
 // A TCP/UDP port given as text (1 to 65535, digits only); throws std::runtime_error naming
 // `what` otherwise.

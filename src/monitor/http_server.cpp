@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -53,6 +54,12 @@ HttpServer::HttpServer(const std::string& addr_port, const std::string& option,
                              (error != 0 ? std::string(": ") + std::strerror(error) : ""));
   }
   impl_->thread = std::thread([&server] { server.listen_after_bind(); });
+  // stop() does nothing to a server not yet listening: a run that fails right after this
+  // (a bad output) would wait for it forever in the destructor.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!server.is_running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 HttpServer::~HttpServer() {

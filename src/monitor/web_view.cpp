@@ -154,13 +154,16 @@ std::string WebView::status_json() {
   json& top = j["top_flows"] = json::array();
   for (const Seen& s : top_) top.push_back(flow(s));
   json buckets = json::array();
+  const int64_t oldest = static_cast<int64_t>(unix_now()) / kBucketSeconds * kBucketSeconds -
+                         int64_t{kBucketSeconds} * (kBuckets - 1);
   for (const Bucket& b : buckets_) {
+    if (b.start < oldest) continue;  // kept until the next record: a quiet link
     json counts = json::object();
     for (const auto& [label, n] : b.counts) counts[std::string(label)] = n;
     buckets.push_back({{"start", b.start}, {"counts", std::move(counts)}});
   }
   j["labels"] = {{"bucket_s", kBucketSeconds}, {"buckets", std::move(buckets)}};
-  return j.dump();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);  // a path not in UTF-8
 }
 
 }  // namespace etcpipe

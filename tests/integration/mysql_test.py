@@ -170,8 +170,12 @@ class Mysql(unittest.TestCase):
         out = run("flows", "-q", "-r", SAMPLE, "-o", SERVER.socket_uri(db))
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(out.stderr, "")
+        # localhost with a port: that port over TCP, not the default socket.
+        out = run("flows", "-q", "-r", SAMPLE, "-o",
+                  SERVER.tcp_uri(db).replace("127.0.0.1", "localhost"))
+        self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(SERVER.sql("SELECT run_id, COUNT(*) FROM flows GROUP BY run_id", db),
-                         [["1", str(len(jsonl))], ["2", str(len(jsonl))]])
+                         [[str(r), str(len(jsonl))] for r in (1, 2, 3)])
 
     def test_committed_batches_survive_sigkill(self):
         db = SERVER.database("killed")
@@ -182,6 +186,7 @@ class Mysql(unittest.TestCase):
         proc = subprocess.Popen([ETCPIPE, "flows", "-r", capture, "-q", "-o", SERVER.tcp_uri(db),
                                  "--workers", "1", "--tcp-idle", "1", "--udp-idle", "1"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: proc.poll() is not None or (proc.kill(), proc.wait()))
 
         def committed():
             try:
@@ -228,6 +233,7 @@ class Mysql(unittest.TestCase):
         before = int(SERVER.sql("SELECT COUNT(*) FROM flows", db)[0][0])
         self.assertGreater(before, 0)
         SERVER.kill()
+        self.addCleanup(lambda: SERVER.proc.poll() is None or SERVER.start())  # for later tests
         second = live_test.replay(live_test.SMALL_FRAMES, "--pps", live_test.RATE)
         time.sleep(2.5)  # these flows end while the server is away
         SERVER.start()
@@ -258,14 +264,15 @@ def main():
         print("mysql_test: skipped: " + out.stderr.strip())
         return SKIP
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # ctest's timeout: clean up
-    SERVER = MariaDB()
     try:
+        SERVER = MariaDB()
         live_test.make_lab()
         prog = unittest.main(argv=sys.argv[:1] + sys.argv[4:], verbosity=2, exit=False)
         return 0 if prog.result.wasSuccessful() else 1
     finally:
         live_test.remove_lab()
-        SERVER.remove()
+        if SERVER:
+            SERVER.remove()
 
 
 if __name__ == "__main__":

@@ -60,8 +60,16 @@ class Web(unittest.TestCase):
         self.assertEqual(before["verdicts"], [])
         self.assertIsNone(before["enforcement"])
         sent = live_test.replay(live_test.MANY_FLOWS, "--pps", live_test.RATE)
-        time.sleep(3)  # the flows end on their 1 s timeouts, their records are written
-        during = status()
+        # Until every flow has ended on its 1 s timeout and its record is written.
+        deadline = time.monotonic() + 30
+        while True:
+            during = status()
+            stats = during["stats"]  # {} until the first snapshot
+            if (stats.get("flows_active") == 0 and stats.get("packets_received") == sent
+                    and during["records"]["written"] == stats.get("flows_created")):
+                break
+            self.assertLess(time.monotonic(), deadline, during)
+            time.sleep(0.25)
         # The snapshot is one of the run's own statistics lines, the same to the last field.
         lines = cap.stats_lines()
         self.assertIn(during["stats"], lines)

@@ -88,18 +88,22 @@ TEST(Outputs, MysqlUrisGiveEachPartDecoded) {
   u = parse_mysql_uri("//root@/flows?socket=/tmp/my%20sql.sock");  // a unix socket
   EXPECT_TRUE(u.host.empty());
   EXPECT_EQ(u.socket, "/tmp/my sql.sock");
+  u = parse_mysql_uri("//u:pa/ss@w@db/flows");  // '/' and '@' in a password given raw
+  EXPECT_EQ(u.password, "pa/ss@w");
+  EXPECT_EQ(u.host, "db");
+  EXPECT_EQ(u.database, "flows");
+  EXPECT_EQ(parse_mysql_uri("//u@[fe80::1%25eth0]:3306/d").host, "fe80::1%eth0");
   EXPECT_THROW(parse_mysql_uri("//root@/flows"), std::runtime_error);  // no host, no socket
   EXPECT_THROW(parse_mysql_uri("//root@h/flows?sock=x"), std::runtime_error);
   EXPECT_THROW(parse_mysql_uri("//root:%4@h/flows"), std::runtime_error);
 }
 
-TEST(Outputs, PasswordsInUrisAreHidden) {
-  EXPECT_EQ(hide_passwords("etcpipe flows -o mysql://probe:s3cr:et@db:3306/f -o x.jsonl"),
-            "etcpipe flows -o mysql://probe:***@db:3306/f -o x.jsonl");
-  EXPECT_EQ(hide_passwords("-o mysql://a:1@h/d -o mysql:mysql://b:2@h/d"),
-            "-o mysql://a:***@h/d -o mysql:mysql://b:***@h/d");
-  EXPECT_EQ(hide_passwords("-o mysql://probe@h/d http://x/a:b@c"),
-            "-o mysql://probe@h/d http://x/a:b@c");  // no password; '@' after the authority
+TEST(Outputs, PasswordsInUrisAreHidden) {  // one command-line argument at a time
+  EXPECT_EQ(hide_passwords("mysql://probe:s3cr:et@db:3306/f"), "mysql://probe:***@db:3306/f");
+  EXPECT_EQ(hide_passwords("mysql:mysql://b:2@h/d"), "mysql:mysql://b:***@h/d");
+  EXPECT_EQ(hide_passwords("mysql://u:pa/ss w@rd@h/d?socket=/s"), "mysql://u:***@h/d?socket=/s");
+  EXPECT_EQ(hide_passwords("mysql://probe@h/d"), "mysql://probe@h/d");  // no password
+  EXPECT_EQ(hide_passwords("csv:/tmp/a:b@c"), "csv:/tmp/a:b@c");        // not a URI
 }
 
 }  // namespace

@@ -250,6 +250,22 @@ class Mysql(unittest.TestCase):
         self.assertNotIn("lost", cap.stderr())
         self.assertIsNotNone(SERVER.sql("SELECT finished_at FROM runs", db)[0][0])
 
+    def test_a_server_turned_read_only_keeps_the_records_until_it_takes_writes_again(self):
+        db = SERVER.database("readonly")
+        cap = live_test.Capture(self.tmp, "flows", "-o", SERVER.socket_uri(db), "--tcp-idle",
+                                "1", "--udp-idle", "1", "--other-idle", "1")
+        SERVER.sql("SET GLOBAL read_only = 1")
+        self.addCleanup(lambda: SERVER.sql("SET GLOBAL read_only = 0"))
+        live_test.replay(live_test.SMALL_FRAMES, "--pps", live_test.RATE)
+        time.sleep(2.5)  # the flows end on their idle timeouts; the server refuses them
+        self.assertEqual(SERVER.sql("SELECT COUNT(*) FROM flows", db), [["0"]])
+        SERVER.sql("SET GLOBAL read_only = 0")
+        self.assertEqual(cap.stop(), 0, cap.stderr())
+        records = cap.records()
+        self.assertGreater(len(records), 0)
+        self.assertEqual(SERVER.sql("SELECT COUNT(*) FROM flows", db), [[str(len(records))]])
+        self.assertNotIn("lost", cap.stderr())
+
 
 def main():
     global SERVER

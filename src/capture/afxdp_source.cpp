@@ -65,15 +65,21 @@ struct Attachment {
   int native_error = 0;  // why native mode was refused
 };
 
-std::shared_ptr<Attachment> attach(const std::string& iface, unsigned ifindex) {
+std::shared_ptr<Attachment> attach(const std::string& iface, unsigned ifindex,
+                                   LiveCaptureConfig::XdpMode want) {
+  using Mode = LiveCaptureConfig::XdpMode;
   auto a = std::make_shared<Attachment>();
   a->iface = iface;
   a->skel = xdp_redirect::open_and_load();
   if (a->skel == nullptr) fail(iface, "cannot load the XDP program", errno);
   const int prog = bpf_program__fd(a->skel->progs.etcpipe_xdp);
-  // Native mode where the driver has it; generic mode (any driver, a copy per frame) else.
+  // Native mode where the driver has it (auto, native); generic mode (any driver, a copy per
+  // frame) else (auto) or when asked for.
+  std::vector<uint32_t> modes;
+  if (want != Mode::Generic) modes.push_back(XDP_FLAGS_DRV_MODE);
+  if (want != Mode::Native) modes.push_back(XDP_FLAGS_SKB_MODE);
   int err = 0;
-  for (const uint32_t mode : {uint32_t{XDP_FLAGS_DRV_MODE}, uint32_t{XDP_FLAGS_SKB_MODE}}) {
+  for (const uint32_t mode : modes) {
     LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode);
     a->link_fd = bpf_link_create(prog, static_cast<int>(ifindex), BPF_XDP, &opts);
     if (a->link_fd >= 0) {
@@ -85,6 +91,12 @@ std::shared_ptr<Attachment> attach(const std::string& iface, unsigned ifindex) {
     if (err == EBUSY || err == EEXIST) {
       fail(iface, "another XDP program is attached (ip link set dev " + iface + " xdp off)", err);
     }
+  }
+  if (want == Mode::Native) {
+    fail(iface,
+         "the driver refused native XDP (--xdp-mode generic, or auto, runs it in the "
+         "kernel's generic path)",
+         err);
   }
   fail(iface, "the kernel refused to attach the XDP program", err);
 }
@@ -309,11 +321,13 @@ std::vector<std::unique_ptr<PacketSource>> open_afxdp_sources(const LiveCaptureC
                       " receive queues, fewer than --workers " + std::to_string(workers) +
                       " (ethtool -L " + iface + " combined " + std::to_string(workers) + ")");
     }
-    attachments.push_back(attach(iface, probe.ifindex));
+    attachments.push_back(attach(iface, probe.ifindex, cfg.xdp_mode));
     if (cfg.note) {
       const Attachment& a = *attachments.back();
       cfg.note(iface + ": every frame goes to etcpipe, none to the host's stack, while it runs");
-      if (!a.native) {
+      if (!a.native && cfg.xdp_mode == LiveCaptureConfig::XdpMode::Generic) {
+        cfg.note(iface + ": the program runs in generic mode, as asked (a copy per frame)");
+      } else if (!a.native) {
         cfg.note(iface + ": native XDP refused (" + std::strerror(a.native_error) +
                  "): the program runs in generic mode (a copy per frame; on veth, every frame "
                  "reaches queue 0; veth's native mode needs an MTU that fits a page)");

@@ -26,6 +26,9 @@ struct LiveCaptureConfig {
   std::chrono::nanoseconds duration{0};     // stop after this long (0: no limit)
   const std::atomic<bool>* stop = nullptr;  // set asynchronously (SIGINT): end of input
   std::string dpdk_eal;                     // extra EAL arguments (DPDK)
+  // Where etcpipe's XDP program runs (AF_XDP): in the driver, in the kernel's generic
+  // path (any driver, a copy per frame), or the driver's where it has one.
+  enum class XdpMode : uint8_t { Auto, Native, Generic } xdp_mode = XdpMode::Auto;
   // The worker count was not asked for: fewer workers where the device has fewer queues
   // (AF_XDP, DPDK) rather than an error.
   bool fit_workers = false;

@@ -46,6 +46,14 @@ void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read) {
                     "Extra DPDK EAL arguments, after etcpipe's own: --no-huge --no-shconf -m 512 "
                     "--log-level=error, --vdev/-a for each device, --no-pci without a PCI device");
   group
+      ->add_option("--xdp-mode", o.xdp_mode,
+                   "Where etcpipe's XDP program runs (afxdp): native (in the driver; refused "
+                   "where the driver has no XDP), generic (the kernel's path for any driver, "
+                   "a copy per frame), auto (native where the driver has it, else generic)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "native", "generic"}))
+      ->needs(iface);
+  group
       ->add_option("--ring-mb", o.ring_mb,
                    "Ring size in MiB: the TPACKET_V3 ring of each interface, shared by its "
                    "workers' sockets (2 MiB each at least) (afpacket); the UMEM of 4 KiB "
@@ -71,6 +79,13 @@ std::vector<std::unique_ptr<PacketSource>> open_live(const LiveOptions& o, const
   lc.duration = std::chrono::nanoseconds(static_cast<int64_t>(o.duration * 1e9));
   lc.stop = &stop_flag();  // a signal ends the input: every flow ends, end-of-input
   lc.dpdk_eal = o.dpdk_eal;
+  if (o.capture != "afxdp" && o.xdp_mode != "auto") {
+    throw std::runtime_error("--xdp-mode " + o.xdp_mode + ": only with --capture afxdp");
+  }
+  using XdpMode = LiveCaptureConfig::XdpMode;
+  lc.xdp_mode = o.xdp_mode == "native"    ? XdpMode::Native
+                : o.xdp_mode == "generic" ? XdpMode::Generic
+                                          : XdpMode::Auto;
   lc.fit_workers = !workers_given;
   if (!quiet) lc.note = [](const std::string& msg) { std::cerr << "etcpipe: " << msg << '\n'; };
   auto queues = o.capture == "dpdk"    ? open_dpdk_sources(lc, workers)

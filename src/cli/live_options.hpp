@@ -15,6 +15,7 @@ struct LiveOptions {
   std::vector<std::string> interfaces;
   std::string capture = "afpacket";
   std::string dpdk_eal;
+  std::string xdp_mode = "auto";
   double duration = 0;
   uint64_t count = 0;
   uint32_t ring_mb = LiveCaptureConfig{}.ring_mb;

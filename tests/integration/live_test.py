@@ -255,6 +255,45 @@ class Live(unittest.TestCase):
             link = sh("ip", "netns", "exec", RECEIVER, "ip", "link", "show", RECEIVER).stdout
             self.assertNotIn("xdp", link)
 
+    def test_xdp_modes_and_a_sigkill_leaves_no_program_attached(self):
+        if not in_build("afxdp"):
+            self.skipTest("etcpipe built without AF_XDP")
+
+        def attached():
+            return "xdp" in sh("ip", "netns", "exec", RECEIVER, "ip", "link", "show",
+                               RECEIVER).stdout
+
+        # At MTU 65535 veth has no native XDP: asked for, it is refused in one line.
+        out = sh("ip", "netns", "exec", RECEIVER, ETCPIPE, "flows", *AFXDP, "--xdp-mode",
+                 "native", "--duration", "1", check=False)
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn(f"{RECEIVER}: the driver refused native XDP", out.stderr)
+        self.assertEqual(len(out.stderr.splitlines()), 1, out.stderr)
+        self.assertFalse(attached())
+        out = sh(ETCPIPE, "flows", "-i", RECEIVER, "--xdp-mode", "generic", "--duration", "1",
+                 check=False)  # afpacket: the option is afxdp's
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--xdp-mode generic: only with --capture afxdp", out.stderr)
+        # Generic mode as asked (native would be refused too at 1500: it is not tried): the
+        # records of the file, then SIGKILL, and the kernel detaches the program.
+        with SmallMtu():
+            want = comparable(from_file("flows", SMALL_FRAMES, *NO_TIMEOUTS))
+            cap = Capture(self.dir("generic"), "flows", "--xdp-mode", "generic", *NO_TIMEOUTS,
+                          source=AFXDP)
+            self.assertIn("generic mode, as asked", cap.stderr())
+            self.assertTrue(attached())
+            sent = replay(SMALL_FRAMES, "--pps", RATE)
+            self.assertEqual(cap.stop(), 0, cap.stderr())
+            self.assertEqual(cap.stats_lines()[-1]["packets_received"], sent)
+            self.assertEqual(comparable(cap.records()), want)
+            cap = Capture(self.dir("killed"), "flows", *NO_TIMEOUTS, source=AFXDP)
+            self.assertTrue(attached())
+            cap.stop(signal.SIGKILL)
+            deadline = time.monotonic() + 10  # the link goes with the process's last file
+            while attached() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertFalse(attached(), "an XDP program is left attached after SIGKILL")
+
     def test_gen_sends_what_it_writes_to_a_file(self):
         gen = ["gen", "--flows", "300", "--new-flows-per-sec", "2000", "--packets", "20000",
                "--packet-size", "64,1500", "--seed", "7", "--rate", "50000"]

@@ -1,6 +1,7 @@
 // etcpipe: a thin command line over the pipeline libraries.
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 
@@ -80,6 +81,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // CLI11 prints the message (or the help); its exit codes are its own, ours say 2.
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  // Parsed: the passwords in URIs are no longer needed in argv, where ps shows them.
+  for (int i = 1; i < argc; ++i) {
+    for (const auto& [begin, end] : etcpipe::password_spans(argv[i])) {
+      std::fill(argv[i] + begin, argv[i] + end, 'x');
+    }
   }
   if (app.got_subcommand("flows")) return run_flows();
   if (app.got_subcommand("classify")) return run_classify();

@@ -83,15 +83,24 @@ std::unique_ptr<FlowSink> open_output(const std::string& spec, bool verdicts,
   return kind->open({spec, out, verdicts, command_line});
 }
 
-std::string hide_passwords(std::string arg) {
-  for (std::size_t at = arg.find("://"); at != std::string::npos; at = arg.find("://", at)) {
+std::vector<std::pair<std::size_t, std::size_t>> password_spans(std::string_view arg) {
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  for (std::size_t at = arg.find("://"); at != std::string_view::npos; at = arg.find("://", at)) {
     at += 3;
     const std::size_t next = arg.find("://", at);  // the next URI, if the argument holds two
-    const std::size_t user_end = arg.rfind('@', next == std::string::npos ? arg.npos : next);
-    if (user_end == std::string::npos || user_end < at) continue;
+    const std::size_t user_end = arg.rfind('@', next);
+    if (user_end == std::string_view::npos || user_end < at) continue;
     const std::size_t colon = arg.find(':', at);
-    if (colon == std::string::npos || colon > user_end) continue;
-    arg.replace(colon + 1, user_end - colon - 1, "***");
+    if (colon == std::string_view::npos || colon > user_end) continue;
+    spans.emplace_back(colon + 1, user_end);
+  }
+  return spans;
+}
+
+std::string hide_passwords(std::string arg) {
+  const auto spans = password_spans(arg);
+  for (auto s = spans.rbegin(); s != spans.rend(); ++s) {
+    arg.replace(s->first, s->second - s->first, "***");
   }
   return arg;
 }

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "export/sink.hpp"
 
@@ -28,6 +31,8 @@ std::unique_ptr<FlowSink> open_output(const std::string& spec, bool verdicts,
 // One command-line argument with the password of a URI in it (scheme://user:PASSWORD@host,
 // PASSWORD up to the argument's last '@') as ***.
 std::string hide_passwords(std::string arg);
+// Where those passwords lie in `arg`: [begin, end) offsets.
+std::vector<std::pair<std::size_t, std::size_t>> password_spans(std::string_view arg);
 
 // A TCP/UDP port given as text (1 to 65535, digits only); throws std::runtime_error naming
 // `what` otherwise.

@@ -254,6 +254,10 @@ class Mysql(unittest.TestCase):
         db = SERVER.database("readonly")
         cap = live_test.Capture(self.tmp, "flows", "-o", SERVER.socket_uri(db), "--tcp-idle",
                                 "1", "--udp-idle", "1", "--other-idle", "1")
+        with open(f"/proc/{cap.pid()}/cmdline", "rb") as f:  # what ps shows
+            args = f.read().split(b"\0")
+        self.assertIn(f"mysql://{USER}:{'x' * len('s3cret%3Apw')}@".encode(), b" ".join(args))
+        self.assertNotIn(b"s3cret", b" ".join(args))
         SERVER.sql("SET GLOBAL read_only = 1")
         self.addCleanup(lambda: SERVER.sql("SET GLOBAL read_only = 0"))
         live_test.replay(live_test.SMALL_FRAMES, "--pps", live_test.RATE)

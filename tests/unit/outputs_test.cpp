@@ -104,6 +104,8 @@ TEST(Outputs, PasswordsInUrisAreHidden) {  // one command-line argument at a tim
   EXPECT_EQ(hide_passwords("mysql://u:pa/ss w@rd@h/d?socket=/s"), "mysql://u:***@h/d?socket=/s");
   EXPECT_EQ(hide_passwords("mysql://probe@h/d"), "mysql://probe@h/d");  // no password
   EXPECT_EQ(hide_passwords("csv:/tmp/a:b@c"), "csv:/tmp/a:b@c");        // not a URI
+  EXPECT_EQ(password_spans("-o=mysql://u:pw@h/d"),
+            (std::vector<std::pair<std::size_t, std::size_t>>{{13, 15}}));
 }
 
 }  // namespace

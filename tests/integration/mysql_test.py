@@ -254,6 +254,14 @@ class Mysql(unittest.TestCase):
         db = SERVER.database("readonly")
         cap = live_test.Capture(self.tmp, "flows", "-o", SERVER.socket_uri(db), "--tcp-idle",
                                 "1", "--udp-idle", "1", "--other-idle", "1")
+        # The outputs open after "listening on": until the run's row is there, a read-only
+        # server refuses the run itself (a clear error at the start).
+        deadline = time.monotonic() + 30
+        while SERVER.sql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                         f"'{db}' AND table_name = 'runs'") == [["0"]] or \
+                SERVER.sql("SELECT COUNT(*) FROM runs", db) == [["0"]]:
+            self.assertLess(time.monotonic(), deadline, cap.stderr())
+            time.sleep(0.05)
         with open(f"/proc/{cap.pid()}/cmdline", "rb") as f:  # what ps shows
             args = f.read().split(b"\0")
         self.assertIn(f"mysql://{USER}:{'x' * len('s3cret%3Apw')}@".encode(), b" ".join(args))

@@ -34,12 +34,18 @@ def in_receiver(*args, timeout=60):
 
 
 def status():
-    out = in_receiver("/usr/bin/python3", "-c", "import sys, urllib.request; sys.stdout.write("
-                      "urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())",
-                      URL + "api/status")
-    if out.returncode != 0:
-        raise AssertionError(out.stderr)
-    return json.loads(out.stdout)
+    """The JSON endpoint's object; the server starts listening just after "listening on"
+    (the outputs open after the inputs), so a refused connection is tried again, 10 s."""
+    deadline = time.monotonic() + 10
+    while True:
+        out = in_receiver("/usr/bin/python3", "-c", "import sys, urllib.request; sys.stdout."
+                          "write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())",
+                          URL + "api/status")
+        if out.returncode == 0:
+            return json.loads(out.stdout)
+        if "Connection refused" not in out.stderr or time.monotonic() > deadline:
+            raise AssertionError(out.stderr)
+        time.sleep(0.05)
 
 
 class Web(unittest.TestCase):
@@ -102,6 +108,7 @@ class Web(unittest.TestCase):
         sender = threading.Thread(target=live_test.replay, args=(live_test.SCAN, "--pps", "400"))
         sender.start()
         try:
+            status()  # listening
             time.sleep(0.5)
             page = in_receiver(*CHROMIUM, "--virtual-time-budget=15000", "--dump-dom", URL)
             screenshot = os.environ.get("ETCPIPE_WEB_SCREENSHOT")

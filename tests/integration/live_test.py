@@ -67,9 +67,10 @@ def remove_lab():
     netns_lab.remove(SENDER, RECEIVER)
 
 
-def make_lab():
-    """The MTU lets every captured frame through; two queues: AF_XDP with two workers."""
-    netns_lab.make(SENDER, RECEIVER, mtu=65535)
+def make_lab(loopback=False):
+    """The MTU lets every captured frame through; two queues: AF_XDP with two workers; with
+    `loopback`, the receiving namespace's loopback up (servers for the capture to talk to)."""
+    netns_lab.make(SENDER, RECEIVER, mtu=65535, loopback=[RECEIVER] if loopback else [])
 
 
 class SmallMtu:
@@ -451,25 +452,38 @@ class Live(unittest.TestCase):
                                      "down\n")
 
 
-def main():
+def main_in_lab(name, tools, loopback=False, setup=None, cleanup=None):
+    """Runs the tests of the script run (this one, or one that imports it) in the lab: exit
+    77 (skipped, saying why) when not root, without one of `tools` or when the namespaces
+    cannot be made. `setup` runs after the lab is made; `cleanup` and the lab's removal run
+    at the end, even at ctest's timeout (SIGTERM)."""
     if os.geteuid() != 0:
-        print("live_test: skipped: needs root to create network namespaces")
+        print(f"{name}: skipped: needs root to create network namespaces")
         return SKIP
-    if not all(shutil.which(tool) for tool in ("tcpreplay", "tcpdump", "ip")):
-        print("live_test: skipped: tcpreplay, tcpdump and ip (iproute2) are needed")
+    missing = [tool for tool in tools if not shutil.which(tool)]
+    if missing:
+        print(f"{name}: skipped: {', '.join(missing)} missing ({', '.join(tools)} are needed)")
         return SKIP
     try:
-        make_lab()
+        make_lab(loopback)
     except subprocess.CalledProcessError as e:
-        print(f"live_test: skipped: cannot make network namespaces: {e.stderr.strip()}")
+        print(f"{name}: skipped: cannot make network namespaces: {e.stderr.strip()}")
         remove_lab()
         return SKIP
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # ctest's timeout: clean up
     try:
+        if setup:
+            setup()
         prog = unittest.main(argv=sys.argv[:1] + sys.argv[4:], verbosity=2, exit=False)
         return 0 if prog.result.wasSuccessful() else 1
     finally:
+        if cleanup:
+            cleanup()
         remove_lab()
+
+
+def main():
+    return main_in_lab("live_test", ("tcpreplay", "tcpdump", "ip"))
 
 
 if __name__ == "__main__":

@@ -279,11 +279,12 @@ class Mysql(unittest.TestCase):
         self.assertNotIn("lost", cap.stderr())
 
 
-def main():
+def start_server():
     global SERVER
-    if os.geteuid() != 0:
-        print("mysql_test: skipped: needs root (mariadbd as root, network namespaces)")
-        return SKIP
+    SERVER = MariaDB()
+
+
+def main():
     if not (os.path.exists(MARIADBD) and shutil.which("mariadb-install-db")):
         print("mysql_test: skipped: mariadb-server is not installed")
         return SKIP
@@ -291,16 +292,8 @@ def main():
     if "built without the MariaDB client" in out.stderr:
         print("mysql_test: skipped: " + out.stderr.strip())
         return SKIP
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # ctest's timeout: clean up
-    try:
-        SERVER = MariaDB()
-        live_test.make_lab()
-        prog = unittest.main(argv=sys.argv[:1] + sys.argv[4:], verbosity=2, exit=False)
-        return 0 if prog.result.wasSuccessful() else 1
-    finally:
-        live_test.remove_lab()
-        if SERVER:
-            SERVER.remove()
+    return live_test.main_in_lab("mysql_test", ("tcpreplay", "ip"), setup=start_server,
+                                 cleanup=lambda: SERVER and SERVER.remove())
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ import collections
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -133,24 +132,7 @@ class Web(unittest.TestCase):
 
 
 def main():
-    if os.geteuid() != 0:
-        print("web_test: skipped: needs root to create network namespaces")
-        return SKIP
-    if not all(shutil.which(tool) for tool in ("tcpreplay", "ip", "chromium")):
-        print("web_test: skipped: tcpreplay, ip (iproute2) and chromium are needed")
-        return SKIP
-    try:
-        live_test.make_lab()
-        in_receiver("ip", "link", "set", "lo", "up")
-    except subprocess.CalledProcessError as e:
-        print(f"web_test: skipped: cannot make network namespaces: {e.stderr.strip()}")
-        live_test.remove_lab()
-        return SKIP
-    try:
-        prog = unittest.main(argv=sys.argv[:1] + sys.argv[4:], verbosity=2, exit=False)
-        return 0 if prog.result.wasSuccessful() else 1
-    finally:
-        live_test.remove_lab()
+    return live_test.main_in_lab("web_test", ("tcpreplay", "ip", "chromium"), loopback=True)
 
 
 if __name__ == "__main__":

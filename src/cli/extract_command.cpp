@@ -167,9 +167,7 @@ int run(ExtractOptions& o) {
     const FlowPipelineConfig cfg = extract_config(o, spec, kind);
     unsigned workers = o.pipeline.workers;
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
-    auto warn = [progress](const std::string& msg) {
-      std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
-    };
+    const Warn warn = warner(progress);
     Totals t;
     if (o.live.live() && (o.labels_dirs || !o.labels_ndpi.empty())) {
       throw std::runtime_error(

@@ -53,8 +53,6 @@ void append_line(const std::string& path, const std::string& line) {
   if (!f) throw std::runtime_error(path + ": cannot write statistics");
 }
 
-using Warn = std::function<void(const std::string&)>;
-
 // What a run reads: capture files, or one source per worker on interfaces.
 struct Inputs {
   std::unique_ptr<PcapFileSource> file;
@@ -198,9 +196,7 @@ int run(FlowsOptions& o) {
     FlowPipelineConfig cfg = pipeline_config(o.pipeline);
     if (classification) classification->configure(cfg);
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
-    const Warn warn = [progress](const std::string& msg) {
-      std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
-    };
+    const Warn warn = warner(progress);
     Inputs in = open_inputs(o, warn);
     auto progress_fraction = [&in] { return in.file ? in.file->progress() : -1.0; };
     start_stats_file(o.stats_json);

@@ -31,6 +31,12 @@ uint64_t to_ns(double seconds) {
 
 }  // namespace
 
+Warn warner(bool progress) {
+  return [progress](const std::string& msg) {
+    std::cerr << (progress ? "\r\x1b[K" : "") << "etcpipe: " << msg << '\n';
+  };
+}
+
 std::string join(const std::vector<std::string>& words) {
   std::string s;
   for (const auto& w : words) s += (s.empty() ? "" : " ") + w;

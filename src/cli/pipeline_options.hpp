@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <iostream>
 #include <new>
 #include <string>
@@ -64,6 +65,10 @@ int run_guarded(const PipelineOptions& o, Body&& body) {
   }
   return 2;
 }
+
+// Says a warning on stderr ("etcpipe: MSG"), clearing the progress line first if one is shown.
+using Warn = std::function<void(const std::string&)>;
+Warn warner(bool progress);
 
 // Words joined by single spaces (a BPF expression given as several arguments).
 std::string join(const std::vector<std::string>& words);

@@ -4,6 +4,8 @@
 #include <time.h>
 
 #include <cstdint>
+#include <ctime>
+#include <string>
 
 namespace etcpipe {
 
@@ -14,6 +16,15 @@ inline uint64_t realtime_ns() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return uint64_t(ts.tv_sec) * kNsPerSec + uint64_t(ts.tv_nsec);
+}
+
+// `t` (seconds since the epoch) in ISO 8601, UTC: "2026-12-01T01:02:03Z".
+inline std::string utc_iso8601(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace etcpipe

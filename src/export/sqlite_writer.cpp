@@ -5,19 +5,11 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "common/time.hpp"
 #include "export/record_fields.hpp"
 
 namespace etcpipe {
 namespace {
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // "CREATE TABLE flows (...)" and "INSERT INTO flows VALUES (...)" from the record fields.
 struct FlowsSql {
@@ -67,7 +59,7 @@ SqliteWriter::SqliteWriter(const std::string& path, const std::string& command) 
                          &run, nullptr) != SQLITE_OK) {
     fail("cannot prepare");
   }
-  const std::string now = utc_now();
+  const std::string now = utc_iso8601(std::time(nullptr));
   sqlite3_bind_text(run, 1, now.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(run, 2, command.c_str(), -1, SQLITE_TRANSIENT);
   const int rc = sqlite3_step(run);
@@ -121,7 +113,7 @@ void SqliteWriter::close() {
                          -1, &done, nullptr) != SQLITE_OK) {
     fail("cannot prepare");
   }
-  const std::string now = utc_now();
+  const std::string now = utc_iso8601(std::time(nullptr));
   sqlite3_bind_text(done, 1, now.c_str(), -1, SQLITE_TRANSIENT);
   if (stats_.empty()) {
     sqlite3_bind_null(done, 2);

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/time.hpp"
 #include "export/format.hpp"
 #include "export/record_fields.hpp"
 #include "monitor/web_page.hpp"  // kWebPage, made by the build from web_page.html
@@ -16,25 +17,6 @@ double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string utc_iso(double unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-class Tap final : public FlowSink {
- public:
-  explicit Tap(std::function<void(std::span<const FlowRecord>)> take) : take_(std::move(take)) {}
-  void write(std::span<const FlowRecord> records) override { take_(records); }
-  void close() override {}
-
- private:
-  std::function<void(std::span<const FlowRecord>)> take_;
-};
-
 uint64_t bytes_of(const FlowRecord& r) {
   return r.bytes_fwd + r.bytes_rev;
 }
@@ -45,15 +27,30 @@ WebView::WebView(const std::string& addr_port, std::string command, std::string 
                  bool verdicts)
     : command_(std::move(command)),
       input_(std::move(input)),
-      started_at_(utc_iso(unix_now())),
+      started_at_(utc_iso8601(std::time(nullptr))),
       verdicts_(verdicts),
       start_(std::chrono::steady_clock::now()),
       server_(addr_port, "--web",
               {{"/", "text/html; charset=utf-8", [] { return std::string(kWebPage); }},
                {"/api/status", "application/json", [this] { return status_json(); }}}) {}
 
+class WebView::Tap final : public FlowSink {
+ public:
+  explicit Tap(WebView& view) : view_(view) {}
+  void write(std::span<const FlowRecord> records) override { view_.take(records); }
+  void close() override {}
+
+ private:
+  WebView& view_;
+};
+
 std::unique_ptr<FlowSink> WebView::tap() {
-  return std::make_unique<Tap>([this](std::span<const FlowRecord> r) { take(r); });
+  return std::make_unique<Tap>(*this);
+}
+
+int64_t WebView::oldest_bucket(double unix_seconds) {
+  const int64_t now = static_cast<int64_t>(unix_seconds) / kBucketSeconds * kBucketSeconds;
+  return now - int64_t{kBucketSeconds} * (kBuckets - 1);
 }
 
 void WebView::take(std::span<const FlowRecord> records) {
@@ -62,7 +59,7 @@ void WebView::take(std::span<const FlowRecord> records) {
   std::lock_guard lock(mu_);
   if (buckets_.empty() || buckets_.back().start != bucket_start) {
     buckets_.push_back({bucket_start, {}});
-    const int64_t oldest = bucket_start - int64_t{kBucketSeconds} * (kBuckets - 1);
+    const int64_t oldest = oldest_bucket(now);
     std::erase_if(buckets_, [oldest](const Bucket& b) { return b.start < oldest; });
   }
   auto& counts = buckets_.back().counts;
@@ -154,8 +151,7 @@ std::string WebView::status_json() {
   json& top = j["top_flows"] = json::array();
   for (const Seen& s : top_) top.push_back(flow(s));
   json buckets = json::array();
-  const int64_t oldest = static_cast<int64_t>(unix_now()) / kBucketSeconds * kBucketSeconds -
-                         int64_t{kBucketSeconds} * (kBuckets - 1);
+  const int64_t oldest = oldest_bucket(unix_now());
   for (const Bucket& b : buckets_) {
     if (b.start < oldest) continue;  // kept until the next record: a quiet link
     json counts = json::object();

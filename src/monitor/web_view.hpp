@@ -52,7 +52,10 @@ class WebView {
     int64_t start = 0;  // Unix seconds, a multiple of kBucketSeconds
     std::vector<std::pair<std::string_view, uint64_t>> counts;  // labels live as long as the model
   };
+  class Tap;
   void take(std::span<const FlowRecord> records);
+  // The start of the oldest 10-second bucket kept at `unix_seconds`.
+  static int64_t oldest_bucket(double unix_seconds);
 
   std::string command_, input_, started_at_;
   bool verdicts_;

@@ -13,6 +13,7 @@ PACKAGES=(
   chromium                   # the --web page's test, in headless Chromium
   nfdump                      # nfcapd, the IPFIX collector the ipfix: output is tested against
   iproute2 tcpreplay tcpdump # the live capture tests: namespaces, veth pairs, replay, dump
+  ethtool                    # the enforcement tests: offloads off, frames as on a wire
   libdpdk-dev                # live capture through DPDK (--capture dpdk)
   libxdp-dev libbpf-dev bpftool  # live capture through AF_XDP: XSK sockets, the XDP program
   googletest libgtest-dev libbenchmark-dev

@@ -19,6 +19,7 @@
 
 #include "capture/afpacket_socket.hpp"
 #include "capture/bpf.hpp"
+#include "capture/user_filter.hpp"
 #include "common/time.hpp"
 
 namespace etcpipe {
@@ -72,6 +73,7 @@ struct AfPacketSource::Ring {
   uint32_t left = 0;                      // packets of `block` not read yet (0: not opened)
   const uint8_t* next = nullptr;          // the next packet's header in `block`
   std::vector<tpacket_block_desc*> read;  // blocks read out, lent to the last batch
+  std::unique_ptr<UserFilter> filter;     // the expression, when enforcing (see open_ring)
 };
 
 namespace {
@@ -152,7 +154,15 @@ std::unique_ptr<AfPacketSource::Ring> open_ring(const std::string& iface,
       fanout = arg & 0xffff;
     }
   }
-  if (!cfg.bpf.empty()) {
+  if (cfg.socket_filter_fd >= 0) {
+    // Enforcing: the packets XDP sees (those that arrive), less those of bypassed flows; the
+    // expression runs in user space (a socket has one filter).
+    if (setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_BPF, &cfg.socket_filter_fd,
+                   sizeof cfg.socket_filter_fd) != 0) {
+      fail(iface, "the kernel refused etcpipe's socket filter", errno);
+    }
+    if (!cfg.bpf.empty()) r->filter = std::make_unique<UserFilter>(cfg.bpf, r->dlt);
+  } else if (!cfg.bpf.empty()) {
     attach_filter(r->fd, iface, cfg.bpf, r->dlt);  // replaces the one that took nothing
   } else if (const int unused = 0;
              setsockopt(r->fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof unused) != 0) {
@@ -233,6 +243,14 @@ bool AfPacketSource::fill(Ring& r, PacketBatch& batch) {
       const auto* h = reinterpret_cast<const tpacket3_hdr*>(r.next);
       const uint8_t* frame = r.next + h->tp_mac;
       const uint64_t ts = uint64_t(h->tp_sec) * kNsPerSec + h->tp_nsec;
+      if (r.filter && !r.filter->match(frame, h->tp_snaplen, h->tp_len)) {
+        ++stats_.filtered;
+        ++stats_.packets;
+        stats_.bytes += h->tp_len;
+        any = true;
+        r.next += h->tp_next_offset;
+        continue;
+      }
       if ((h->tp_status & TP_STATUS_VLAN_VALID) != 0 && h->tp_snaplen >= 12 &&
           h->tp_snaplen + 4 <= PacketBatch::kMaxPacket) {
         // The kernel took the tag out of the frame: it goes back where it was.

@@ -17,6 +17,9 @@
 // (A VLAN tag the kernel took out of the frame is put back in a copy.) Time is the kernel's
 // receive timestamp. On a quiet link next_batch() waits in poll() and returns an empty batch
 // about every 100 ms with quiet_ns() set, so that flows still end on their timeouts.
+// When enforcing (LiveCaptureConfig::socket_filter_fd), etcpipe's eBPF socket filter takes
+// the place of the expression's (which runs in user space, its rejects counted as filtered)
+// and keeps the packets of flows XDP bypasses, and outgoing packets, out of the ring.
 // Packets the kernel dropped because the ring was full (PACKET_STATISTICS) are counted in
 // SourceStats::kernel_drops.
 #pragma once

@@ -22,8 +22,8 @@
 
 #include "capture/afpacket_socket.hpp"
 #include "capture/user_filter.hpp"
+#include "capture/xdp_program.hpp"
 #include "common/time.hpp"
-#include "xdp_redirect.skel.h"
 
 namespace etcpipe {
 namespace {
@@ -49,66 +49,14 @@ unsigned rx_queues(const std::string& iface) {
   return n;
 }
 
-// The XDP program on one interface. The link's descriptor holds the attachment: closing it
-// (or the process ending, even killed) detaches the program.
-struct Attachment {
-  ~Attachment() {
-    if (link_fd >= 0) close(link_fd);
-    if (skel != nullptr) xdp_redirect::destroy(skel);
-  }
-  int map_fd() const { return bpf_map__fd(skel->maps.xsks); }
-
-  std::string iface;
-  xdp_redirect* skel = nullptr;
-  int link_fd = -1;
-  bool native = false;
-  int native_error = 0;  // why native mode was refused
-};
-
-std::shared_ptr<Attachment> attach(const std::string& iface, unsigned ifindex,
-                                   LiveCaptureConfig::XdpMode want) {
-  using Mode = LiveCaptureConfig::XdpMode;
-  auto a = std::make_shared<Attachment>();
-  a->iface = iface;
-  a->skel = xdp_redirect::open_and_load();
-  if (a->skel == nullptr) fail(iface, "cannot load the XDP program", errno);
-  const int prog = bpf_program__fd(a->skel->progs.etcpipe_xdp);
-  // Native mode where the driver has it (auto, native); generic mode (any driver, a copy per
-  // frame) else (auto) or when asked for.
-  std::vector<uint32_t> modes;
-  if (want != Mode::Generic) modes.push_back(XDP_FLAGS_DRV_MODE);
-  if (want != Mode::Native) modes.push_back(XDP_FLAGS_SKB_MODE);
-  int err = 0;
-  for (const uint32_t mode : modes) {
-    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode);
-    a->link_fd = bpf_link_create(prog, static_cast<int>(ifindex), BPF_XDP, &opts);
-    if (a->link_fd >= 0) {
-      a->native = mode == XDP_FLAGS_DRV_MODE;
-      return a;
-    }
-    err = errno;
-    if (mode == XDP_FLAGS_DRV_MODE) a->native_error = err;
-    if (err == EBUSY || err == EEXIST) {
-      fail(iface, "another XDP program is attached (ip link set dev " + iface + " xdp off)", err);
-    }
-  }
-  if (want == Mode::Native) {
-    fail(iface,
-         "the driver refused native XDP (--xdp-mode generic, or auto, runs it in the "
-         "kernel's generic path)",
-         err);
-  }
-  fail(iface, "the kernel refused to attach the XDP program", err);
-}
-
-// One XSK socket with its own UMEM: the frames of one queue of one interface.
+// One AF_XDP socket with its own UMEM: the frames of one queue of one interface.
 struct Xsk {
   ~Xsk() {
     if (socket != nullptr) xsk_socket__delete(socket);
     if (umem != nullptr) xsk_umem__delete(umem);
     if (area != nullptr) munmap(area, area_len);
   }
-  std::shared_ptr<Attachment> attachment;
+  std::string iface;
   xsk_umem* umem = nullptr;
   xsk_socket* socket = nullptr;
   xsk_ring_prod fill{};
@@ -119,11 +67,10 @@ struct Xsk {
   std::vector<uint64_t> lent;  // frames lent to the last batch, back to the fill ring next
 };
 
-std::unique_ptr<Xsk> open_xsk(std::shared_ptr<Attachment> attachment, uint32_t queue,
+std::unique_ptr<Xsk> open_xsk(const std::string& iface, int xsk_map, uint32_t queue,
                               uint32_t frames) {
-  const std::string& iface = attachment->iface;
   auto x = std::make_unique<Xsk>();
-  x->attachment = std::move(attachment);
+  x->iface = iface;
   x->area_len = std::size_t(frames) * kFrameSize;
   x->area = mmap(nullptr, x->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (x->area == MAP_FAILED) {
@@ -150,7 +97,7 @@ std::unique_ptr<Xsk> open_xsk(std::shared_ptr<Attachment> attachment, uint32_t q
     fail(iface, "cannot bind an AF_XDP socket to queue " + std::to_string(queue), -rc);
   }
   const int fd = xsk_socket__fd(x->socket);
-  if (bpf_map_update_elem(x->attachment->map_fd(), &queue, &fd, BPF_ANY) != 0) {
+  if (bpf_map_update_elem(xsk_map, &queue, &fd, BPF_ANY) != 0) {
     fail(iface, "cannot register the AF_XDP socket with the XDP program", errno);
   }
   // Every frame goes to the fill ring: the kernel writes packets into them.
@@ -294,14 +241,13 @@ bool have_afxdp() {
 }
 
 std::vector<std::unique_ptr<PacketSource>> open_afxdp_sources(const LiveCaptureConfig& cfg,
-                                                              unsigned workers) {
+                                                              unsigned workers, XdpProgram& xdp) {
   if (cfg.interfaces.empty()) throw std::runtime_error("live capture: no interface given");
   check_distinct(cfg.interfaces);
   workers = std::max(1u, workers);
   // UMEM frames per socket: --ring-mb of 4 KiB frames, a power of two (the rings' sizes).
   const uint32_t frames = std::bit_floor(std::max<uint32_t>(
       64, static_cast<uint32_t>(std::min<uint64_t>(uint64_t(cfg.ring_mb) * 256, 1u << 20))));
-  std::vector<std::shared_ptr<Attachment>> attachments;
   std::vector<unsigned> queues;  // of each interface
   for (const std::string& iface : cfg.interfaces) {
     const PacketSocket probe = open_packet_socket(iface);  // privilege, existence, link up
@@ -321,17 +267,12 @@ std::vector<std::unique_ptr<PacketSource>> open_afxdp_sources(const LiveCaptureC
                       " receive queues, fewer than --workers " + std::to_string(workers) +
                       " (ethtool -L " + iface + " combined " + std::to_string(workers) + ")");
     }
-    attachments.push_back(attach(iface, probe.ifindex, cfg.xdp_mode));
+    const XdpProgram::Link& link = xdp.attach(iface, probe.ifindex);
     if (cfg.note) {
-      const Attachment& a = *attachments.back();
-      cfg.note(iface + ": every frame goes to etcpipe, none to the host's stack, while it runs");
-      if (!a.native && cfg.xdp_mode == LiveCaptureConfig::XdpMode::Generic) {
-        cfg.note(iface + ": the program runs in generic mode, as asked (a copy per frame)");
-      } else if (!a.native) {
-        cfg.note(iface + ": native XDP refused (" + std::strerror(a.native_error) +
-                 "): the program runs in generic mode (a copy per frame; on veth, every frame "
-                 "reaches queue 0; veth's native mode needs an MTU that fits a page)");
-      }
+      cfg.note(iface +
+               ": every frame without a bypass or drop verdict goes to etcpipe, none to "
+               "the host's stack, while it runs");
+      note_xdp_mode(link, cfg);
     }
   }
   const auto budget = LiveLimits::budget(cfg.max_packets);
@@ -342,9 +283,9 @@ std::vector<std::unique_ptr<PacketSource>> open_afxdp_sources(const LiveCaptureC
   }
   // Every queue has a socket (a queue without one would pass its frames to the stack,
   // unseen): queue q to worker q mod W.
-  for (std::size_t i = 0; i < attachments.size(); ++i) {
+  for (std::size_t i = 0; i < cfg.interfaces.size(); ++i) {
     for (unsigned q = 0; q < queues[i]; ++q)
-      sources[q % workers]->add(open_xsk(attachments[i], q, frames));
+      sources[q % workers]->add(open_xsk(cfg.interfaces[i], xdp.xsk_map(), q, frames));
   }
   return {std::make_move_iterator(sources.begin()), std::make_move_iterator(sources.end())};
 }

@@ -29,6 +29,10 @@ struct LiveCaptureConfig {
   // Where etcpipe's XDP program runs (AF_XDP): in the driver, in the kernel's generic
   // path (any driver, a copy per frame), or the driver's where it has one.
   enum class XdpMode : uint8_t { Auto, Native, Generic } xdp_mode = XdpMode::Auto;
+  // afpacket, enforcing: etcpipe's socket filter (XdpProgram::socket_filter), attached to
+  // every socket instead of the expression, which then runs in user space. It keeps out the
+  // packets that leave: user space sees those XDP sees and acts on, where they arrive.
+  int socket_filter_fd = -1;
   // The worker count was not asked for: fewer workers where the device has fewer queues
   // (AF_XDP, DPDK) rather than an error.
   bool fit_workers = false;

@@ -174,11 +174,11 @@ int run(ExtractOptions& o) {
           "--labels-from-dirs and --labels-ndpi label captures: with -i, give --labels-csv "
           "with 5-tuples");
     }
-    std::vector<std::unique_ptr<PacketSource>> queues;  // live: one per worker
+    LiveInput live;  // one source per worker
     std::vector<std::string> files;
     if (o.live.live()) {
-      queues = open_live(o.live, join(o.filter_words), workers, given(o, "--workers"), o.quiet);
-      workers = static_cast<unsigned>(queues.size());  // fewer where a device has fewer queues
+      live = open_live(o.live, join(o.filter_words), workers, given(o, "--workers"), o.quiet);
+      workers = static_cast<unsigned>(live.queues.size());  // fewer where a device has fewer queues
     } else {
       files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
         ++t.unreadable;
@@ -216,7 +216,7 @@ int run(ExtractOptions& o) {
                     << std::flush;
         };
       }
-      account(run_flows(queues, cfg, records, ro));
+      account(run_flows(live.queues, cfg, records, ro));
     }
     for (const std::string& file : files) {
       if (stop_flag().load()) {

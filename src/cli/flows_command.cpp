@@ -43,6 +43,11 @@ struct FlowsOptions {
   PipelineOptions pipeline;
   bool classify = false;
   ClassificationConfig inference;
+  struct {
+    std::vector<std::string> rules;  // ACTION:LABEL[@MINCONF]
+    std::string file;
+    bool dry_run = false;
+  } enforce;
   CLI::App* cmd = nullptr;
 };
 
@@ -56,15 +61,16 @@ void append_line(const std::string& path, const std::string& line) {
 // What a run reads: capture files, or one source per worker on interfaces.
 struct Inputs {
   std::unique_ptr<PcapFileSource> file;
-  std::vector<std::unique_ptr<PacketSource>> queues;  // live: one per worker
-  uint64_t skipped = 0;                               // directory entries that could not be read
+  LiveInput live;        // one source per worker, and XDP where it runs
+  uint64_t skipped = 0;  // directory entries that could not be read
 };
 
-Inputs open_inputs(const FlowsOptions& o, const Warn& warn) {
+// `enforce`: verdicts act in XDP.
+Inputs open_inputs(const FlowsOptions& o, bool enforce, const Warn& warn) {
   Inputs in;
   if (o.live.live()) {
-    in.queues = open_live(o.live, join(o.filter_words), o.pipeline.workers,
-                          o.cmd->count("--workers") > 0, o.quiet);
+    in.live = open_live(o.live, join(o.filter_words), o.pipeline.workers,
+                        o.cmd->count("--workers") > 0, o.quiet, enforce);
     return in;
   }
   std::vector<std::string> files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
@@ -180,11 +186,40 @@ int conclude(const FlowsOptions& o, const RunStats& stats, const Inputs& in,
   return stats.accounting_balanced() ? 0 : 3;
 }
 
+// The --enforce rules and --enforce-file's, in order; none: no enforcement.
+std::optional<EnforcePolicy> enforce_policy(const FlowsOptions& o) {
+  if (o.enforce.rules.empty() && o.enforce.file.empty()) {
+    if (o.enforce.dry_run) {
+      throw std::runtime_error("--enforce-dry-run: give the rules (--enforce, --enforce-file)");
+    }
+    return std::nullopt;
+  }
+  if (!o.enforce.dry_run && !o.live.live()) {
+    throw std::runtime_error(
+        "--enforce acts on live traffic (-i); with -r, --enforce-dry-run says what it would do");
+  }
+  EnforcePolicy policy;
+  for (const std::string& rule : o.enforce.rules) {
+    try {
+      policy.add(EnforcePolicy::parse_rule(rule));
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(std::string("--enforce ") + e.what());
+    }
+  }
+  if (!o.enforce.file.empty()) policy.add_file(o.enforce.file);
+  return policy;
+}
+
 int run(FlowsOptions& o) {
   install_stop_handlers();
   return run_guarded(o.pipeline, [&] {
     if (o.inputs.empty() && !o.live.live()) {
       throw std::runtime_error("nothing to read: give captures (-r FILE) or interfaces (-i IFACE)");
+    }
+    std::optional<EnforcePolicy> policy = enforce_policy(o);
+    const bool enforce = policy && !o.enforce.dry_run;
+    if (enforce && o.cmd->count("--max-delay-ms") == 0) {
+      o.inference.infer.max_delay_ms = ClassifierConfig::kEnforcingMaxDelayMs;
     }
     std::optional<Classification> classification;
     if (o.classify) {
@@ -193,11 +228,12 @@ int run(FlowsOptions& o) {
         o.pipeline.select_snaplen = snaplen_for(classification->model().spec);
       }
     }
+    if (policy) policy->check_labels(classification->model().classes);  // before capture starts
     FlowPipelineConfig cfg = pipeline_config(o.pipeline);
     if (classification) classification->configure(cfg);
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
     const Warn warn = warner(progress);
-    Inputs in = open_inputs(o, warn);
+    Inputs in = open_inputs(o, enforce, warn);
     auto progress_fraction = [&in] { return in.file ? in.file->progress() : -1.0; };
     start_stats_file(o.stats_json);
     Outputs out = open_outputs(o, cfg);
@@ -227,7 +263,10 @@ int run(FlowsOptions& o) {
     std::unique_ptr<MetricsServer> metrics;
     if (!o.metrics.empty()) {
       metrics = std::make_unique<MetricsServer>(o.metrics);
-      ticks.push_back([&metrics](const RunStats& s) { metrics->update(s); });
+      ticks.push_back([&metrics, &classification](const RunStats& s) {
+        const Enforcer* e = classification ? classification->enforcer() : nullptr;
+        metrics->update(s, e ? e->metrics() : std::string());
+      });
     }
     if (out.web) ticks.push_back([&out](const RunStats& s) { out.web->update(s); });
     // The sinks format and write in a thread of their own; reading from files, the reader
@@ -236,6 +275,12 @@ int run(FlowsOptions& o) {
     writer.set_give_up(&give_up_flag());  // a second signal: do not wait for a blocked output
     FlowSink* records = &writer;
     if (classification) {
+      if (policy) {
+        auto log = [&o](const std::string& msg) {
+          if (!o.quiet) std::cerr << "etcpipe: " + msg + '\n';
+        };
+        classification->enforce(std::move(*policy), enforce ? in.live.xdp.get() : nullptr, log);
+      }
       records = &classification->attach(ro, writer, cfg);
       ticks.push_back([&classification](const RunStats&) { classification->poll(); });
     }
@@ -244,9 +289,12 @@ int run(FlowsOptions& o) {
         for (const auto& tick : ticks) tick(s);
       };
     }
-    const RunStats stats = o.live.live() ? run_flows(in.queues, cfg, *records, ro)
+    const RunStats stats = o.live.live() ? run_flows(in.live.queues, cfg, *records, ro)
                                          : run_flows(*in.file, cfg, *records, ro);
-    if (metrics) metrics->update(stats);
+    if (metrics) {
+      const Enforcer* e = classification ? classification->enforcer() : nullptr;
+      metrics->update(stats, e ? e->metrics() : std::string());
+    }
     if (out.web) out.web->finish(stats);
     std::string pcap_error;  // reported after the summary: the run exits 2
     if (out.pcap) {
@@ -348,6 +396,21 @@ Runner add_classify_command(CLI::App& app) {
       std::string(have_torchscript() ? ", TorchScript (libtorch)" : "") + "\n" + kExitStatusHelp);
   add_record_options(cmd, o);
   add_inference_options(cmd, o.inference);
+  auto* group = cmd->add_option_group(
+      "Enforcement", "Act on verdicts in XDP, on live traffic (-i; afpacket, afxdp, --inline-to)");
+  group
+      ->add_option("--enforce", o.enforce.rules,
+                   "ACTION:LABEL[@MINCONF] (repeatable; the first rule that matches a verdict "
+                   "wins): ACTION pass, drop (XDP_DROP from the flow's next packet) or bypass "
+                   "(its packets go on, no longer to etcpipe; XDP counts them into its "
+                   "record); LABEL a class of the model or * for any; MINCONF the least "
+                   "confidence (0 to 1). Each record's action field says what was done")
+      ->allow_extra_args(false);
+  group->add_option("--enforce-file", o.enforce.file,
+                    "Rules as for --enforce, one per line ('#' comments), after --enforce's");
+  group->add_flag("--enforce-dry-run", o.enforce.dry_run,
+                  "Act on nothing: say per flow what would be done (and write would-ACTION in "
+                  "its record); works with -r too");
   return [opts] { return run(*opts); };
 }
 

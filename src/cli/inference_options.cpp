@@ -26,7 +26,9 @@ void add_inference_options(CLI::App* cmd, ClassificationConfig& o) {
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->default_str("cpu");
   inf->add_option("--max-delay-ms", o.infer.max_delay_ms,
-                  "A complete row waits at most this long (wall clock) for its batch")
+                  "A complete row waits at most this long (wall clock) for its batch (" +
+                      std::to_string(int(ClassifierConfig::kEnforcingMaxDelayMs)) +
+                      " with --enforce)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   inf->add_option("--batch", o.infer.batch,

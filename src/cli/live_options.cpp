@@ -1,11 +1,14 @@
 #include "cli/live_options.hpp"
 
+#include <net/if.h>
+
 #include <chrono>
 #include <iostream>
 
 #include "capture/afpacket_source.hpp"
 #include "capture/afxdp_source.hpp"
 #include "capture/dpdk_source.hpp"
+#include "capture/inline_source.hpp"
 #include "cli/commands.hpp"
 #include "cli/pipeline_options.hpp"
 
@@ -35,7 +38,7 @@ void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read) {
                    "receive queue to an AF_XDP socket, queue q read by worker q mod W (RSS "
                    "spreads the flows: give the NIC a symmetric key), the BPF expression run "
                    "by etcpipe" +
-                       std::string(have_afxdp() ? "" : " (not in this build)") +
+                       std::string(have_xdp() ? "" : " (not in this build)") +
                        ". dpdk: -i names DPDK devices (a PCI address, or a vdev such as "
                        "net_af_packet0,iface=eth0 or net_pcap0,rx_pcap=FILE), one RX queue per "
                        "worker with symmetric RSS, the BPF expression run by etcpipe" +
@@ -47,12 +50,26 @@ void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read) {
                     "--log-level=error, --vdev/-a for each device, --no-pci without a PCI device");
   group
       ->add_option("--xdp-mode", o.xdp_mode,
-                   "Where etcpipe's XDP program runs (afxdp): native (in the driver; refused "
+                   "Where etcpipe's XDP program runs (afxdp, --inline-to, --enforce): native (in "
+                   "the driver; refused "
                    "where the driver has no XDP), generic (the kernel's path for any driver, "
                    "a copy per frame), auto (native where the driver has it, else generic)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "native", "generic"}))
       ->needs(iface);
+  auto* bridge =
+      group
+          ->add_option("--inline-to", o.inline_to,
+                       "Inline mode, a bump in the wire: forward every frame between -i and "
+                       "this interface in XDP (both ways), and analyse copies of the frames of "
+                       "flows without a drop or bypass verdict (a BPF ring buffer of --ring-mb; "
+                       "one worker). Stopping etcpipe unjoins the ports")
+          ->needs(iface);
+  group
+      ->add_flag("--fail-closed", o.fail_closed,
+                 "Inline mode: drop a frame that cannot be copied to etcpipe (its ring full) "
+                 "rather than forward it unseen (the default, fail-open)")
+      ->needs(bridge);
   group
       ->add_option("--ring-mb", o.ring_mb,
                    "Ring size in MiB: the TPACKET_V3 ring of each interface, shared by its "
@@ -68,9 +85,8 @@ void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read) {
       ->needs(iface);
 }
 
-std::vector<std::unique_ptr<PacketSource>> open_live(const LiveOptions& o, const std::string& bpf,
-                                                     unsigned workers, bool workers_given,
-                                                     bool quiet) {
+LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned workers,
+                    bool workers_given, bool quiet, bool enforce) {
   LiveCaptureConfig lc;
   lc.interfaces = o.interfaces;
   lc.bpf = bpf;
@@ -79,8 +95,22 @@ std::vector<std::unique_ptr<PacketSource>> open_live(const LiveOptions& o, const
   lc.duration = std::chrono::nanoseconds(static_cast<int64_t>(o.duration * 1e9));
   lc.stop = &stop_flag();  // a signal ends the input: every flow ends, end-of-input
   lc.dpdk_eal = o.dpdk_eal;
-  if (o.capture != "afxdp" && o.xdp_mode != "auto") {
-    throw std::runtime_error("--xdp-mode " + o.xdp_mode + ": only with --capture afxdp");
+  const bool in_line = !o.inline_to.empty();
+  if (o.capture != "afxdp" && o.xdp_mode != "auto" && !enforce && !in_line) {
+    throw std::runtime_error("--xdp-mode " + o.xdp_mode +
+                             ": only where XDP runs (--capture afxdp, --inline-to, --enforce)");
+  }
+  if (in_line && o.capture != "afpacket") {
+    throw std::runtime_error("--inline-to: the copies come from XDP; --capture " + o.capture +
+                             " does not apply");
+  }
+  if (in_line && workers_given && workers > 1) {
+    throw std::runtime_error("--inline-to: one worker reads the copy ring (--workers 1)");
+  }
+  if (enforce && o.capture == "dpdk") {
+    throw std::runtime_error(
+        "--enforce: DPDK takes the device from the kernel, where XDP runs: capture with "
+        "afpacket or afxdp");
   }
   using XdpMode = LiveCaptureConfig::XdpMode;
   lc.xdp_mode = o.xdp_mode == "native"    ? XdpMode::Native
@@ -88,18 +118,41 @@ std::vector<std::unique_ptr<PacketSource>> open_live(const LiveOptions& o, const
                                           : XdpMode::Auto;
   lc.fit_workers = !workers_given;
   if (!quiet) lc.note = [](const std::string& msg) { std::cerr << "etcpipe: " << msg << '\n'; };
-  auto queues = o.capture == "dpdk"    ? open_dpdk_sources(lc, workers)
-                : o.capture == "afxdp" ? open_afxdp_sources(lc, workers)
-                                       : AfPacketSource::open(lc, workers);
+  LiveInput in;
+  if (in_line || enforce || o.capture == "afxdp") {
+    XdpConfig xc;
+    xc.attach = lc.xdp_mode;
+    xc.mode = in_line ? ETCPIPE_MODE_INLINE | (o.fail_closed ? ETCPIPE_MODE_FAIL_CLOSED : 0u)
+              : o.capture == "afxdp" ? ETCPIPE_MODE_XSK
+                                     : 0u;
+    xc.copy_ring_bytes = std::min(o.ring_mb, 1024u) << 20;
+    in.xdp = std::make_unique<XdpProgram>(xc);
+  }
+  if (in_line) {
+    in.queues.push_back(open_inline_source(lc, o.inline_to, *in.xdp));
+  } else if (o.capture == "dpdk") {
+    in.queues = open_dpdk_sources(lc, workers);
+  } else if (o.capture == "afxdp") {
+    in.queues = open_afxdp_sources(lc, workers, *in.xdp);
+  } else {
+    if (in.xdp) lc.socket_filter_fd = in.xdp->socket_filter();
+    in.queues = AfPacketSource::open(lc, workers);
+    // Enforcing: XDP acts on what arrives, before the kernel's tap.
+    for (std::size_t i = 0; in.xdp && i < o.interfaces.size(); ++i) {
+      note_xdp_mode(in.xdp->attach(o.interfaces[i], if_nametoindex(o.interfaces[i].c_str())), lc);
+    }
+  }
+  auto& queues = in.queues;
   if (!quiet) {
     std::string names;
     for (const std::string& i : o.interfaces) names += (names.empty() ? "" : " ") + i;
-    std::cerr << "etcpipe: listening on " << names << " (" << o.capture << ", " << queues.size()
+    std::cerr << "etcpipe: listening on " << names << (in_line ? " inline to " + o.inline_to : "")
+              << " (" << (in_line ? "xdp copies" : o.capture) << ", " << queues.size()
               << (queues.size() == 1 ? " worker" : " workers");
     if (o.capture == "afpacket") std::cerr << ", ring " << o.ring_mb << " MiB each";
     std::cerr << ")\n";
   }
-  return queues;
+  return in;
 }
 
 }  // namespace etcpipe::cli

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "capture/live_capture.hpp"
+#include "capture/xdp_program.hpp"
 
 namespace etcpipe::cli {
 
@@ -19,6 +20,8 @@ struct LiveOptions {
   double duration = 0;
   uint64_t count = 0;
   uint32_t ring_mb = LiveCaptureConfig{}.ring_mb;
+  std::string inline_to;  // inline mode: the other port
+  bool fail_closed = false;
 
   bool live() const { return !interfaces.empty(); }
 };
@@ -29,12 +32,19 @@ extern const std::string kLiveHelp;
 // Registers -i and the live options on `cmd`, exclusive with `read` (the command's -r).
 void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read);
 
+// What a live run reads: one source per worker, and etcpipe's XDP program where it runs
+// (afxdp, inline mode, enforcement), whose maps the run's stages share.
+struct LiveInput {
+  std::unique_ptr<XdpProgram> xdp;  // outlives the sources (declared first)
+  std::vector<std::unique_ptr<PacketSource>> queues;
+};
+
 // Opens one source per worker on the interfaces (a signal, --duration or -c ends them), and
 // says on stderr what it listens on unless `quiet`. Throws std::runtime_error.
 // `workers_given`: --workers was on the command line (else fewer workers where a device has
-// fewer queues).
-std::vector<std::unique_ptr<PacketSource>> open_live(const LiveOptions& o, const std::string& bpf,
-                                                     unsigned workers, bool workers_given,
-                                                     bool quiet);
+// fewer queues). `enforce`: verdicts will act in XDP (afpacket then attaches the program
+// and its socket filter too).
+LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned workers,
+                    bool workers_given, bool quiet, bool enforce = false);
 
 }  // namespace etcpipe::cli

@@ -18,6 +18,13 @@ inline uint64_t realtime_ns() {
   return uint64_t(ts.tv_sec) * kNsPerSec + uint64_t(ts.tv_nsec);
 }
 
+// CLOCK_MONOTONIC in ns: the clock of BPF programs (bpf_ktime_get_ns).
+inline uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * kNsPerSec + uint64_t(ts.tv_nsec);
+}
+
 // `t` (seconds since the epoch) in ISO 8601, UTC: "2026-12-01T01:02:03Z".
 inline std::string utc_iso8601(std::time_t t) {
   std::tm tm{};

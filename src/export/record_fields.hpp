@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "export/format.hpp"
@@ -45,6 +46,15 @@ void visit_record(const FlowRecord& r, Visitor&& v, bool verdicts = false) {
   v.number("tcp_flags_rev", r.tcp_flags_rev);
   v.text("end_reason", end_reason_name(r.end_reason));
   if (!verdicts) return;
+  if (r.action == FlowAction::None) {
+    v.null("action");
+  } else if (r.action_dry_run) {
+    char would[24] = "would-";
+    std::strcat(would, action_name(r.action));
+    v.text("action", std::string_view(would));
+  } else {
+    v.text("action", action_name(r.action));
+  }
   if (r.label == nullptr) {
     v.null("label");
     v.null("confidence");

@@ -32,6 +32,12 @@ inline constexpr std::size_t kEndReasonCount = 0
     ;
 const char* end_reason_name(EndReason r);
 
+// What enforcement did to a classified flow (--enforce): nothing (no rule matched, or no
+// policy), or its rule's action: pass (its packets go on as before), drop or bypass, from
+// the verdict on, in XDP.
+enum class FlowAction : uint8_t { None, Pass, Drop, Bypass };
+const char* action_name(FlowAction a);
+
 struct FlowRecord {
   IpAddr src;  // client: sender of the first packet (of the SYN for TCP)
   IpAddr dst;
@@ -59,6 +65,8 @@ struct FlowRecord {
   const char* label = nullptr;
   float confidence = 0;
   float verdict_latency_ms = 0;
+  FlowAction action = FlowAction::None;
+  bool action_dry_run = false;  // --enforce-dry-run: the action that would have been taken
   // Not exported: the worker, the slot the flow had in its table and the slot's generation
   // (its exact identity: FlowTable::generation), and how many of its packets were selected
   // (feature extraction learns from these that the flow ended).

@@ -16,6 +16,16 @@ const char* end_reason_name(EndReason r) {
   return kNames[static_cast<std::size_t>(r)];
 }
 
+const char* action_name(FlowAction a) {
+  switch (a) {
+    case FlowAction::Pass: return "pass";
+    case FlowAction::Drop: return "drop";
+    case FlowAction::Bypass: return "bypass";
+    case FlowAction::None: break;
+  }
+  return "none";
+}
+
 // Two cache lines: the key and the timestamps (everything a lookup and a timeout check
 // read) in the first, counters and links in the second.
 struct alignas(64) FlowTable::Entry {

@@ -35,7 +35,10 @@ struct ClassifierConfig {
   unsigned threads = 0;       // inference threads; 0: as many as the arrival rate needs
   unsigned max_threads = 1;   // the most automatic balancing may use
   double max_delay_ms = 100;  // a row waits at most this long (wall clock) for its batch
-  float min_confidence = 0;   // below it, the verdict is the model's "other" class
+  // The same when verdicts act on live flows (--enforce): each millisecond a verdict waits
+  // lets a fast flow's packets through.
+  static constexpr double kEnforcingMaxDelayMs = 10;
+  float min_confidence = 0;  // below it, the verdict is the model's "other" class
   // Wait for inference when it is behind (files); false: drop rows and count them (a live
   // link must not be slowed down).
   bool lossless = true;

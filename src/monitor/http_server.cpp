@@ -74,8 +74,8 @@ MetricsServer::MetricsServer(const std::string& addr_port)
                                           return body_;
                                         }}}) {}
 
-void MetricsServer::update(const RunStats& s) {
-  std::string body = format_prometheus(s);
+void MetricsServer::update(const RunStats& s, const std::string& extra) {
+  std::string body = format_prometheus(s) + extra;
   std::lock_guard lock(mu_);
   body_.swap(body);
 }

@@ -37,7 +37,8 @@ class HttpServer {
 class MetricsServer {
  public:
   explicit MetricsServer(const std::string& addr_port);
-  void update(const RunStats& s);
+  // `extra`: more families, appended (enforcement's).
+  void update(const RunStats& s, const std::string& extra = {});
 
  private:
   std::mutex mu_;

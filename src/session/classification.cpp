@@ -21,9 +21,24 @@ void Classification::configure(FlowPipelineConfig& cfg) {
   classifier_ = std::make_unique<Classifier>(model_, c);
 }
 
+void Classification::enforce(EnforcePolicy policy, XdpProgram* xdp,
+                             std::function<void(const std::string&)> log) {
+  policy.check_labels(model_.classes);
+  enforcement_ = PendingEnforcement{std::move(policy), xdp, std::move(log)};
+}
+
 FlowSink& Classification::attach(RunOptions& ro, FlowSink& out, const FlowPipelineConfig& cfg) {
+  FlowSink* records = &out;
+  if (enforcement_) {
+    enforcer_ = std::make_unique<Enforcer>(std::move(enforcement_->policy), model_,
+                                           enforcement_->xdp, out, std::move(enforcement_->log));
+    // Subscribed before the join: a flow's entry is in the map before its verdict can reach
+    // its record (which takes the entry out).
+    classifier_->subscribe([e = enforcer_.get()](std::span<const Verdict> v) { e->act(v); });
+    records = enforcer_.get();
+  }
   join_ = std::make_unique<VerdictJoin>(*classifier_, model_, cfg.table.timeouts,
-                                        cfg.row_timeout_ns, out);
+                                        cfg.row_timeout_ns, *records);
   ro.on_features = [this](const FeatureBatch& b) { classifier_->add(b); };
   return *join_;
 }
@@ -56,7 +71,8 @@ nlohmann::json Classification::summary_json() const {
           {"infer_busy_seconds", cs.busy_seconds},
           {"verdict_latency_ms_p50", v.latency_percentile(50)},
           {"verdict_latency_ms_p99", v.latency_percentile(99)},
-          {"per_label", per_label}};
+          {"per_label", per_label},
+          {"enforcement", enforcer_ ? enforcer_->summary_json() : nlohmann::json()}};
 }
 
 std::string Classification::summary() const {
@@ -75,6 +91,7 @@ std::string Classification::summary() const {
   for (const auto& [n, label] : labels_by_count()) {
     s << "  " << label << std::string(label.size() < 24 ? 24 - label.size() : 1, ' ') << n << '\n';
   }
+  if (enforcer_) s << enforcer_->summary();
   return s.str();
 }
 

@@ -1,11 +1,14 @@
 // What a classifying run adds to the flow pipeline (etcpipe classify, etcpipe bench
 // --model): the model, its configuration, the classifier and the join of verdicts to records.
 #pragma once
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "pipeline/run.hpp"
+#include "session/enforcement.hpp"
 #include "session/verdict_join.hpp"
 
 namespace etcpipe {
@@ -29,9 +32,13 @@ class Classification {
   // Sets the pipeline up for the model (streaming extraction of its spec in the workers)
   // and starts the classifier.
   void configure(FlowPipelineConfig& cfg);
-  // Verdicts join records on their way to `out`; rows come through `ro.on_features`.
-  // Returns the sink the run writes to.
-  // `cfg`: the configuration configure() set up (its timeouts date the verdicts).
+  // Before attach(): each verdict is also acted on by `policy`, in `xdp`'s verdict map (null:
+  // a dry run, told to `log`). Throws std::invalid_argument for a label the model lacks.
+  void enforce(EnforcePolicy policy, XdpProgram* xdp, std::function<void(const std::string&)> log);
+  const Enforcer* enforcer() const { return enforcer_.get(); }
+  // Verdicts join records on their way to `out` (through the enforcer, if any); rows come through
+  // `ro.on_features`. Returns the sink the run writes to. `cfg`: the configuration configure() set
+  // up (its timeouts date the verdicts).
   FlowSink& attach(RunOptions& ro, FlowSink& out, const FlowPipelineConfig& cfg);
   void poll() { join_->poll(); }
   const VerdictStats& verdicts() const { return join_->stats(); }
@@ -45,7 +52,14 @@ class Classification {
   ClassificationConfig config_;
   Model model_;
   std::unique_ptr<Classifier> classifier_;
+  std::unique_ptr<Enforcer> enforcer_;  // between the join and `out`
   std::unique_ptr<VerdictJoin> join_;
+  struct PendingEnforcement {
+    EnforcePolicy policy;
+    XdpProgram* xdp;
+    std::function<void(const std::string&)> log;
+  };
+  std::optional<PendingEnforcement> enforcement_;
 
   // (flows, label) of the labels given, most flows first.
   std::vector<std::pair<uint64_t, std::string>> labels_by_count() const;

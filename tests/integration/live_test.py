@@ -274,7 +274,8 @@ class Live(unittest.TestCase):
         out = sh(ETCPIPE, "flows", "-i", RECEIVER, "--xdp-mode", "generic", "--duration", "1",
                  check=False)  # afpacket: the option is afxdp's
         self.assertEqual(out.returncode, 2)
-        self.assertIn("--xdp-mode generic: only with --capture afxdp", out.stderr)
+        self.assertIn("--xdp-mode generic: only where XDP runs (--capture afxdp, --inline-to, "
+                      "--enforce)", out.stderr)
         # Generic mode as asked (native would be refused too at 1500: it is not tried): the
         # records of the file, then SIGKILL, and the kernel detaches the program.
         with SmallMtu():

@@ -1,0 +1,289 @@
+// etcpipe's BPF programs, in one object with their maps:
+// - etcpipe_xdp (XDP, on every capture interface): finds each frame's flow in the verdict
+//   map and acts on it (drop, or bypass: on without user space, counted in the flow's
+//   entry); a frame without a verdict goes where user space reads it: its AF_XDP socket
+//   (afxdp), the stack and the kernel's packet tap (afpacket), or, inline, a copy in the ring
+//   buffer while the frame itself is forwarded to the other port.
+// - etcpipe_socket (a socket filter on afpacket's sockets): hides from user space the
+//   frames XDP passed on for bypassed flows.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "etcpipe_xdp.h"
+
+#define ETH_HLEN 14
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88A8
+#define ETH_P_QINQ1 0x9100
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define TCP_FIN 0x01
+#define TCP_RST 0x04
+#define PACKET_OUTGOING 4
+
+const volatile __u32 etcpipe_mode = 0;
+
+// One AF_XDP socket per receive queue (key: the queue index).
+struct {
+  __uint(type, BPF_MAP_TYPE_XSKMAP);
+  __uint(max_entries, 256);
+  __type(key, __u32);
+  __type(value, __u32);
+} xsks SEC(".maps");
+
+// The flows with a verdict (its size is set by user space before loading).
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct etcpipe_flow_key);
+  __type(value, struct etcpipe_flow_state);
+} verdicts SEC(".maps");
+
+// Inline mode: the port a frame that arrives on ifindex K leaves by.
+struct {
+  __uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+  __uint(max_entries, 64);
+  __type(key, __u32);
+  __type(value, __u32);
+} ports SEC(".maps");
+
+// Inline mode: copies of the frames user space needs (its size is set before loading).
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 22);
+} copies SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct etcpipe_xdp_stats);
+} stats SEC(".maps");
+
+// Room for a frame's headers to parse, or for a copy (header, then the bytes).
+struct scratch {
+  struct etcpipe_copy copy;
+  __u8 data[ETCPIPE_COPY_MAX];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct scratch);
+} scratch SEC(".maps");
+
+// min(len, max), in a register the verifier sees bounded (clang may test one copy of a value
+// and pass another to a helper).
+static __always_inline __u32 at_most(__u32 len, __u32 max) {
+  __u32 n = len;
+  asm volatile("" : "+r"(n));
+  if (n > max) n = max;
+  asm volatile("" : "+r"(n));
+  return n & (2 * max - 1);
+}
+
+struct parsed {
+  struct etcpipe_flow_key key;
+  __u32 ip_bytes;
+  __u32 tcp_flags;
+  __u32 dir;  // 0: from key.lo
+};
+
+// Big-endian 16 bits at `off`, which the caller has checked against the bytes read.
+static __always_inline __u16 be16(const __u8 *b, __u32 off) {
+  off &= ETCPIPE_HEADER_BYTES - 1;
+  if (off > ETCPIPE_HEADER_BYTES - 2) return 0;
+  return (__u16)(b[off] << 8 | b[off + 1]);
+}
+
+static __always_inline __u8 byte_at(const __u8 *b, __u32 off) {
+  return b[off & (ETCPIPE_HEADER_BYTES - 1)];
+}
+
+// The first `n` bytes of a frame (`b`) to the flow key etcpipe's decoder would give it (and
+// the direction, IP length and TCP flags); -1 for a frame XDP does not act on.
+static __always_inline int parse(const __u8 *b, __u32 n, struct parsed *p) {
+  if (n < ETH_HLEN || n > ETCPIPE_HEADER_BYTES) return -1;
+  __u32 off = ETH_HLEN;
+  __u16 type = be16(b, 12);
+  __u16 vlan = 0, outer = 0;
+#pragma unroll
+  for (int tags = 0; tags < 2; ++tags) {
+    if (type != ETH_P_8021Q && type != ETH_P_8021AD && type != ETH_P_QINQ1) break;
+    if (off + 4 > n) return -1;
+    if (tags > 0) outer = vlan;
+    vlan = be16(b, off) & 0x0FFF;
+    type = be16(b, off + 2);
+    off += 4;
+  }
+  __u32 src_off, addr_len, l4;
+  __u8 proto;
+  if (type == ETH_P_IP) {
+    if (off + 20 > n || (byte_at(b, off) >> 4) != 4) return -1;
+    const __u32 ihl = (byte_at(b, off) & 0x0F) * 4;
+    if (ihl < 20 || (be16(b, off + 6) & 0x3FFF) != 0) return -1;  // fragments: user space
+    p->ip_bytes = be16(b, off + 2);
+    proto = byte_at(b, off + 9);
+    src_off = off + 12;
+    addr_len = 4;
+    l4 = off + ihl;
+    p->key.ip_version = 4;
+  } else if (type == ETH_P_IPV6) {
+    if (off + 40 > n || (byte_at(b, off) >> 4) != 6) return -1;
+    p->ip_bytes = be16(b, off + 4) + 40u;
+    proto = byte_at(b, off + 6);  // extension headers: user space
+    src_off = off + 8;
+    addr_len = 16;
+    l4 = off + 40;
+    p->key.ip_version = 6;
+  } else {
+    return -1;
+  }
+  if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) return -1;
+  if (l4 + (proto == IPPROTO_TCP ? 14 : 4) > n) return -1;
+  const __u16 sport = be16(b, l4), dport = be16(b, l4 + 2);
+  p->tcp_flags = proto == IPPROTO_TCP ? byte_at(b, l4 + 13) : 0;
+  // The lower endpoint first: addresses as big-endian bytes, then ports.
+  int cmp = 0;
+#pragma unroll
+  for (int i = 0; i < 16; ++i) {
+    if (cmp == 0 && i < (int)addr_len) {
+      const __u8 s = byte_at(b, src_off + i), d = byte_at(b, src_off + addr_len + i);
+      cmp = s < d ? -1 : s > d ? 1 : 0;
+    }
+  }
+  const int src_is_lo = cmp < 0 || (cmp == 0 && sport <= dport);
+  const __u32 lo_off = src_is_lo ? src_off : src_off + addr_len;
+  const __u32 hi_off = src_is_lo ? src_off + addr_len : src_off;
+#pragma unroll
+  for (int i = 0; i < 16; ++i) {
+    p->key.lo_addr[i] = i < (int)addr_len ? byte_at(b, lo_off + i) : 0;
+    p->key.hi_addr[i] = i < (int)addr_len ? byte_at(b, hi_off + i) : 0;
+  }
+  p->key.lo_port = src_is_lo ? sport : dport;
+  p->key.hi_port = src_is_lo ? dport : sport;
+  p->key.proto = proto;
+  p->key.vlan = vlan;
+  p->key.vlan_outer = outer;
+  p->key.tunnel = 0;
+  p->key.reserved = 0;
+  p->key.tunnel_id = 0;
+  p->dir = src_is_lo ? 0 : 1;
+  return 0;
+}
+
+// The flow's entry, if it has one whose action applies to this frame (drop, or bypass but
+// for TCP FIN and RST, which go to user space: it sees the flow end).
+static __always_inline struct etcpipe_flow_state *acting_entry(const struct parsed *p) {
+  struct etcpipe_flow_state *st = bpf_map_lookup_elem(&verdicts, &p->key);
+  if (st == 0) return 0;
+  if (st->action == ETCPIPE_ACTION_DROP) return st;
+  if (st->action == ETCPIPE_ACTION_BYPASS && (p->tcp_flags & (TCP_FIN | TCP_RST)) == 0) {
+    return st;
+  }
+  return 0;
+}
+
+// The action XDP takes on this frame, counted in the flow's entry; pass: none.
+static __always_inline __u32 act(const struct parsed *p) {
+  struct etcpipe_flow_state *st = acting_entry(p);
+  if (st == 0) return ETCPIPE_ACTION_PASS;
+  const __u32 d = p->dir & 1;
+  const __u64 now = bpf_ktime_get_ns();
+  __sync_fetch_and_add(&st->packets[d], 1);
+  __sync_fetch_and_add(&st->bytes[d], p->ip_bytes);
+  if (p->tcp_flags != 0) __sync_fetch_and_or(&st->tcp_flags[d], p->tcp_flags);
+  if (st->first_ns == 0) st->first_ns = now;
+  st->last_ns = now;
+  if (st->action == ETCPIPE_ACTION_BYPASS) __sync_fetch_and_add(&st->to_hide[d], 1);
+  return st->action;
+}
+
+// Inline mode: a copy of the frame for user space (-1: none could be made), then the frame
+// goes to the other port.
+static __always_inline int copy_frame(struct xdp_md *ctx, struct scratch *sc, __u32 len) {
+  const __u32 cap = at_most(len, ETCPIPE_COPY_MAX);
+  if (cap == 0 || bpf_xdp_load_bytes(ctx, 0, sc->data, cap) != 0) return -1;
+  sc->copy.ts_ns = bpf_ktime_get_ns();
+  sc->copy.wire_len = len;
+  sc->copy.cap_len = cap;
+  return (int)bpf_ringbuf_output(&copies, sc, sizeof(struct etcpipe_copy) + cap, 0);
+}
+
+SEC("xdp")
+int etcpipe_xdp(struct xdp_md *ctx) {
+  __u32 zero = 0;
+  struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+  struct etcpipe_xdp_stats *s = bpf_map_lookup_elem(&stats, &zero);
+  if (sc == 0 || s == 0) return XDP_PASS;
+  s->packets++;
+  const __u32 len = bpf_xdp_get_buff_len(ctx);
+  const __u32 n = at_most(len, ETCPIPE_HEADER_BYTES);
+  struct parsed p = {};
+  __u32 action = ETCPIPE_ACTION_PASS;
+  if (n >= ETH_HLEN && bpf_xdp_load_bytes(ctx, 0, sc->data, n) == 0 &&
+      parse(sc->data, n, &p) == 0) {
+    action = act(&p);
+  } else {
+    s->unparsed++;
+  }
+  const int in_line = (etcpipe_mode & ETCPIPE_MODE_INLINE) != 0;
+  if (action == ETCPIPE_ACTION_DROP) {
+    s->dropped++;
+    s->dropped_bytes += p.ip_bytes;
+    return XDP_DROP;
+  }
+  if (action == ETCPIPE_ACTION_BYPASS) {
+    s->bypassed++;
+    s->bypassed_bytes += p.ip_bytes;
+    if (!in_line) return XDP_PASS;
+    s->forwarded++;
+    return bpf_redirect_map(&ports, ctx->ingress_ifindex, XDP_PASS);
+  }
+  // No verdict (or pass): to user space.
+  if (etcpipe_mode & ETCPIPE_MODE_XSK) {
+    s->to_user++;
+    return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+  }
+  if (!in_line) return XDP_PASS;  // afpacket: the kernel's tap sees it on the stack's way
+  if (copy_frame(ctx, sc, len) == 0) {
+    s->to_user++;
+  } else {
+    s->copy_failed++;
+    if (etcpipe_mode & ETCPIPE_MODE_FAIL_CLOSED) {
+      s->fail_closed++;
+      return XDP_DROP;
+    }
+  }
+  s->forwarded++;
+  return bpf_redirect_map(&ports, ctx->ingress_ifindex, XDP_PASS);
+}
+
+// afpacket: frames of bypassed flows reach the stack, and its packet tap; this filter keeps
+// them from etcpipe's sockets (XDP counted them), and outgoing frames too: user space sees
+// what XDP sees, each frame once where it arrives (PACKET_IGNORE_OUTGOING does not apply to
+// a fanout group on kernel 6.1). Anything else is kept whole.
+SEC("socket")
+int etcpipe_socket(struct __sk_buff *skb) {
+  if (skb->pkt_type == PACKET_OUTGOING) return 0;
+  __u32 zero = 0;
+  struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+  if (sc == 0) return skb->len;
+  const __u32 n = at_most(skb->len, ETCPIPE_HEADER_BYTES);
+  struct parsed p = {};
+  if (n < ETH_HLEN || bpf_skb_load_bytes(skb, 0, sc->data, n) != 0 ||
+      parse(sc->data, n, &p) != 0) {
+    return skb->len;
+  }
+  // A frame of a dropped flow here passed XDP before its verdict: user space reads it.
+  struct etcpipe_flow_state *st = acting_entry(&p);
+  if (st == 0 || st->action != ETCPIPE_ACTION_BYPASS) return skb->len;
+  const __u32 d = p.dir & 1;
+  if (__sync_fetch_and_add(&st->to_hide[d], -1) > 0) return 0;
+  __sync_fetch_and_add(&st->to_hide[d], 1);  // XDP did not count it: user space does
+  return skb->len;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

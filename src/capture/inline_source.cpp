@@ -1,0 +1,165 @@
+#include "capture/inline_source.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <pcap/dlt.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+#include "capture/afpacket_socket.hpp"
+#include "capture/user_filter.hpp"
+#include "common/time.hpp"
+
+namespace etcpipe {
+namespace {
+
+constexpr int kPollMs = 100;
+constexpr int kStopPollMs = 20;
+constexpr uint32_t kBatchesPerStatsRead = 64;
+constexpr int kBatchFull = -ENOBUFS;  // the callback's "stop here": the batch is full
+
+class InlineSource final : public PacketSource {
+ public:
+  InlineSource(LiveLimits limits, const std::string& bpf, XdpProgram& xdp)
+      : limits_(std::move(limits)), filter_(bpf, DLT_EN10MB), xdp_(xdp) {
+    ring_ = ring_buffer__new(xdp.copy_ring(), &InlineSource::on_copy, this, nullptr);
+    if (ring_ == nullptr) {
+      throw std::runtime_error(std::string("inline: cannot map the copy ring: ") +
+                               std::strerror(errno));
+    }
+  }
+  ~InlineSource() override { ring_buffer__free(ring_); }
+
+  bool next_batch(PacketBatch& batch) override {
+    batch.clear();
+    batch.dlt = DLT_EN10MB;
+    quiet_ns_ = 0;
+    if (ended_) return false;
+    batch_ = &batch;
+    bool last_look = false;
+    for (;;) {
+      if (limits_.spent()) return end();
+      const bool stopping = limits_.stopping();
+      const uint64_t filtered = stats_.filtered;
+      mono_to_real_ = realtime_ns() - monotonic_ns();
+      const int rc = ring_buffer__consume(ring_);
+      if (rc < 0 && rc != kBatchFull) {
+        throw std::runtime_error(std::string("inline: reading the copy ring: ") +
+                                 std::strerror(-rc));
+      }
+      if (batch.size() != 0 || stats_.filtered != filtered) {
+        if (++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
+        limits_.deliver(batch, stats_);
+        return true;
+      }
+      if (stopping && last_look) return end();
+      last_look = stopping;
+      read_kernel_stats();
+      const int n = ring_buffer__poll(ring_, stopping ? kStopPollMs : kPollMs);
+      if (n < 0 && n != kBatchFull && n != -EINTR) {
+        throw std::runtime_error(std::string("inline: waiting on the copy ring: ") +
+                                 std::strerror(-n));
+      }
+      if (batch.size() != 0) {
+        if (++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
+        limits_.deliver(batch, stats_);
+        return true;
+      }
+      if (n == 0 && !stopping) {  // quiet: flows end by the clock
+        quiet_ns_ = realtime_ns();
+        return true;
+      }
+    }
+  }
+  const SourceStats& stats() const override { return stats_; }
+  uint64_t quiet_ns() const override { return quiet_ns_; }
+
+ private:
+  static int on_copy(void* self, void* data, std::size_t size) {
+    return static_cast<InlineSource*>(self)->add(static_cast<const uint8_t*>(data), size);
+  }
+  // One copy into the batch (taken from the ring whatever is returned).
+  int add(const uint8_t* data, std::size_t size) {
+    etcpipe_copy c{};
+    if (size < sizeof c) return 0;
+    std::memcpy(&c, data, sizeof c);
+    const uint32_t cap = std::min<uint32_t>(c.cap_len, uint32_t(size - sizeof c));
+    const uint8_t* frame = data + sizeof c;
+    stats_.bytes += c.wire_len;
+    if (!filter_.match(frame, cap, c.wire_len)) {
+      ++stats_.filtered;
+      ++stats_.packets;
+    } else {
+      batch_->push(c.ts_ns + mono_to_real_, frame, cap, c.wire_len);
+    }
+    return batch_->full() ? kBatchFull : 0;
+  }
+  bool end() {
+    ended_ = true;
+    read_kernel_stats();
+    return false;
+  }
+  void read_kernel_stats() {
+    batches_since_stats_ = 0;
+    stats_.kernel_drops = xdp_.stats().copy_failed;
+  }
+
+  LiveLimits limits_;
+  UserFilter filter_;
+  XdpProgram& xdp_;
+  ring_buffer* ring_ = nullptr;
+  PacketBatch* batch_ = nullptr;
+  uint64_t mono_to_real_ = 0;
+  uint64_t quiet_ns_ = 0;
+  bool ended_ = false;
+  uint32_t batches_since_stats_ = 0;
+  SourceStats stats_;
+};
+
+}  // namespace
+
+std::unique_ptr<PacketSource> open_inline_source(const LiveCaptureConfig& cfg,
+                                                 const std::string& other, XdpProgram& xdp) {
+  if (cfg.interfaces.size() != 1) {
+    throw std::runtime_error("--inline-to: give one interface with -i (the other port)");
+  }
+  const std::string& a = cfg.interfaces[0];
+  if (a == other) throw std::runtime_error("--inline-to " + other + ": the same port as -i");
+  unsigned ifindex[2];
+  const std::string ports[2] = {a, other};
+  for (int i = 0; i < 2; ++i) {
+    const PacketSocket probe = open_packet_socket(ports[i], "inline mode on");
+    int dlt = -1;
+    try {
+      dlt = interface_link_type(probe.fd, ports[i]);
+    } catch (...) {
+      close(probe.fd);
+      throw;
+    }
+    close(probe.fd);
+    if (dlt != DLT_EN10MB) {
+      packet_socket_error(ports[i], "inline mode joins Ethernet ports only", 0, "inline mode on");
+    }
+    ifindex[i] = probe.ifindex;
+  }
+  for (int i = 0; i < 2; ++i) {
+    const uint32_t from = ifindex[i], to = ifindex[1 - i];
+    if (bpf_map_update_elem(xdp.port_map(), &from, &to, BPF_ANY) != 0) {
+      packet_socket_error(ports[i], "cannot join it to the other port (devmap)", errno,
+                          "inline mode on");
+    }
+  }
+  auto source = std::make_unique<InlineSource>(
+      LiveLimits(cfg.stop, cfg.duration, LiveLimits::budget(cfg.max_packets)), cfg.bpf, xdp);
+  for (int i = 0; i < 2; ++i) {
+    const XdpProgram::Link& link = xdp.attach(ports[i], ifindex[i]);
+    if (cfg.note) note_xdp_mode(link, cfg);
+  }
+  return source;
+}
+
+}  // namespace etcpipe

@@ -1,0 +1,74 @@
+// etcpipe's BPF object (capture/bpf/etcpipe_xdp.bpf.c: the XDP program, the socket filter
+// and their maps), loaded once per run through its libbpf skeleton and attached to each
+// capture interface with a bpf_link: the program goes away with the process, even killed.
+// Its maps are the run's: the AF_XDP sockets (afxdp), the flow verdict map (enforcement),
+// the ports and the copy ring (inline mode).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "capture/bpf/etcpipe_xdp.h"
+#include "capture/live_capture.hpp"
+
+namespace etcpipe {
+
+// Whether this build has XDP (libbpf, libxdp, clang and bpftool at build time).
+bool have_xdp();
+
+struct XdpConfig {
+  LiveCaptureConfig::XdpMode attach = LiveCaptureConfig::XdpMode::Auto;
+  uint32_t mode = 0;                    // ETCPIPE_MODE_* bits
+  uint32_t flows = 65536;               // entries of the verdict map (flows with an action)
+  uint32_t copy_ring_bytes = 4u << 20;  // inline mode's ring (a power of two of pages)
+};
+
+class XdpProgram {
+ public:
+  // Loads the object; throws std::runtime_error with the reason (privilege, kernel).
+  explicit XdpProgram(const XdpConfig& c);
+  ~XdpProgram();
+  XdpProgram(const XdpProgram&) = delete;
+  XdpProgram& operator=(const XdpProgram&) = delete;
+
+  struct Link {
+    std::string iface;
+    unsigned ifindex = 0;
+    bool native = false;   // in the driver; else the kernel's generic path
+    int native_error = 0;  // why the driver refused native mode (auto)
+  };
+  // Attaches the XDP program to an interface (native or generic as configured); throws with
+  // the reason (another program is attached, the driver refuses the mode).
+  const Link& attach(const std::string& iface, unsigned ifindex);
+  const std::vector<Link>& links() const { return links_; }
+
+  int xsk_map() const;
+  int verdict_map() const;
+  int port_map() const;
+  int copy_ring() const;
+  int socket_filter() const;  // the socket filter program, for SO_ATTACH_BPF
+  // Writes a flow's entry in the verdict map; false (errno set) if the kernel refuses.
+  bool set_verdict(const etcpipe_flow_key& key, const etcpipe_flow_state& state);
+  // Takes a flow's entry out of the verdict map; false if it has none.
+  bool take_verdict(const etcpipe_flow_key& key, etcpipe_flow_state& state);
+  // Runs the XDP program on `frame` as if it had arrived, `repeat` times (BPF_PROG_TEST_RUN;
+  // tests and benchmarks): its action (XDP_*), or -errno; the mean time per run in `ns`.
+  int run_on(std::span<const uint8_t> frame, uint32_t repeat = 1, uint32_t* ns = nullptr);
+  // The program's counters, summed over CPUs.
+  etcpipe_xdp_stats stats() const;
+
+ private:
+  struct Object;
+  std::unique_ptr<Object> object_;
+  std::vector<Link> links_;
+  std::vector<int> link_fds_;
+  LiveCaptureConfig::XdpMode attach_mode_;
+};
+
+// Says through cfg.note (if set) where the program runs on `link` when not in the driver.
+void note_xdp_mode(const XdpProgram::Link& link, const LiveCaptureConfig& cfg);
+
+}  // namespace etcpipe

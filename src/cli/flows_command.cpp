@@ -260,15 +260,22 @@ int run(FlowsOptions& o) {
         std::cerr << '\r' << format_progress(s, progress_fraction()) << "\x1b[K" << std::flush;
       });
     }
+    // Whose counters --metrics and --web add (none: null)
+    auto enforcer = [&classification] {
+      return classification ? classification->enforcer() : nullptr;
+    };
     std::unique_ptr<MetricsServer> metrics;
     if (!o.metrics.empty()) {
       metrics = std::make_unique<MetricsServer>(o.metrics);
-      ticks.push_back([&metrics, &classification](const RunStats& s) {
-        const Enforcer* e = classification ? classification->enforcer() : nullptr;
-        metrics->update(s, e ? e->metrics() : std::string());
+      ticks.push_back([&metrics, &enforcer](const RunStats& s) {
+        metrics->update(s, enforcer() ? enforcer()->metrics() : std::string());
       });
     }
-    if (out.web) ticks.push_back([&out](const RunStats& s) { out.web->update(s); });
+    if (out.web) {
+      ticks.push_back([&out, &enforcer](const RunStats& s) {
+        out.web->update(s, enforcer() ? enforcer()->summary_json().dump() : std::string());
+      });
+    }
     // The sinks format and write in a thread of their own; reading from files, the reader
     // waits for them when they fall behind rather than lose records.
     AsyncSink writer(std::move(out.sinks), true);
@@ -291,11 +298,8 @@ int run(FlowsOptions& o) {
     }
     const RunStats stats = o.live.live() ? run_flows(in.live.queues, cfg, *records, ro)
                                          : run_flows(*in.file, cfg, *records, ro);
-    if (metrics) {
-      const Enforcer* e = classification ? classification->enforcer() : nullptr;
-      metrics->update(stats, e ? e->metrics() : std::string());
-    }
-    if (out.web) out.web->finish(stats);
+    if (metrics) metrics->update(stats, enforcer() ? enforcer()->metrics() : std::string());
+    if (out.web) out.web->finish(stats, enforcer() ? enforcer()->summary_json().dump() : "");
     std::string pcap_error;  // reported after the summary: the run exits 2
     if (out.pcap) {
       try {

@@ -85,9 +85,10 @@ void WebView::take(std::span<const FlowRecord> records) {
   }
 }
 
-void WebView::update(const RunStats& s) {
+void WebView::update(const RunStats& s, const std::string& enforcement) {
   std::string stats = format_stats_json(s);
   std::lock_guard lock(mu_);
+  enforcement_ = enforcement;
   const double dt = s.elapsed_s - last_.elapsed_s;
   if (dt > 0) {
     rate_packets_ = double(s.source.packets - last_.source.packets) / dt;
@@ -98,8 +99,8 @@ void WebView::update(const RunStats& s) {
   stats_.swap(stats);
 }
 
-void WebView::finish(const RunStats& s) {
-  update(s);
+void WebView::finish(const RunStats& s, const std::string& enforcement) {
+  update(s, enforcement);
   std::lock_guard lock(mu_);
   running_ = false;
 }
@@ -141,7 +142,7 @@ std::string WebView::status_json() {
         {"bytes_per_s", rate_bytes_},
         {"flows_per_s", rate_flows_}}},
       {"records", {{"written", written_}, {"classified", classified_}}},
-      {"enforcement", nullptr},
+      {"enforcement", enforcement_.empty() ? json() : json::parse(enforcement_)},
   };
   json& last = j["verdicts"] = json::array();
   const std::size_t held = std::min<uint64_t>(written_, kLastRecords);

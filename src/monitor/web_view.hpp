@@ -36,9 +36,10 @@ class WebView {
 
   // A sink that hands every record written to the view (add it to the run's outputs).
   std::unique_ptr<FlowSink> tap();
-  void update(const RunStats& s);
+  // `enforcement`: the enforcement counters as a JSON object (empty: no enforcement).
+  void update(const RunStats& s, const std::string& enforcement = {});
   // The run is over: the last snapshot says so (running: false) until the process exits.
-  void finish(const RunStats& s);
+  void finish(const RunStats& s, const std::string& enforcement = {});
 
   // The /api/status object.
   std::string status_json();
@@ -62,6 +63,7 @@ class WebView {
   std::chrono::steady_clock::time_point start_;
   std::mutex mu_;  // guards what follows
   std::string stats_ = "{}";
+  std::string enforcement_;  // JSON; empty: null
   bool running_ = true;
   double rate_packets_ = 0, rate_bytes_ = 0, rate_flows_ = 0;
   RunStats last_;  // the snapshot the rates are measured from

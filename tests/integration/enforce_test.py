@@ -3,7 +3,8 @@
 client | middle | server, the middle a router joined to each by a veth pair, and a bridge
 namespace joining a second pair of client and server interfaces through etcpipe's inline
 mode. Real TCP transfers (tests/integration/lab_traffic.py) are classified by a test model
-with two classes: "bulk" (the server sends packets over 600 bytes) and "chat".
+(test_model.py) with two classes: "bulk" (the server sends packets over 600 bytes) and
+"chat".
 
 Usage: enforce_test.py ETCPIPE_BINARY SOURCE_DIR SHARED_DATA_DIR [TEST...]
 Skipped (exit 77) where namespaces cannot be made (not root) or a tool is missing."""
@@ -18,6 +19,7 @@ import unittest
 
 import live_test
 from live_test import ETCPIPE, SOURCE, read, wait_listening
+from test_model import write_model
 
 TRAFFIC = os.path.join(SOURCE, "tests", "integration", "lab_traffic.py")
 TAG = f"ef{os.getpid() % 100000}"
@@ -78,7 +80,7 @@ def make_labs():
     sh(*in_ns(SERVER, "ip", "route", "add", "10.71.1.0/24", "via", "10.71.2.2"))
     sh(*in_ns(MIDDLE, "sysctl", "-qw", "net.ipv4.ip_forward=1"))
     start_server()
-    write_model()
+    write_model(MODEL, SOURCE)
     record_pcap()
 
 
@@ -90,26 +92,6 @@ def start_server():
         if time.monotonic() > deadline:
             raise RuntimeError("the lab's server does not answer")
         time.sleep(0.2)
-
-
-def write_model():
-    """Two classes, one tree: the server's largest packet (bwd_size_max, statistic 24) over
-    600 bytes is "bulk". Four packets a row."""
-    def dump(name, obj):
-        with open(os.path.join(MODEL, name), "w") as f:
-            json.dump(obj, f)
-    with open(os.path.join(SOURCE, "models", "default", "spec.json")) as f:
-        spec = json.load(f)
-    spec["packets"] = 4
-    dump("spec.json", spec)
-    dump("model.json", {"format": "etcpipe-model/1", "name": "bulk-or-chat", "engine": "trees",
-                        "file": "trees.json", "inputs": ["stats", "sizes", "iats"],
-                        "architecture": "forest"})
-    dump("labels.json", {"classes": ["bulk", "chat"], "other": "chat"})
-    tree = {"feature": [24, -1, -1], "threshold": [600.0, 0, 0], "left": [1, -1, -1],
-            "right": [2, -1, -1], "value": [[], [0.0, 1.0], [1.0, 0.0]]}
-    dump("trees.json", {"format": "etcpipe-trees/1", "kind": "forest", "features": 39 + 8,
-                        "classes": 2, "trees": [tree]})
 
 
 def bulk(server, idle=1.5):

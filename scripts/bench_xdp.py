@@ -78,9 +78,6 @@ def measure(name, etcpipe, args, rate, seconds, flows):
                 return {"name": name, "error": open(err.name).read().strip()}
         try:
             pid = xdp_prog_id()
-            # Each flow's first packets: classified, then acted on.
-            send(etcpipe, 1000, 0.2, flows)
-            time.sleep(0.5)
             t0, n0 = prog_stats(pid)
             cpu0 = cpu_seconds(proc.pid) if proc else 0
             packets, took = send(etcpipe, rate, seconds, flows)

@@ -236,10 +236,6 @@ class AfXdpSource final : public PacketSource {
 
 }  // namespace
 
-bool have_afxdp() {
-  return true;
-}
-
 std::vector<std::unique_ptr<PacketSource>> open_afxdp_sources(const LiveCaptureConfig& cfg,
                                                               unsigned workers, XdpProgram& xdp) {
   if (cfg.interfaces.empty()) throw std::runtime_error("live capture: no interface given");

@@ -21,9 +21,9 @@ bool have_xdp();
 
 struct XdpConfig {
   LiveCaptureConfig::XdpMode attach = LiveCaptureConfig::XdpMode::Auto;
-  uint32_t mode = 0;                    // ETCPIPE_MODE_* bits
-  uint32_t flows = 65536;               // entries of the verdict map (flows with an action)
-  uint32_t copy_ring_bytes = 4u << 20;  // inline mode's ring (a power of two of pages)
+  uint32_t mode = 0;             // ETCPIPE_MODE_* bits
+  uint32_t flows = 65536;        // entries of the verdict map (flows with an action)
+  uint32_t copy_ring_bytes = 0;  // inline mode's ring (a power of two, 16 pages at least)
 };
 
 class XdpProgram {

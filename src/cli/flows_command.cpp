@@ -383,7 +383,9 @@ Runner add_classify_command(CLI::App& app) {
       "expression]\n\n" +
       kLiveHelp +
       "\n"
-      "Each record is a flow of `etcpipe flows` plus label, confidence (the class\n"
+      "Each record is a flow of `etcpipe flows` plus action (what --enforce did: pass, drop\n"
+      "or bypass from the verdict on; would-... with --enforce-dry-run; null: nothing),\n"
+      "label, confidence (the class\n"
       "probability) and verdict_latency_ms (packet time from the flow's first packet to the\n"
       "moment its row was complete, plus the time the row waited for inference) and\n"
       "verdict_status: classified, or why not (no-packet: no selected packet; no-row: every\n"
@@ -396,6 +398,8 @@ Runner add_classify_command(CLI::App& app) {
       "  etcpipe classify -i eth0 -o sqlite:probe.db --stats-interval 10\n"
       "  etcpipe classify -r captures/ --model models/default -o sqlite:probe.db tcp or udp\n"
       "  etcpipe classify -r t.pcap --max-delay-ms 20 --infer-threads 2 --batch 64\n"
+      "  etcpipe classify -i eth0 --enforce drop:BitTorrent@0.9 --enforce bypass:*\n"
+      "  etcpipe classify -i eth0 --inline-to eth1 --enforce-file policy.txt\n"
       "Engines in this build: trees" +
       std::string(have_torchscript() ? ", TorchScript (libtorch)" : "") + "\n" + kExitStatusHelp);
   add_record_options(cmd, o);

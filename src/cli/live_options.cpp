@@ -125,7 +125,7 @@ LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned worke
     xc.mode = in_line ? ETCPIPE_MODE_INLINE | (o.fail_closed ? ETCPIPE_MODE_FAIL_CLOSED : 0u)
               : o.capture == "afxdp" ? ETCPIPE_MODE_XSK
                                      : 0u;
-    xc.copy_ring_bytes = std::min(o.ring_mb, 1024u) << 20;
+    if (in_line) xc.copy_ring_bytes = std::min(o.ring_mb, 1024u) << 20;
     in.xdp = std::make_unique<XdpProgram>(xc);
   }
   if (in_line) {

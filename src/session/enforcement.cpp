@@ -191,10 +191,8 @@ void Enforcer::write(std::span<const FlowRecord> records) {
     if (r.label == nullptr) continue;
     r.action = policy_.decide(r.label, r.confidence);
     r.action_dry_run = dry_run();
-    if (dry_run() || (r.action != FlowAction::Drop && r.action != FlowAction::Bypass) ||
-        r.tunnel != TunnelType::None) {
-      continue;
-    }
+    if (!dry_run() && r.tunnel != TunnelType::None) r.action = FlowAction::None;  // not acted on
+    if (dry_run() || (r.action != FlowAction::Drop && r.action != FlowAction::Bypass)) continue;
     etcpipe_flow_key key;
     const std::size_t fwd = map_key(tuple_of(r), key) ? 0 : 1;
     etcpipe_flow_state s{};
@@ -240,9 +238,9 @@ std::string Enforcer::summary() const {
   }
   if (s.tunnelled != 0) out += fmt::format("; {} tunnelled flows not acted on", s.tunnelled);
   if (s.map_errors != 0) out += fmt::format("; {} refused by the verdict map", s.map_errors);
-  if (s.entries_lost != 0) {
+  if (s.entries_lost > s.map_errors) {
     out += fmt::format("; {} entries evicted (verdict map full): their records miss XDP's counts",
-                       s.entries_lost);
+                       s.entries_lost - s.map_errors);
   }
   return out + '\n';
 }
@@ -255,7 +253,7 @@ nlohmann::json Enforcer::summary_json() const {
                       {"flows_pass", s.flows[index(FlowAction::Pass)]},
                       {"flows_tunnelled", s.tunnelled},
                       {"map_errors", s.map_errors},
-                      {"entries_evicted", s.entries_lost},
+                      {"entries_evicted", s.entries_lost - std::min(s.entries_lost, s.map_errors)},
                       {"latency_us_p50", s.latency_percentile(50)},
                       {"latency_us_p99", s.latency_percentile(99)}};
   if (!dry_run()) {

@@ -51,7 +51,9 @@ struct EnforcementStats {
   uint64_t flows[4] = {};     // verdicts by action (FlowAction's order); a dry run: would be
   uint64_t tunnelled = 0;     // not acted on: XDP does not see a tunnel's inner flow
   uint64_t map_errors = 0;    // the verdict map refused an entry
-  uint64_t entries_lost = 0;  // gone from the map before their flow ended (evicted: full)
+  // Flows with a drop or bypass verdict that had no entry when they ended: refused (counted
+  // in map_errors) or evicted (the map full).
+  uint64_t entries_lost = 0;
   uint64_t packets[4] = {};   // acted on in XDP, merged into records, by action
   uint64_t bytes[4] = {};
   std::vector<float> latency_us;  // verdict to the first packet acted on, per flow

@@ -145,22 +145,37 @@ static __always_inline int parse(const __u8 *b, __u32 n, struct parsed *p) {
   if (l4 + (proto == IPPROTO_TCP ? 14 : 4) > n) return -1;
   const __u16 sport = be16(b, l4), dport = be16(b, l4 + 2);
   p->tcp_flags = proto == IPPROTO_TCP ? byte_at(b, l4 + 13) : 0;
-  // The lower endpoint first: addresses as big-endian bytes, then ports.
-  int cmp = 0;
-#pragma unroll
-  for (int i = 0; i < 16; ++i) {
-    if (cmp == 0 && i < (int)addr_len) {
-      const __u8 s = byte_at(b, src_off + i), d = byte_at(b, src_off + addr_len + i);
-      cmp = s < d ? -1 : s > d ? 1 : 0;
-    }
+  // The lower endpoint first: addresses in memcmp order (big-endian words), then ports.
+  src_off &= ETCPIPE_HEADER_BYTES - 1;
+  if (src_off > ETCPIPE_HEADER_BYTES - 32) return -1;
+  __u64 s0 = 0, s1 = 0, d0 = 0, d1 = 0;
+  if (addr_len == 4) {
+    __u32 s4, d4;
+    __builtin_memcpy(&s4, b + src_off, 4);
+    __builtin_memcpy(&d4, b + src_off + 4, 4);
+    s0 = __builtin_bswap32(s4);
+    d0 = __builtin_bswap32(d4);
+  } else {
+    __builtin_memcpy(&s0, b + src_off, 8);
+    __builtin_memcpy(&s1, b + src_off + 8, 8);
+    __builtin_memcpy(&d0, b + src_off + 16, 8);
+    __builtin_memcpy(&d1, b + src_off + 24, 8);
+    s0 = __builtin_bswap64(s0);
+    s1 = __builtin_bswap64(s1);
+    d0 = __builtin_bswap64(d0);
+    d1 = __builtin_bswap64(d1);
   }
-  const int src_is_lo = cmp < 0 || (cmp == 0 && sport <= dport);
+  const int same = s0 == d0 && s1 == d1;
+  const int src_is_lo = s0 < d0 || (s0 == d0 && s1 < d1) || (same && sport <= dport);
   const __u32 lo_off = src_is_lo ? src_off : src_off + addr_len;
   const __u32 hi_off = src_is_lo ? src_off + addr_len : src_off;
-#pragma unroll
-  for (int i = 0; i < 16; ++i) {
-    p->key.lo_addr[i] = i < (int)addr_len ? byte_at(b, lo_off + i) : 0;
-    p->key.hi_addr[i] = i < (int)addr_len ? byte_at(b, hi_off + i) : 0;
+  __builtin_memset(p->key.lo_addr, 0, 32);
+  if (addr_len == 4) {
+    __builtin_memcpy(p->key.lo_addr, b + (lo_off & (ETCPIPE_HEADER_BYTES - 1)), 4);
+    __builtin_memcpy(p->key.hi_addr, b + (hi_off & (ETCPIPE_HEADER_BYTES - 1)), 4);
+  } else {
+    __builtin_memcpy(p->key.lo_addr, b + (lo_off & (ETCPIPE_HEADER_BYTES - 1)), 16);
+    __builtin_memcpy(p->key.hi_addr, b + (hi_off & (ETCPIPE_HEADER_BYTES - 1)), 16);
   }
   p->key.lo_port = src_is_lo ? sport : dport;
   p->key.hi_port = src_is_lo ? dport : sport;

@@ -62,4 +62,19 @@ PacketSocket open_packet_socket(const std::string& iface, const char* doing) {
   return {fd, ifindex};
 }
 
+unsigned ethernet_interface(const std::string& iface, const std::string& what,
+                            const char* doing) {
+  const PacketSocket probe = open_packet_socket(iface, doing);
+  int dlt = -1;
+  try {
+    dlt = interface_link_type(probe.fd, iface);
+  } catch (...) {
+    close(probe.fd);
+    throw;
+  }
+  close(probe.fd);
+  if (dlt != DLT_EN10MB) packet_socket_error(iface, what, 0, doing);
+  return probe.ifindex;
+}
+
 }  // namespace etcpipe

@@ -23,4 +23,10 @@ int interface_link_type(int fd, const std::string& iface);
 // interface that exists and is up. Throws (no privilege, no such interface, down).
 PacketSocket open_packet_socket(const std::string& iface, const char* doing = "live capture on");
 
+// The ifindex of an Ethernet interface that exists and is up, checked through a packet
+// socket opened and closed here. Throws "DOING IFACE: WHAT" (`what`: why Ethernet is needed)
+// for any other link type, and as open_packet_socket does.
+unsigned ethernet_interface(const std::string& iface, const std::string& what,
+                            const char* doing = "live capture on");
+
 }  // namespace etcpipe

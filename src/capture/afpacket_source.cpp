@@ -243,14 +243,6 @@ bool AfPacketSource::fill(Ring& r, PacketBatch& batch) {
       const auto* h = reinterpret_cast<const tpacket3_hdr*>(r.next);
       const uint8_t* frame = r.next + h->tp_mac;
       const uint64_t ts = uint64_t(h->tp_sec) * kNsPerSec + h->tp_nsec;
-      if (r.filter && !r.filter->match(frame, h->tp_snaplen, h->tp_len)) {
-        ++stats_.filtered;
-        ++stats_.packets;
-        stats_.bytes += h->tp_len;
-        any = true;
-        r.next += h->tp_next_offset;
-        continue;
-      }
       if ((h->tp_status & TP_STATUS_VLAN_VALID) != 0 && h->tp_snaplen >= 12 &&
           h->tp_snaplen + 4 <= PacketBatch::kMaxPacket) {
         // The kernel took the tag out of the frame: it goes back where it was.
@@ -261,9 +253,21 @@ bool AfPacketSource::fill(Ring& r, PacketBatch& batch) {
         batch.push_spliced(ts, frame, h->tp_snaplen, 12, reinterpret_cast<const uint8_t*>(tag),
                            sizeof tag, h->tp_len + 4);
         stats_.bytes += h->tp_len + 4;
+        // Enforcing, the expression runs here, on the frame as it was sent (tag included).
+        const PacketRef& p = batch.ref(batch.size() - 1);
+        if (r.filter && !r.filter->match(p.data, p.caplen, p.wire_len)) {
+          batch.keep_first(batch.size() - 1);
+          ++stats_.filtered;
+          ++stats_.packets;
+        }
       } else {
-        batch.lend(PacketRef{ts, frame, h->tp_snaplen, h->tp_len});
         stats_.bytes += h->tp_len;
+        if (r.filter && !r.filter->match(frame, h->tp_snaplen, h->tp_len)) {
+          ++stats_.filtered;
+          ++stats_.packets;
+        } else {
+          batch.lend(PacketRef{ts, frame, h->tp_snaplen, h->tp_len});
+        }
       }
       any = true;
       r.next += h->tp_next_offset;

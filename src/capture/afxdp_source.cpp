@@ -246,16 +246,8 @@ std::vector<std::unique_ptr<PacketSource>> open_afxdp_sources(const LiveCaptureC
       64, static_cast<uint32_t>(std::min<uint64_t>(uint64_t(cfg.ring_mb) * 256, 1u << 20))));
   std::vector<unsigned> queues;  // of each interface
   for (const std::string& iface : cfg.interfaces) {
-    const PacketSocket probe = open_packet_socket(iface);  // privilege, existence, link up
-    int dlt = -1;
-    try {
-      dlt = interface_link_type(probe.fd, iface);
-    } catch (...) {
-      close(probe.fd);
-      throw;
-    }
-    close(probe.fd);
-    if (dlt != DLT_EN10MB) fail(iface, "AF_XDP reads Ethernet interfaces only: use afpacket");
+    const unsigned ifindex =
+        ethernet_interface(iface, "AF_XDP reads Ethernet interfaces only: use afpacket");
     queues.push_back(std::max(1u, rx_queues(iface)));
     if (cfg.fit_workers) workers = std::min(workers, queues.back());
     if (queues.back() < workers) {
@@ -263,7 +255,7 @@ std::vector<std::unique_ptr<PacketSource>> open_afxdp_sources(const LiveCaptureC
                       " receive queues, fewer than --workers " + std::to_string(workers) +
                       " (ethtool -L " + iface + " combined " + std::to_string(workers) + ")");
     }
-    const XdpProgram::Link& link = xdp.attach(iface, probe.ifindex);
+    const XdpProgram::Link& link = xdp.attach(iface, ifindex);
     if (cfg.note) {
       cfg.note(iface +
                ": every frame without a bypass or drop verdict goes to etcpipe, none to "

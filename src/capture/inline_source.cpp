@@ -21,6 +21,9 @@ constexpr int kPollMs = 100;
 constexpr int kStopPollMs = 20;
 constexpr uint32_t kBatchesPerStatsRead = 64;
 constexpr int kBatchFull = -ENOBUFS;  // the callback's "stop here": the batch is full
+// Copies are stamped when their frame arrived: after a quiet poll, every frame older than
+// this was read (the ring is read out before each poll).
+constexpr uint64_t kQuietMarginNs = 10'000'000;
 
 class InlineSource final : public PacketSource {
  public:
@@ -64,13 +67,13 @@ class InlineSource final : public PacketSource {
         throw std::runtime_error(std::string("inline: waiting on the copy ring: ") +
                                  std::strerror(-n));
       }
-      if (batch.size() != 0) {
+      if (batch.size() != 0 || stats_.filtered != filtered) {  // copies, filtered ones too
         if (++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
         limits_.deliver(batch, stats_);
         return true;
       }
       if (n == 0 && !stopping) {  // quiet: flows end by the clock
-        quiet_ns_ = realtime_ns();
+        quiet_ns_ = realtime_ns() - kQuietMarginNs;
         return true;
       }
     }
@@ -132,19 +135,8 @@ std::unique_ptr<PacketSource> open_inline_source(const LiveCaptureConfig& cfg,
   unsigned ifindex[2];
   const std::string ports[2] = {a, other};
   for (int i = 0; i < 2; ++i) {
-    const PacketSocket probe = open_packet_socket(ports[i], "inline mode on");
-    int dlt = -1;
-    try {
-      dlt = interface_link_type(probe.fd, ports[i]);
-    } catch (...) {
-      close(probe.fd);
-      throw;
-    }
-    close(probe.fd);
-    if (dlt != DLT_EN10MB) {
-      packet_socket_error(ports[i], "inline mode joins Ethernet ports only", 0, "inline mode on");
-    }
-    ifindex[i] = probe.ifindex;
+    ifindex[i] =
+        ethernet_interface(ports[i], "inline mode joins Ethernet ports only", "inline mode on");
   }
   for (int i = 0; i < 2; ++i) {
     const uint32_t from = ifindex[i], to = ifindex[1 - i];

@@ -68,6 +68,9 @@ const XdpProgram::Link& XdpProgram::attach(const std::string& iface, unsigned if
     if (fd >= 0) {
       link.native = mode == XDP_FLAGS_DRV_MODE;
       link_fds_.push_back(fd);
+      const uint32_t index = ifindex;
+      const uint8_t yes = 1;
+      bpf_map_update_elem(bpf_map__fd(object_->skel->maps.captured), &index, &yes, BPF_ANY);
       links_.push_back(link);
       return links_.back();
     }

@@ -286,7 +286,7 @@ int run(FlowsOptions& o) {
         auto log = [&o](const std::string& msg) {
           if (!o.quiet) std::cerr << "etcpipe: " + msg + '\n';
         };
-        classification->enforce(std::move(*policy), enforce ? in.live.xdp.get() : nullptr, log);
+        classification->enforce(std::move(*policy), enforce ? in.live.xdp : nullptr, log);
       }
       records = &classification->attach(ro, writer, cfg);
       ticks.push_back([&classification](const RunStats&) { classification->poll(); });

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "capture/afpacket_socket.hpp"
 #include "capture/afpacket_source.hpp"
 #include "capture/afxdp_source.hpp"
 #include "capture/dpdk_source.hpp"
@@ -126,7 +127,7 @@ LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned worke
               : o.capture == "afxdp" ? ETCPIPE_MODE_XSK
                                      : 0u;
     if (in_line) xc.copy_ring_bytes = std::min(o.ring_mb, 1024u) << 20;
-    in.xdp = std::make_unique<XdpProgram>(xc);
+    in.xdp = std::make_shared<XdpProgram>(xc);
   }
   if (in_line) {
     in.queues.push_back(open_inline_source(lc, o.inline_to, *in.xdp));
@@ -135,7 +136,12 @@ LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned worke
   } else if (o.capture == "afxdp") {
     in.queues = open_afxdp_sources(lc, workers, *in.xdp);
   } else {
-    if (in.xdp) lc.socket_filter_fd = in.xdp->socket_filter();
+    if (in.xdp) {
+      for (const std::string& iface : o.interfaces) {  // XDP parses Ethernet frames
+        ethernet_interface(iface, "--enforce acts on Ethernet interfaces only (XDP)");
+      }
+      lc.socket_filter_fd = in.xdp->socket_filter();
+    }
     in.queues = AfPacketSource::open(lc, workers);
     // Enforcing: XDP acts on what arrives, before the kernel's tap.
     for (std::size_t i = 0; in.xdp && i < o.interfaces.size(); ++i) {

@@ -35,7 +35,8 @@ void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read);
 // What a live run reads: one source per worker, and etcpipe's XDP program where it runs
 // (afxdp, inline mode, enforcement), whose maps the run's stages share.
 struct LiveInput {
-  std::unique_ptr<XdpProgram> xdp;  // outlives the sources (declared first)
+  std::shared_ptr<XdpProgram> xdp;  // outlives the sources (declared first), and shared with
+                                    // the enforcer
   std::vector<std::unique_ptr<PacketSource>> queues;
 };
 

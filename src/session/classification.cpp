@@ -21,17 +21,18 @@ void Classification::configure(FlowPipelineConfig& cfg) {
   classifier_ = std::make_unique<Classifier>(model_, c);
 }
 
-void Classification::enforce(EnforcePolicy policy, XdpProgram* xdp,
+void Classification::enforce(EnforcePolicy policy, std::shared_ptr<XdpProgram> xdp,
                              std::function<void(const std::string&)> log) {
   policy.check_labels(model_.classes);
-  enforcement_ = PendingEnforcement{std::move(policy), xdp, std::move(log)};
+  enforcement_ = PendingEnforcement{std::move(policy), std::move(xdp), std::move(log)};
 }
 
 FlowSink& Classification::attach(RunOptions& ro, FlowSink& out, const FlowPipelineConfig& cfg) {
   FlowSink* records = &out;
   if (enforcement_) {
     enforcer_ = std::make_unique<Enforcer>(std::move(enforcement_->policy), model_,
-                                           enforcement_->xdp, out, std::move(enforcement_->log));
+                                           std::move(enforcement_->xdp), out,
+                                           std::move(enforcement_->log));
     // Subscribed before the join: a flow's entry is in the map before its verdict can reach
     // its record (which takes the entry out).
     classifier_->subscribe([e = enforcer_.get()](std::span<const Verdict> v) { e->act(v); });

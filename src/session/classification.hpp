@@ -34,7 +34,8 @@ class Classification {
   void configure(FlowPipelineConfig& cfg);
   // Before attach(): each verdict is also acted on by `policy`, in `xdp`'s verdict map (null:
   // a dry run, told to `log`). Throws std::invalid_argument for a label the model lacks.
-  void enforce(EnforcePolicy policy, XdpProgram* xdp, std::function<void(const std::string&)> log);
+  void enforce(EnforcePolicy policy, std::shared_ptr<XdpProgram> xdp,
+               std::function<void(const std::string&)> log);
   const Enforcer* enforcer() const { return enforcer_.get(); }
   // Verdicts join records on their way to `out` (through the enforcer, if any); rows come through
   // `ro.on_features`. Returns the sink the run writes to. `cfg`: the configuration configure() set
@@ -56,7 +57,7 @@ class Classification {
   std::unique_ptr<VerdictJoin> join_;
   struct PendingEnforcement {
     EnforcePolicy policy;
-    XdpProgram* xdp;
+    std::shared_ptr<XdpProgram> xdp;
     std::function<void(const std::string&)> log;
   };
   std::optional<PendingEnforcement> enforcement_;

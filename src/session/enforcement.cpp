@@ -142,9 +142,13 @@ double EnforcementStats::latency_percentile(double p) const {
   return v[k];
 }
 
-Enforcer::Enforcer(EnforcePolicy policy, const Model& model, XdpProgram* xdp, FlowSink& out,
-                   std::function<void(const std::string&)> log)
-    : policy_(std::move(policy)), model_(model), xdp_(xdp), out_(out), log_(std::move(log)) {
+Enforcer::Enforcer(EnforcePolicy policy, const Model& model, std::shared_ptr<XdpProgram> xdp,
+                   FlowSink& out, std::function<void(const std::string&)> log)
+    : policy_(std::move(policy)),
+      model_(model),
+      xdp_(std::move(xdp)),
+      out_(out),
+      log_(std::move(log)) {
   policy_.check_labels(model_.classes);
 }
 
@@ -154,6 +158,10 @@ void Enforcer::act(std::span<const Verdict> verdicts) {
     const std::string& label = model_.classes[v.label];
     const FlowAction a = policy_.decide(label, v.confidence);
     if (a == FlowAction::None) continue;
+    if (v.info.tuple.tunnel != TunnelType::None) {  // XDP does not see the inner flow
+      ++tunnelled;
+      continue;
+    }
     ++flows[index(a)];
     if (dry_run()) {
       if (log_) {
@@ -166,10 +174,6 @@ void Enforcer::act(std::span<const Verdict> verdicts) {
       continue;
     }
     if (a == FlowAction::Pass) continue;  // no entry: XDP passes what it does not find
-    if (v.info.tuple.tunnel != TunnelType::None) {
-      ++tunnelled;
-      continue;
-    }
     etcpipe_flow_key key;
     map_key(v.info.tuple, key);
     etcpipe_flow_state state{};
@@ -191,7 +195,7 @@ void Enforcer::write(std::span<const FlowRecord> records) {
     if (r.label == nullptr) continue;
     r.action = policy_.decide(r.label, r.confidence);
     r.action_dry_run = dry_run();
-    if (!dry_run() && r.tunnel != TunnelType::None) r.action = FlowAction::None;  // not acted on
+    if (r.tunnel != TunnelType::None) r.action = FlowAction::None;  // not acted on
     if (dry_run() || (r.action != FlowAction::Drop && r.action != FlowAction::Bypass)) continue;
     etcpipe_flow_key key;
     const std::size_t fwd = map_key(tuple_of(r), key) ? 0 : 1;

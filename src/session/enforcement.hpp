@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -64,8 +65,10 @@ class Enforcer final : public FlowSink {
  public:
   // `xdp` null: a dry run (what would be done is told to `log`, per flow, and written in the
   // records as would-ACTION). Records go on to `out`.
-  Enforcer(EnforcePolicy policy, const Model& model, XdpProgram* xdp, FlowSink& out,
-           std::function<void(const std::string&)> log);
+  // The program lives as long as the enforcer: verdicts in flight when a run fails still
+  // reach act().
+  Enforcer(EnforcePolicy policy, const Model& model, std::shared_ptr<XdpProgram> xdp,
+           FlowSink& out, std::function<void(const std::string&)> log);
   // Verdicts, as they are made (a classifier subscriber; any thread).
   void act(std::span<const Verdict> verdicts);
   void write(std::span<const FlowRecord> records) override;
@@ -82,7 +85,7 @@ class Enforcer final : public FlowSink {
  private:
   EnforcePolicy policy_;
   const Model& model_;
-  XdpProgram* xdp_;
+  std::shared_ptr<XdpProgram> xdp_;
   FlowSink& out_;
   std::function<void(const std::string&)> log_;
   mutable std::mutex mu_;  // stats_ (act() runs on the classifier's threads)

@@ -62,6 +62,14 @@ struct {
   __type(value, struct etcpipe_xdp_stats);
 } stats SEC(".maps");
 
+// The interfaces the program is attached to (key: ifindex), for the socket filter.
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 64);
+  __type(key, __u32);
+  __type(value, __u8);
+} captured SEC(".maps");
+
 // Room for a frame's headers to parse, or for a copy (header, then the bytes).
 struct scratch {
   struct etcpipe_copy copy;
@@ -102,22 +110,29 @@ static __always_inline __u8 byte_at(const __u8 *b, __u32 off) {
   return b[off & (ETCPIPE_HEADER_BYTES - 1)];
 }
 
-// The first `n` bytes of a frame (`b`) to the flow key etcpipe's decoder would give it (and
-// the direction, IP length and TCP flags); -1 for a frame XDP does not act on.
-static __always_inline int parse(const __u8 *b, __u32 n, struct parsed *p) {
+// The first `n` bytes of a frame of `len` bytes (`b`) to the flow key etcpipe's decoder
+// would give it (and the direction, IP length and TCP flags); -1 for a frame XDP does not
+// act on. `hw_tag`: a VLAN tag the kernel took out of the frame (its TCI | 0x10000), the
+// outer one, as user space puts it back; 0: none.
+static __always_inline int parse(const __u8 *b, __u32 n, __u32 len, __u32 hw_tag,
+                                 struct parsed *p) {
   if (n < ETH_HLEN || n > ETCPIPE_HEADER_BYTES) return -1;
   __u32 off = ETH_HLEN;
   __u16 type = be16(b, 12);
-  __u16 vlan = 0, outer = 0;
+  __u16 vlan = hw_tag != 0 ? (hw_tag & 0x0FFF) : 0, outer = 0;
+  const int first = hw_tag != 0 ? 1 : 0;
 #pragma unroll
   for (int tags = 0; tags < 2; ++tags) {
+    if (tags + first >= 2) break;
     if (type != ETH_P_8021Q && type != ETH_P_8021AD && type != ETH_P_QINQ1) break;
     if (off + 4 > n) return -1;
-    if (tags > 0) outer = vlan;
+    if (tags + first > 0) outer = vlan;
     vlan = be16(b, off) & 0x0FFF;
     type = be16(b, off + 2);
     off += 4;
   }
+  // Up to two tags, as the decoder's first two; a third: user space's alone.
+  if (type == ETH_P_8021Q || type == ETH_P_8021AD || type == ETH_P_QINQ1) return -1;
   __u32 src_off, addr_len, l4;
   __u8 proto;
   if (type == ETH_P_IP) {
@@ -125,6 +140,8 @@ static __always_inline int parse(const __u8 *b, __u32 n, struct parsed *p) {
     const __u32 ihl = (byte_at(b, off) & 0x0F) * 4;
     if (ihl < 20 || (be16(b, off + 6) & 0x3FFF) != 0) return -1;  // fragments: user space
     p->ip_bytes = be16(b, off + 2);
+    if (p->ip_bytes == 0) p->ip_bytes = len - off;  // TSO: the length on the wire
+    if (p->ip_bytes < ihl || p->ip_bytes > len - off) return -1;  // the decoder's bad length
     proto = byte_at(b, off + 9);
     src_off = off + 12;
     addr_len = 4;
@@ -132,7 +149,9 @@ static __always_inline int parse(const __u8 *b, __u32 n, struct parsed *p) {
     p->key.ip_version = 4;
   } else if (type == ETH_P_IPV6) {
     if (off + 40 > n || (byte_at(b, off) >> 4) != 6) return -1;
-    p->ip_bytes = be16(b, off + 4) + 40u;
+    const __u32 payload = be16(b, off + 4);
+    p->ip_bytes = payload == 0 ? len - off : payload + 40u;  // 0: jumbogram or TSO
+    if (p->ip_bytes > len - off) return -1;
     proto = byte_at(b, off + 6);  // extension headers: user space
     src_off = off + 8;
     addr_len = 16;
@@ -220,7 +239,8 @@ static __always_inline __u32 act(const struct parsed *p) {
 // goes to the other port.
 static __always_inline int copy_frame(struct xdp_md *ctx, struct scratch *sc, __u32 len) {
   const __u32 cap = at_most(len, ETCPIPE_COPY_MAX);
-  if (cap == 0 || bpf_xdp_load_bytes(ctx, 0, sc->data, cap) != 0) return -1;
+  // A less-than test: kernel 6.1's verifier learns no lower bound from != 0.
+  if (cap < ETH_HLEN || bpf_xdp_load_bytes(ctx, 0, sc->data, cap) != 0) return -1;
   sc->copy.ts_ns = bpf_ktime_get_ns();
   sc->copy.wire_len = len;
   sc->copy.cap_len = cap;
@@ -239,7 +259,7 @@ int etcpipe_xdp(struct xdp_md *ctx) {
   struct parsed p = {};
   __u32 action = ETCPIPE_ACTION_PASS;
   if (n >= ETH_HLEN && bpf_xdp_load_bytes(ctx, 0, sc->data, n) == 0 &&
-      parse(sc->data, n, &p) == 0) {
+      parse(sc->data, n, len, 0, &p) == 0) {
     action = act(&p);
   } else {
     s->unparsed++;
@@ -277,19 +297,26 @@ int etcpipe_xdp(struct xdp_md *ctx) {
 }
 
 // afpacket: frames of bypassed flows reach the stack, and its packet tap; this filter keeps
-// them from etcpipe's sockets (XDP counted them), and outgoing frames too: user space sees
-// what XDP sees, each frame once where it arrives (PACKET_IGNORE_OUTGOING does not apply to
-// a fanout group on kernel 6.1). Anything else is kept whole.
+// them from etcpipe's sockets (XDP counted them), and outgoing frames that arrived on a
+// captured interface: user space reads each frame once, where XDP saw it arrive
+// (PACKET_IGNORE_OUTGOING does not apply to a fanout group on kernel 6.1). Anything else
+// is kept whole.
 SEC("socket")
 int etcpipe_socket(struct __sk_buff *skb) {
-  if (skb->pkt_type == PACKET_OUTGOING) return 0;
+  if (skb->pkt_type == PACKET_OUTGOING) {
+    // Forwarded from a captured interface: etcpipe read it there. The host's own frames (no
+    // ingress interface) and those from other interfaces XDP never saw: kept.
+    const __u32 from = skb->ingress_ifindex;
+    return from != 0 && bpf_map_lookup_elem(&captured, &from) != 0 ? 0 : skb->len;
+  }
   __u32 zero = 0;
   struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
   if (sc == 0) return skb->len;
   const __u32 n = at_most(skb->len, ETCPIPE_HEADER_BYTES);
   struct parsed p = {};
+  const __u32 hw_tag = skb->vlan_present ? (skb->vlan_tci | 0x10000u) : 0;
   if (n < ETH_HLEN || bpf_skb_load_bytes(skb, 0, sc->data, n) != 0 ||
-      parse(sc->data, n, &p) != 0) {
+      parse(sc->data, n, skb->len, hw_tag, &p) != 0) {
     return skb->len;
   }
   // A frame of a dropped flow here passed XDP before its verdict: user space reads it.

@@ -62,8 +62,7 @@ PacketSocket open_packet_socket(const std::string& iface, const char* doing) {
   return {fd, ifindex};
 }
 
-unsigned ethernet_interface(const std::string& iface, const std::string& what,
-                            const char* doing) {
+unsigned ethernet_interface(const std::string& iface, const std::string& what, const char* doing) {
   const PacketSocket probe = open_packet_socket(iface, doing);
   int dlt = -1;
   try {

@@ -30,9 +30,9 @@ void Classification::enforce(EnforcePolicy policy, std::shared_ptr<XdpProgram> x
 FlowSink& Classification::attach(RunOptions& ro, FlowSink& out, const FlowPipelineConfig& cfg) {
   FlowSink* records = &out;
   if (enforcement_) {
-    enforcer_ = std::make_unique<Enforcer>(std::move(enforcement_->policy), model_,
-                                           std::move(enforcement_->xdp), out,
-                                           std::move(enforcement_->log));
+    enforcer_ =
+        std::make_unique<Enforcer>(std::move(enforcement_->policy), model_,
+                                   std::move(enforcement_->xdp), out, std::move(enforcement_->log));
     // Subscribed before the join: a flow's entry is in the map before its verdict can reach
     // its record (which takes the entry out).
     classifier_->subscribe([e = enforcer_.get()](std::span<const Verdict> v) { e->act(v); });

@@ -49,13 +49,13 @@ class EnforcePolicy {
 };
 
 struct EnforcementStats {
-  uint64_t flows[4] = {};     // verdicts by action (FlowAction's order); a dry run: would be
-  uint64_t tunnelled = 0;     // not acted on: XDP does not see a tunnel's inner flow
-  uint64_t map_errors = 0;    // the verdict map refused an entry
+  uint64_t flows[4] = {};   // verdicts by action (FlowAction's order); a dry run: would be
+  uint64_t tunnelled = 0;   // not acted on: XDP does not see a tunnel's inner flow
+  uint64_t map_errors = 0;  // the verdict map refused an entry
   // Flows with a drop or bypass verdict that had no entry when they ended: refused (counted
   // in map_errors) or evicted (the map full).
   uint64_t entries_lost = 0;
-  uint64_t packets[4] = {};   // acted on in XDP, merged into records, by action
+  uint64_t packets[4] = {};  // acted on in XDP, merged into records, by action
   uint64_t bytes[4] = {};
   std::vector<float> latency_us;  // verdict to the first packet acted on, per flow
   double latency_percentile(double p) const;
@@ -67,8 +67,8 @@ class Enforcer final : public FlowSink {
   // records as would-ACTION). Records go on to `out`.
   // The program lives as long as the enforcer: verdicts in flight when a run fails still
   // reach act().
-  Enforcer(EnforcePolicy policy, const Model& model, std::shared_ptr<XdpProgram> xdp,
-           FlowSink& out, std::function<void(const std::string&)> log);
+  Enforcer(EnforcePolicy policy, const Model& model, std::shared_ptr<XdpProgram> xdp, FlowSink& out,
+           std::function<void(const std::string&)> log);
   // Verdicts, as they are made (a classifier subscriber; any thread).
   void act(std::span<const Verdict> verdicts);
   void write(std::span<const FlowRecord> records) override;

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "capture/xdp_program.hpp"
+#include "common/time.hpp"
 #include "flow/flow_key.hpp"
 #include "packet/decoder.hpp"
 #include "unit/packet_builder.hpp"
@@ -153,6 +154,7 @@ TEST(XdpProgram, BypassLetsTcpEndsThroughAndLeavesOtherFlowsAlone) {
   user_key(data, key, ip_len);
   etcpipe_flow_state bypass{};
   bypass.action = ETCPIPE_ACTION_BYPASS;
+  bypass.verdict_ns = monotonic_ns();
   ASSERT_TRUE(xdp->set_verdict(key, bypass));
   EXPECT_EQ(xdp->run_on(data), XDP_PASS);  // on to the stack, counted
   EXPECT_EQ(xdp->run_on(fin), XDP_PASS);   // to user space, not counted
@@ -165,6 +167,25 @@ TEST(XdpProgram, BypassLetsTcpEndsThroughAndLeavesOtherFlowsAlone) {
   ASSERT_TRUE(xdp->take_verdict(key, got));
   EXPECT_EQ(got.packets[0] + got.packets[1], 1u);
   EXPECT_EQ(got.tcp_flags[0] | got.tcp_flags[1], 0x18u);
+}
+
+TEST(XdpProgram, ABypassedFlowShowsUserSpaceAFrameEverySecondUncounted) {
+  auto xdp = load_or_skip();
+  if (!xdp) GTEST_SKIP() << "cannot load BPF programs here (no XDP in this build, or not root)";
+  const Bytes data = eth(0x0800, ipv4(kA, kB, 17, udp(5000, 6000, Bytes(100, 1))));
+  etcpipe_flow_key key;
+  uint32_t ip_len = 0;
+  user_key(data, key, ip_len);
+  etcpipe_flow_state bypass{};
+  bypass.action = ETCPIPE_ACTION_BYPASS;
+  bypass.verdict_ns = monotonic_ns() - 2 * ETCPIPE_KEEPALIVE_NS;  // no frame shown for 2 s
+  ASSERT_TRUE(xdp->set_verdict(key, bypass));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(xdp->run_on(data), XDP_PASS);
+  EXPECT_EQ(xdp->stats().bypassed, 2u);  // the first went to user space
+  etcpipe_flow_state got{};
+  ASSERT_TRUE(xdp->take_verdict(key, got));
+  EXPECT_EQ(got.packets[0] + got.packets[1], 2u);
+  EXPECT_NE(got.shown_ns, 0u);
 }
 
 TEST(XdpProgram, ItsKeyIsFlowKeyByteForByte) {

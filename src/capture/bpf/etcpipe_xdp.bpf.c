@@ -226,6 +226,13 @@ static __always_inline __u32 act(const struct parsed *p) {
   if (st == 0) return ETCPIPE_ACTION_PASS;
   const __u32 d = p->dir & 1;
   const __u64 now = bpf_ktime_get_ns();
+  if (st->action == ETCPIPE_ACTION_BYPASS) {
+    const __u64 shown = st->shown_ns != 0 ? st->shown_ns : st->verdict_ns;
+    if (now - shown >= ETCPIPE_KEEPALIVE_NS) {
+      st->shown_ns = now;
+      return ETCPIPE_ACTION_PASS;  // to user space, uncounted: the flow stays alive there
+    }
+  }
   __sync_fetch_and_add(&st->packets[d], 1);
   __sync_fetch_and_add(&st->bytes[d], p->ip_bytes);
   if (p->tcp_flags != 0) __sync_fetch_and_or(&st->tcp_flags[d], p->tcp_flags);

@@ -31,7 +31,8 @@ enum etcpipe_action {
   ETCPIPE_ACTION_PASS = 0,   /* nothing: to user space, as a flow without a verdict */
   ETCPIPE_ACTION_DROP = 1,   /* XDP_DROP */
   ETCPIPE_ACTION_BYPASS = 2, /* on to the stack or the other port, not to user space; TCP
-                              * FIN and RST still go to user space, which ends the flow */
+                              * FIN and RST still go to user space, which ends the flow, and
+                              * a frame every ETCPIPE_KEEPALIVE_NS */
 };
 
 /* A flow's entry in the verdict map: its action, set by user space, and what XDP did to its
@@ -48,9 +49,15 @@ struct etcpipe_flow_state {
   __u64 verdict_ns;    /* when user space wrote the action */
   __u64 first_ns;      /* the first packet acted on (0: none yet) */
   __u64 last_ns;       /* the last */
+  __u64 shown_ns;      /* bypass: the last frame sent to user space to keep the flow alive */
   __u64 packets[2];
   __u64 bytes[2];      /* IP bytes (header + payload), as flow records count them */
 };
+
+/* A bypassed flow sends one frame (uncounted by XDP) to user space this often, so that its
+ * flow, whose other frames user space no longer sees, does not end there by an idle
+ * timeout while it goes on in the kernel (idle timeouts shorter than this split it). */
+#define ETCPIPE_KEEPALIVE_NS 1000000000ull
 
 /* The program's modes (its .rodata, set before it is loaded). */
 #define ETCPIPE_MODE_XSK 1u         /* what user space needs goes to AF_XDP sockets */

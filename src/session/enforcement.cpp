@@ -153,16 +153,24 @@ Enforcer::Enforcer(EnforcePolicy policy, const Model& model, std::shared_ptr<Xdp
 }
 
 void Enforcer::act(std::span<const Verdict> verdicts) {
-  uint64_t flows[4] = {}, tunnelled = 0, map_errors = 0;
+  uint64_t flows[4] = {}, tunnelled = 0, ended = 0, map_errors = 0;
+  std::vector<FlowId> decided;
   for (const Verdict& v : verdicts) {
     const std::string& label = model_.classes[v.label];
     const FlowAction a = policy_.decide(label, v.confidence);
     if (a == FlowAction::None) continue;
+    // A row short of N packets that did not time out was finished by its flow's end: there
+    // is nothing left to act on (an entry would catch the 5-tuple's next flow).
+    if (v.info.packets < model_.spec.packets && v.info.timed_out == 0) {
+      ++ended;
+      continue;
+    }
     if (v.info.tuple.tunnel != TunnelType::None) {  // XDP does not see the inner flow
       ++tunnelled;
       continue;
     }
     ++flows[index(a)];
+    decided.push_back(FlowId::of(v.info.worker, v.info.slot, v.info.generation));
     if (dry_run()) {
       if (log_) {
         char src[64], dst[64], proto[8];
@@ -183,7 +191,9 @@ void Enforcer::act(std::span<const Verdict> verdicts) {
   }
   std::lock_guard lock(mu_);
   for (std::size_t i = 0; i < 4; ++i) stats_.flows[i] += flows[i];
+  decided_.insert(decided.begin(), decided.end());
   stats_.tunnelled += tunnelled;
+  stats_.ended += ended;
   stats_.map_errors += map_errors;
 }
 
@@ -192,10 +202,12 @@ void Enforcer::write(std::span<const FlowRecord> records) {
   mono_to_real_ = realtime_ns() - monotonic_ns();
   std::lock_guard lock(mu_);
   for (FlowRecord& r : batch_) {
-    if (r.label == nullptr) continue;
+    // Only the flows act() decided on while they were alive (not tunnelled) have an action.
+    if (r.label == nullptr || decided_.erase(FlowId::of(r.worker, r.slot, r.generation)) == 0) {
+      continue;
+    }
     r.action = policy_.decide(r.label, r.confidence);
     r.action_dry_run = dry_run();
-    if (r.tunnel != TunnelType::None) r.action = FlowAction::None;  // not acted on
     if (dry_run() || (r.action != FlowAction::Drop && r.action != FlowAction::Bypass)) continue;
     etcpipe_flow_key key;
     const std::size_t fwd = map_key(tuple_of(r), key) ? 0 : 1;
@@ -241,6 +253,7 @@ std::string Enforcer::summary() const {
     }
   }
   if (s.tunnelled != 0) out += fmt::format("; {} tunnelled flows not acted on", s.tunnelled);
+  if (s.ended != 0) out += fmt::format("; {} flows ended before their verdict", s.ended);
   if (s.map_errors != 0) out += fmt::format("; {} refused by the verdict map", s.map_errors);
   if (s.entries_lost > s.map_errors) {
     out += fmt::format("; {} entries evicted (verdict map full): their records miss XDP's counts",
@@ -256,6 +269,7 @@ nlohmann::json Enforcer::summary_json() const {
                       {"flows_bypass", s.flows[index(FlowAction::Bypass)]},
                       {"flows_pass", s.flows[index(FlowAction::Pass)]},
                       {"flows_tunnelled", s.tunnelled},
+                      {"flows_ended_first", s.ended},
                       {"map_errors", s.map_errors},
                       {"entries_evicted", s.entries_lost - std::min(s.entries_lost, s.map_errors)},
                       {"latency_us_p50", s.latency_percentile(50)},

@@ -13,12 +13,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "capture/xdp_program.hpp"
 #include "export/sink.hpp"
 #include "infer/classifier.hpp"
 #include "infer/model.hpp"
+#include "session/flow_id.hpp"
 
 namespace etcpipe {
 
@@ -51,6 +53,7 @@ class EnforcePolicy {
 struct EnforcementStats {
   uint64_t flows[4] = {};   // verdicts by action (FlowAction's order); a dry run: would be
   uint64_t tunnelled = 0;   // not acted on: XDP does not see a tunnel's inner flow
+  uint64_t ended = 0;       // not acted on: the flow ended before its verdict (short flows)
   uint64_t map_errors = 0;  // the verdict map refused an entry
   // Flows with a drop or bypass verdict that had no entry when they ended: refused (counted
   // in map_errors) or evicted (the map full).
@@ -90,6 +93,7 @@ class Enforcer final : public FlowSink {
   std::function<void(const std::string&)> log_;
   mutable std::mutex mu_;  // stats_ (act() runs on the classifier's threads)
   EnforcementStats stats_;
+  std::unordered_set<FlowId, FlowIdHash> decided_;  // flows act() decided on, alive then
   std::vector<FlowRecord> batch_;
   uint64_t mono_to_real_ = 0;
 };

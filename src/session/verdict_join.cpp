@@ -39,7 +39,7 @@ void VerdictJoin::write(std::span<const FlowRecord> records) {
       emit(r, nullptr);
       continue;
     }
-    const FlowId k = id(r.worker, r.slot, r.generation);
+    const FlowId k = FlowId::of(r.worker, r.slot, r.generation);
     if (const auto v = verdicts_.find(k); v != verdicts_.end()) {
       emit(r, &v->second);
       verdicts_.erase(v);
@@ -57,7 +57,7 @@ void VerdictJoin::poll() {
     taken_.swap(inbox_);
   }
   for (const Verdict& v : taken_) {
-    const FlowId k = id(v.info.worker, v.info.slot, v.info.generation);
+    const FlowId k = FlowId::of(v.info.worker, v.info.slot, v.info.generation);
     if (const auto r = records_.find(k); r != records_.end()) {
       emit(r->second, &v);
       records_.erase(r);

@@ -16,6 +16,7 @@
 #include "export/sink.hpp"
 #include "flow/flow_table.hpp"
 #include "infer/classifier.hpp"
+#include "session/flow_id.hpp"
 
 namespace etcpipe {
 
@@ -49,19 +50,6 @@ class VerdictJoin final : public FlowSink {
   const VerdictStats& stats() const { return stats_; }
 
  private:
-  struct FlowId {
-    uint64_t worker_slot;  // worker << 32 | slot
-    uint32_t generation;
-    bool operator==(const FlowId&) const = default;
-  };
-  struct FlowIdHash {
-    std::size_t operator()(const FlowId& k) const {
-      return std::hash<uint64_t>{}(k.worker_slot ^ uint64_t{k.generation} * 0x9E3779B97F4A7C15ULL);
-    }
-  };
-  static FlowId id(uint16_t worker, uint32_t slot, uint32_t generation) {
-    return {uint64_t{worker} << 32 | slot, generation};
-  }
   void emit(FlowRecord r, const Verdict* v);
   void flush();
 

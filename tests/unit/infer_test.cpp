@@ -12,6 +12,7 @@
 #include "infer/tree_engine.hpp"
 #include "packet_builder.hpp"
 #include "pipeline/flow_pipeline.hpp"
+#include "session/enforcement.hpp"
 #include "session/verdict_join.hpp"
 
 namespace etcpipe {
@@ -341,6 +342,54 @@ TEST(VerdictJoin, RecordsMeetTheirVerdictsWhicheverComesFirstAcrossSlotReuse) {
   EXPECT_EQ(join.stats().classified, 2u);
   EXPECT_EQ(join.stats().no_packets, 1u);
   EXPECT_EQ(join.stats().no_verdict, 0u);
+}
+
+// Enforcement in a dry run (no XDP program): a flow gets its rule's action when its verdict
+// found it alive (N packets, or the row timeout); a row finished by its flow's end has
+// nothing left to act on.
+TEST(Enforcer, OnlyFlowsAliveAtTheirVerdictGetAnAction) {
+  ModelDir d;  // classes a, b, other; N = 2
+  const Model m = Model::load(d.dir.path());
+  KeepSink out;
+  EnforcePolicy policy;
+  policy.add(EnforcePolicy::parse_rule("drop:a"));
+  std::vector<std::string> said;
+  Enforcer e(policy, m, nullptr, out, [&](const std::string& s) { said.push_back(s); });
+  ASSERT_TRUE(e.dry_run());
+  // Slot 0: N packets; 1: one packet, its flow ended; 2: one packet, timed out; 3: class b.
+  std::vector<Verdict> verdicts(4);
+  const uint32_t packets[4] = {2, 1, 1, 2};
+  for (uint32_t i = 0; i < 4; ++i) {
+    verdicts[i].info.slot = i;
+    verdicts[i].info.packets = packets[i];
+    verdicts[i].info.timed_out = i == 2 ? 1 : 0;
+    verdicts[i].label = i == 3 ? 1 : 0;
+    verdicts[i].confidence = 0.9f;
+  }
+  e.act(verdicts);
+  std::vector<FlowRecord> records;
+  for (uint32_t i = 0; i < 4; ++i) {
+    FlowRecord r = record(i, 100, 200, uint8_t(packets[i]));
+    r.label = m.classes[verdicts[i].label].c_str();
+    r.confidence = 0.9f;
+    records.push_back(r);
+  }
+  e.write(records);
+  ASSERT_EQ(out.records.size(), 4u);
+  const FlowAction expected[4] = {FlowAction::Drop, FlowAction::None, FlowAction::Drop,
+                                  FlowAction::None};
+  for (uint32_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(out.records[i].action, expected[i]) << i;
+    EXPECT_EQ(out.records[i].action_dry_run, expected[i] != FlowAction::None) << i;
+  }
+  ASSERT_EQ(said.size(), 2u);
+  EXPECT_NE(said[0].find("dry run: would drop"), std::string::npos) << said[0];
+  const EnforcementStats s = e.stats();
+  EXPECT_EQ(s.flows[static_cast<int>(FlowAction::Drop)], 2u);
+  EXPECT_EQ(s.ended, 1u);
+  // A record the enforcer saw no verdict for (the next flow in slot 0) has no action.
+  e.write(std::span<const FlowRecord>(records.data(), 1));
+  EXPECT_EQ(out.records.back().action, FlowAction::None);
 }
 
 // After a time reset one slot can hold flows of two epochs whose times overlap (a capture

@@ -175,7 +175,7 @@ void Enforcer::act(std::span<const Verdict> verdicts) {
       if (log_) {
         char src[64], dst[64], proto[8];
         const PacketTuple& t = v.info.tuple;
-        log_(fmt::format("dry run: would {} {} {}:{} -> {}:{} ({} {:.3f})", action_name(a),
+        tell(fmt::format("dry run: would {} {} {}:{} -> {}:{} ({} {:.3f})", action_name(a),
                          proto_name(t.proto, proto), format_ip(t.src, t.ip_version, src), t.sport,
                          format_ip(t.dst, t.ip_version, dst), t.dport, label, v.confidence));
       }
@@ -195,6 +195,23 @@ void Enforcer::act(std::span<const Verdict> verdicts) {
   stats_.tunnelled += tunnelled;
   stats_.ended += ended;
   stats_.map_errors += map_errors;
+}
+
+void Enforcer::tell(const std::string& line) {
+  const uint64_t second = monotonic_ns() / kNsPerSec;
+  std::lock_guard lock(log_mu_);
+  if (second != log_second_) {
+    if (unsaid_ != 0) log_(fmt::format("dry run: {} more flows not shown", unsaid_));
+    log_second_ = second;
+    said_ = 0;
+    unsaid_ = 0;
+  }
+  if (said_ < kDryRunLinesPerSecond) {
+    ++said_;
+    log_(line);
+  } else {
+    ++unsaid_;
+  }
 }
 
 void Enforcer::write(std::span<const FlowRecord> records) {

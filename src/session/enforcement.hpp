@@ -79,6 +79,9 @@ class Enforcer final : public FlowSink {
   void close() override { out_.close(); }
 
   bool dry_run() const { return xdp_ == nullptr; }
+  // A dry run says at most this many flows a second (the rest as a count, the next second;
+  // the summary counts them all).
+  static constexpr uint32_t kDryRunLinesPerSecond = 20;
   EnforcementStats stats() const;
   // For the summary, --stats-json and --metrics; the XDP program's own counters included.
   std::string summary() const;
@@ -91,7 +94,13 @@ class Enforcer final : public FlowSink {
   std::shared_ptr<XdpProgram> xdp_;
   FlowSink& out_;
   std::function<void(const std::string&)> log_;
+  void tell(const std::string& line);  // through log_, at most kDryRunLinesPerSecond a second
+
   mutable std::mutex mu_;  // stats_ (act() runs on the classifier's threads)
+  std::mutex log_mu_;      // what follows
+  uint64_t log_second_ = 0;
+  uint32_t said_ = 0;
+  uint64_t unsaid_ = 0;
   EnforcementStats stats_;
   std::unordered_set<FlowId, FlowIdHash> decided_;  // flows act() decided on, alive then
   std::vector<FlowRecord> batch_;

@@ -387,6 +387,11 @@ TEST(Enforcer, OnlyFlowsAliveAtTheirVerdictGetAnAction) {
   const EnforcementStats s = e.stats();
   EXPECT_EQ(s.flows[static_cast<int>(FlowAction::Drop)], 2u);
   EXPECT_EQ(s.ended, 1u);
+  // A dry run says at most kDryRunLinesPerSecond flows a second.
+  std::vector<Verdict> many(100, verdicts[0]);
+  for (uint32_t i = 0; i < many.size(); ++i) many[i].info.slot = 10 + i;
+  e.act(many);
+  EXPECT_LE(said.size(), 2u + 2 * Enforcer::kDryRunLinesPerSecond);  // a second may turn
   // A record the enforcer saw no verdict for (the next flow in slot 0) has no action.
   e.write(std::span<const FlowRecord>(records.data(), 1));
   EXPECT_EQ(out.records.back().action, FlowAction::None);

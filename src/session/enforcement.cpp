@@ -7,6 +7,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "common/percentile.hpp"
 #include "common/time.hpp"
 #include "export/format.hpp"
 #include "flow/flow_key.hpp"
@@ -135,11 +136,7 @@ FlowAction EnforcePolicy::decide(std::string_view label, float confidence) const
 }
 
 double EnforcementStats::latency_percentile(double p) const {
-  if (latency_us.empty()) return 0;
-  std::vector<float> v = latency_us;
-  const auto k = std::size_t(std::clamp(p / 100.0, 0.0, 1.0) * double(v.size() - 1) + 0.5);
-  std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(k), v.end());
-  return v[k];
+  return percentile(latency_us, p);
 }
 
 Enforcer::Enforcer(EnforcePolicy policy, const Model& model, std::shared_ptr<XdpProgram> xdp,

@@ -2,14 +2,12 @@
 
 #include <algorithm>
 
+#include "common/percentile.hpp"
+
 namespace etcpipe {
 
 double VerdictStats::latency_percentile(double p) const {
-  if (latency_ms.empty()) return 0;
-  std::vector<float> v = latency_ms;
-  const auto k = std::size_t(std::clamp(p / 100.0, 0.0, 1.0) * double(v.size() - 1) + 0.5);
-  std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(k), v.end());
-  return v[k];
+  return percentile(latency_ms, p);
 }
 
 VerdictJoin::VerdictJoin(Classifier& classifier, const Model& model, const FlowTimeouts& timeouts,

@@ -36,20 +36,6 @@ bool map_key(const PacketTuple& t, etcpipe_flow_key& key) {
   return client_is_lo;
 }
 
-PacketTuple tuple_of(const FlowRecord& r) {
-  PacketTuple t;
-  t.src = r.src;
-  t.dst = r.dst;
-  t.sport = r.src_port;
-  t.dport = r.dst_port;
-  t.proto = r.proto;
-  t.ip_version = r.ip_version;
-  t.vlan = r.vlan;
-  t.vlan_outer = r.vlan_outer;
-  t.tunnel = r.tunnel;
-  return t;
-}
-
 constexpr std::size_t index(FlowAction a) {
   return static_cast<std::size_t>(a);
 }
@@ -151,7 +137,7 @@ Enforcer::Enforcer(EnforcePolicy policy, const Model& model, std::shared_ptr<Xdp
 
 void Enforcer::act(std::span<const Verdict> verdicts) {
   uint64_t flows[4] = {}, tunnelled = 0, ended = 0, map_errors = 0;
-  std::vector<FlowId> decided;
+  std::vector<std::pair<FlowId, Decision>> decided;
   for (const Verdict& v : verdicts) {
     const std::string& label = model_.classes[v.label];
     const FlowAction a = policy_.decide(label, v.confidence);
@@ -167,7 +153,9 @@ void Enforcer::act(std::span<const Verdict> verdicts) {
       continue;
     }
     ++flows[index(a)];
-    decided.push_back(FlowId::of(v.info.worker, v.info.slot, v.info.generation));
+    Decision& d =
+        decided.emplace_back(FlowId::of(v.info.worker, v.info.slot, v.info.generation), Decision{a})
+            .second;
     if (dry_run()) {
       if (log_) {
         char src[64], dst[64], proto[8];
@@ -179,12 +167,12 @@ void Enforcer::act(std::span<const Verdict> verdicts) {
       continue;
     }
     if (a == FlowAction::Pass) continue;  // no entry: XDP passes what it does not find
-    etcpipe_flow_key key;
-    map_key(v.info.tuple, key);
+    d.client_is_lo = map_key(v.info.tuple, d.key);
     etcpipe_flow_state state{};
     state.action = a == FlowAction::Drop ? ETCPIPE_ACTION_DROP : ETCPIPE_ACTION_BYPASS;
     state.verdict_ns = monotonic_ns();
-    if (!xdp_->set_verdict(key, state)) ++map_errors;
+    d.in_map = xdp_->set_verdict(d.key, state);
+    if (!d.in_map) ++map_errors;
   }
   std::lock_guard lock(mu_);
   for (std::size_t i = 0; i < 4; ++i) stats_.flows[i] += flows[i];
@@ -217,17 +205,18 @@ void Enforcer::write(std::span<const FlowRecord> records) {
   std::lock_guard lock(mu_);
   for (FlowRecord& r : batch_) {
     // Only the flows act() decided on while they were alive (not tunnelled) have an action.
-    if (r.label == nullptr || decided_.erase(FlowId::of(r.worker, r.slot, r.generation)) == 0) {
-      continue;
-    }
-    r.action = policy_.decide(r.label, r.confidence);
+    const auto it = r.label != nullptr ? decided_.find(FlowId::of(r.worker, r.slot, r.generation))
+                                       : decided_.end();
+    if (it == decided_.end()) continue;
+    const Decision d = it->second;
+    decided_.erase(it);
+    r.action = d.action;
     r.action_dry_run = dry_run();
-    if (dry_run() || (r.action != FlowAction::Drop && r.action != FlowAction::Bypass)) continue;
-    etcpipe_flow_key key;
-    const std::size_t fwd = map_key(tuple_of(r), key) ? 0 : 1;
+    if (!d.in_map) continue;
+    const std::size_t fwd = d.client_is_lo ? 0 : 1;
     etcpipe_flow_state s{};
-    if (!xdp_->take_verdict(key, s)) {
-      ++stats_.entries_lost;
+    if (!xdp_->take_verdict(d.key, s)) {
+      ++stats_.entries_evicted;
       continue;
     }
     r.pkts_fwd += s.packets[fwd];
@@ -269,9 +258,9 @@ std::string Enforcer::summary() const {
   if (s.tunnelled != 0) out += fmt::format("; {} tunnelled flows not acted on", s.tunnelled);
   if (s.ended != 0) out += fmt::format("; {} flows ended before their verdict", s.ended);
   if (s.map_errors != 0) out += fmt::format("; {} refused by the verdict map", s.map_errors);
-  if (s.entries_lost > s.map_errors) {
+  if (s.entries_evicted != 0) {
     out += fmt::format("; {} entries evicted (verdict map full): their records miss XDP's counts",
-                       s.entries_lost - s.map_errors);
+                       s.entries_evicted);
   }
   return out + '\n';
 }
@@ -285,7 +274,7 @@ nlohmann::json Enforcer::summary_json() const {
                       {"flows_tunnelled", s.tunnelled},
                       {"flows_ended_first", s.ended},
                       {"map_errors", s.map_errors},
-                      {"entries_evicted", s.entries_lost - std::min(s.entries_lost, s.map_errors)},
+                      {"entries_evicted", s.entries_evicted},
                       {"latency_us_p50", s.latency_percentile(50)},
                       {"latency_us_p99", s.latency_percentile(99)}};
   if (!dry_run()) {

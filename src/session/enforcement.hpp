@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "capture/xdp_program.hpp"
@@ -51,14 +51,12 @@ class EnforcePolicy {
 };
 
 struct EnforcementStats {
-  uint64_t flows[4] = {};   // verdicts by action (FlowAction's order); a dry run: would be
-  uint64_t tunnelled = 0;   // not acted on: XDP does not see a tunnel's inner flow
-  uint64_t ended = 0;       // not acted on: the flow ended before its verdict (short flows)
-  uint64_t map_errors = 0;  // the verdict map refused an entry
-  // Flows with a drop or bypass verdict that had no entry when they ended: refused (counted
-  // in map_errors) or evicted (the map full).
-  uint64_t entries_lost = 0;
-  uint64_t packets[4] = {};  // acted on in XDP, merged into records, by action
+  uint64_t flows[4] = {};        // verdicts by action (FlowAction's order); a dry run: would be
+  uint64_t tunnelled = 0;        // not acted on: XDP does not see a tunnel's inner flow
+  uint64_t ended = 0;            // not acted on: the flow ended before its verdict (short flows)
+  uint64_t map_errors = 0;       // the verdict map refused an entry
+  uint64_t entries_evicted = 0;  // gone from the map before their flow ended (the map full)
+  uint64_t packets[4] = {};      // acted on in XDP, merged into records, by action
   uint64_t bytes[4] = {};
   std::vector<float> latency_us;  // verdict to the first packet acted on, per flow
   double latency_percentile(double p) const;
@@ -102,7 +100,14 @@ class Enforcer final : public FlowSink {
   uint32_t said_ = 0;
   uint64_t unsaid_ = 0;
   EnforcementStats stats_;
-  std::unordered_set<FlowId, FlowIdHash> decided_;  // flows act() decided on, alive then
+  // What act() decided for a flow alive at its verdict, until its record comes.
+  struct Decision {
+    FlowAction action;
+    bool in_map = false;        // its entry was written (drop, bypass; not a dry run)
+    bool client_is_lo = false;  // the record's forward direction is the entry's 0
+    etcpipe_flow_key key{};
+  };
+  std::unordered_map<FlowId, Decision, FlowIdHash> decided_;
   std::vector<FlowRecord> batch_;
   uint64_t mono_to_real_ = 0;
 };

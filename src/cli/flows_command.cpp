@@ -260,22 +260,22 @@ int run(FlowsOptions& o) {
         std::cerr << '\r' << format_progress(s, progress_fraction()) << "\x1b[K" << std::flush;
       });
     }
-    // Whose counters --metrics and --web add (none: null)
-    auto enforcer = [&classification] {
-      return classification ? classification->enforcer() : nullptr;
+    // Enforcement's counters for --metrics and --web (empty: no enforcement).
+    auto enforcement_metrics = [&classification] {
+      const Enforcer* e = classification ? classification->enforcer() : nullptr;
+      return e ? e->metrics() : std::string();
+    };
+    auto enforcement_json = [&classification] {
+      const Enforcer* e = classification ? classification->enforcer() : nullptr;
+      return e ? e->summary_json().dump() : std::string();
     };
     std::unique_ptr<MetricsServer> metrics;
     if (!o.metrics.empty()) {
       metrics = std::make_unique<MetricsServer>(o.metrics);
-      ticks.push_back([&metrics, &enforcer](const RunStats& s) {
-        metrics->update(s, enforcer() ? enforcer()->metrics() : std::string());
-      });
+      ticks.push_back([&](const RunStats& s) { metrics->update(s, enforcement_metrics()); });
     }
-    if (out.web) {
-      ticks.push_back([&out, &enforcer](const RunStats& s) {
-        out.web->update(s, enforcer() ? enforcer()->summary_json().dump() : std::string());
-      });
-    }
+    if (out.web)
+      ticks.push_back([&](const RunStats& s) { out.web->update(s, enforcement_json()); });
     // The sinks format and write in a thread of their own; reading from files, the reader
     // waits for them when they fall behind rather than lose records.
     AsyncSink writer(std::move(out.sinks), true);
@@ -298,8 +298,8 @@ int run(FlowsOptions& o) {
     }
     const RunStats stats = o.live.live() ? run_flows(in.live.queues, cfg, *records, ro)
                                          : run_flows(*in.file, cfg, *records, ro);
-    if (metrics) metrics->update(stats, enforcer() ? enforcer()->metrics() : std::string());
-    if (out.web) out.web->finish(stats, enforcer() ? enforcer()->summary_json().dump() : "");
+    if (metrics) metrics->update(stats, enforcement_metrics());
+    if (out.web) out.web->finish(stats, enforcement_json());
     std::string pcap_error;  // reported after the summary: the run exits 2
     if (out.pcap) {
       try {

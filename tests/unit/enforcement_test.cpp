@@ -188,14 +188,5 @@ TEST(XdpProgram, ABypassedFlowShowsUserSpaceAFrameEverySecondUncounted) {
   EXPECT_NE(got.shown_ns, 0u);
 }
 
-TEST(XdpProgram, ItsKeyIsFlowKeyByteForByte) {
-  static_assert(sizeof(etcpipe_flow_key) == sizeof(FlowKey));
-  EXPECT_EQ(offsetof(etcpipe_flow_key, lo_port), offsetof(FlowKey, lo_port));
-  EXPECT_EQ(offsetof(etcpipe_flow_key, vlan), offsetof(FlowKey, vlan));
-  EXPECT_EQ(offsetof(etcpipe_flow_key, vlan_outer), offsetof(FlowKey, vlan_outer));
-  EXPECT_EQ(offsetof(etcpipe_flow_key, tunnel), offsetof(FlowKey, tunnel));
-  EXPECT_EQ(offsetof(etcpipe_flow_key, tunnel_id), offsetof(FlowKey, tunnel_id));
-}
-
 }  // namespace
 }  // namespace etcpipe

@@ -1,7 +1,8 @@
 /* The layouts etcpipe's BPF programs (etcpipe_xdp.bpf.c) and user space share: the flow
  * verdict map's key and value, the program's counters and the copies of inline mode. One
  * definition, in C, compiled by clang -target bpf and by g++ (capture/xdp_program.hpp);
- * tests/unit/enforcement_test.cpp checks the key against flow/flow_key.hpp's FlowKey. */
+ * session/enforcement.cpp checks the key against flow/flow_key.hpp's FlowKey (static_assert),
+ * tests/unit/enforcement_test.cpp the program's keys against the decoder's. */
 #ifndef ETCPIPE_XDP_H
 #define ETCPIPE_XDP_H
 

@@ -44,10 +44,10 @@ class InlineSource final : public PacketSource {
     if (ended_) return false;
     batch_ = &batch;
     bool last_look = false;
-    const uint64_t filtered = stats_.filtered;  // copies the filter took count as a batch too
     for (;;) {
       if (limits_.spent()) return end();
       const bool stopping = limits_.stopping();
+      const uint64_t filtered = stats_.filtered;
       mono_to_real_ = realtime_ns() - monotonic_ns();
       const int rc = ring_buffer__consume(ring_);
       if (rc < 0 && rc != kBatchFull) {
@@ -62,11 +62,15 @@ class InlineSource final : public PacketSource {
       if (stopping && last_look) return end();
       last_look = stopping;
       read_kernel_stats();
-      // Waits for copies and takes those that came (delivered at the top of the loop).
       const int n = ring_buffer__poll(ring_, stopping ? kStopPollMs : kPollMs);
       if (n < 0 && n != kBatchFull && n != -EINTR) {
         throw std::runtime_error(std::string("inline: waiting on the copy ring: ") +
                                  std::strerror(-n));
+      }
+      if (batch.size() != 0 || stats_.filtered != filtered) {  // copies, filtered ones too
+        if (++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
+        limits_.deliver(batch, stats_);
+        return true;
       }
       if (n == 0 && !stopping) {  // quiet: flows end by the clock
         quiet_ns_ = realtime_ns() - kQuietMarginNs;

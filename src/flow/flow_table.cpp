@@ -233,6 +233,12 @@ uint32_t FlowTable::create(const FlowKey& key, uint32_t hash, bool from_lo,
 }
 
 void FlowTable::end(uint32_t ref, EndReason reason) {
+  list_unlink(ref);
+  index_erase(ref, static_cast<uint32_t>(hash_flow_key(at(ref).key)));
+  release(ref, reason);
+}
+
+void FlowTable::release(uint32_t ref, EndReason reason) {
   Entry& e = at(ref);
   const int fwd = e.client_is_lo ? 0 : 1;  // index of the client -> server direction
   const bool client_lo = e.client_is_lo != 0;
@@ -261,9 +267,7 @@ void FlowTable::end(uint32_t ref, EndReason reason) {
   r.selected = e.selected;
   ++stats_.ended[static_cast<std::size_t>(reason)];
   --stats_.active;
-
-  list_unlink(ref);
-  index_erase(ref, static_cast<uint32_t>(hash_flow_key(e.key)));
+  e.timer = kFree;
   e.next_free = free_;
   free_ = ref;
 }
@@ -386,14 +390,21 @@ void FlowTable::expire(uint64_t now_ns) {
 }
 
 bool FlowTable::flush(EndReason forced, std::size_t max_ends) {
-  for (List& l : lists_) {
-    EndReason reason;
-    for (; l.head != 0; --max_ends) {
-      if (max_ends == 0) return false;
-      // A flow whose timeout passed but was not yet swept ends by it.
-      end(l.head, due(at(l.head), now_ns_, reason) ? reason : forced);
-    }
+  if (flush_next_ == 0) {
+    flush_next_ = 1;
+    lists_ = {};
+    std::fill_n(&slots_[0], nslots_, Slot{});
   }
+  EndReason reason;
+  for (; flush_next_ <= used_; ++flush_next_) {
+    const Entry& e = at(flush_next_);
+    if (e.timer == kFree) continue;
+    if (max_ends == 0) return false;
+    --max_ends;
+    // A flow whose timeout passed but was not yet swept ends by it.
+    release(flush_next_, due(e, now_ns_, reason) ? reason : forced);
+  }
+  flush_next_ = 0;
   now_ns_ = 0;  // the clock starts again with the next packet (after a time reset)
   return true;
 }

@@ -79,7 +79,10 @@ class FlowTable {
   void expire(uint64_t now_ns);
   // Ends every remaining flow, or at most `max_ends` of them: end of input, or packet time
   // going back (`forced` is the end reason of flows whose timeout has not passed). Returns
-  // true when none is left; the table's clock then starts again.
+  // true when none is left; the table's clock then starts again. Flows end in slot order
+  // (the entries are read sequentially, not by following the timer lists), and the index and
+  // lists are cleared at the first call instead of flow by flow: once started, a flush is
+  // called again until it returns true, with no add() or expire() in between.
   bool flush(EndReason forced = EndReason::EndOfInput,
              std::size_t max_ends = std::numeric_limits<std::size_t>::max());
 
@@ -97,6 +100,7 @@ class FlowTable {
 
  private:
   enum Timer : uint8_t { kTcp, kUdp, kOther, kClosing, kTimerCount };
+  static constexpr Timer kFree = kTimerCount;  // the timer of an entry that holds no flow
   // A flow is moved to the back of its timer list only when seen more than this long after
   // it was queued, not on every packet: lists stay in queue-time order, and a flow ends at
   // most this late after its idle timeout, never early.
@@ -127,7 +131,10 @@ class FlowTable {
   void index_insert(uint32_t ref, uint32_t hash);
   void index_erase(uint32_t ref, uint32_t hash);
   uint32_t create(const FlowKey& key, uint32_t hash, bool from_lo, const DecodedPacket& p);
+  // Writes the flow's record and frees its entry; end() also takes it out of its timer
+  // list and the index (flush() clears those at once).
   void end(uint32_t ref, EndReason reason);
+  void release(uint32_t ref, EndReason reason);
   bool due(const Entry& e, uint64_t now_ns, EndReason& reason) const;
   void list_push_back(uint32_t ref);
   void list_unlink(uint32_t ref);
@@ -144,6 +151,7 @@ class FlowTable {
   std::array<List, kTimerCount> lists_{};
   std::array<uint64_t, kTimerCount> idle_ns_{};  // idle timeout per timer list (0: none)
   uint64_t now_ns_ = 0;                          // latest time passed to expire()
+  uint32_t flush_next_ = 0;  // the next entry a flush in progress looks at (0: none)
   std::vector<FlowRecord> finished_;
   FlowTableStats stats_;
 };

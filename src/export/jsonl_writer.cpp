@@ -10,42 +10,36 @@ namespace {
 // Writes one record's object straight into reserved space: the layout is fixed (the names
 // of record_fields.hpp, numbers, times and names that never need escaping), so each field
 // is a copy of its quoted name and a hand-written number, no format string to interpret.
+// Each call loads the write position once and stores it once: bytes stored through a char*
+// may alias it, so writing through the member would reload it after every byte. Every field
+// starts with a comma; format() turns the first one into the opening brace.
 // The verdict's floats still go through fmt ("{:.6g}").
 struct Json {
   char* p;
-  char sep = '{';
-  void name(std::string_view n) {
-    *p++ = sep;
-    sep = ',';
-    *p++ = '"';
-    std::memcpy(p, n.data(), n.size());
-    p += n.size();
-    *p++ = '"';
-    *p++ = ':';
+  static char* name(char* q, std::string_view n) {
+    q[0] = ',';
+    q[1] = '"';
+    std::memcpy(q + 2, n.data(), n.size());
+    q += 2 + n.size();
+    q[0] = '"';
+    q[1] = ':';
+    return q + 2;
   }
   void text(std::string_view n, std::string_view v) {
-    name(n);
-    *p++ = '"';
-    std::memcpy(p, v.data(), v.size());
-    p += v.size();
-    *p++ = '"';
+    char* q = name(p, n);
+    *q++ = '"';
+    std::memcpy(q, v.data(), v.size());
+    q += v.size();
+    *q = '"';
+    p = q + 1;
   }
-  void number(std::string_view n, uint64_t v) {
-    name(n);
-    p = write_decimal(p, v);
-  }
-  void time(std::string_view n, uint64_t ns) {
-    name(n);
-    p = write_time(p, ns);
-  }
-  void real(std::string_view n, double v) {
-    name(n);
-    p = fmt::format_to(p, "{:.6g}", v);
-  }
+  void number(std::string_view n, uint64_t v) { p = write_decimal(name(p, n), v); }
+  void time(std::string_view n, uint64_t ns) { p = write_time(name(p, n), ns); }
+  void real(std::string_view n, double v) { p = fmt::format_to(name(p, n), "{:.6g}", v); }
   void null(std::string_view n) {
-    name(n);
-    std::memcpy(p, "null", 4);
-    p += 4;
+    char* q = name(p, n);
+    std::memcpy(q, "null", 4);
+    p = q + 4;
   }
 };
 // Room for a record: names and punctuation (~300 bytes), two IPv6 addresses, numbers of
@@ -59,6 +53,7 @@ void JsonlWriter::format(const FlowRecord& r, fmt::memory_buffer& out, bool verd
   out.resize(used + kMaxRecordBytes + label);
   Json json{out.data() + used};
   visit_record(r, json, verdicts);
+  out.data()[used] = '{';
   *json.p++ = '}';
   out.resize(static_cast<std::size_t>(json.p - out.data()));
 }

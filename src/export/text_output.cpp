@@ -47,25 +47,30 @@ constexpr auto kDigitPairs = [] {
   }
   return t;
 }();
+// 10^i: a number has i + 1 digits or more when it is at least 10^i.
+constexpr auto kPowersOf10 = [] {
+  std::array<uint64_t, 20> t{};
+  t[0] = 1;
+  for (std::size_t i = 1; i < t.size(); ++i) t[i] = t[i - 1] * 10;
+  return t;
+}();
 }  // namespace
 
 char* write_decimal(char* p, uint64_t v) {
-  char tmp[20];
-  char* end = tmp + sizeof tmp;
-  char* q = end;
+  // The digits are counted first and written from the last one back, in place.
+  std::size_t n = 1;
+  while (n < kPowersOf10.size() && v >= kPowersOf10[n]) ++n;
+  char* q = p + n;
   while (v >= 100) {
     q -= 2;
     std::memcpy(q, &kDigitPairs[2 * (v % 100)], 2);
     v /= 100;
   }
   if (v >= 10) {
-    q -= 2;
-    std::memcpy(q, &kDigitPairs[2 * v], 2);
+    std::memcpy(q - 2, &kDigitPairs[2 * v], 2);
   } else {
-    *--q = static_cast<char>('0' + v);
+    q[-1] = static_cast<char>('0' + v);
   }
-  const auto n = static_cast<std::size_t>(end - q);
-  std::memcpy(p, q, n);
   return p + n;
 }
 

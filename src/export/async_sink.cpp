@@ -1,5 +1,6 @@
 #include "export/async_sink.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -10,7 +11,11 @@ constexpr std::size_t kRecordsPerBatch = 1024;
 }
 
 AsyncSink::AsyncSink(std::unique_ptr<FlowSink> inner, bool lossless, std::size_t batches)
-    : inner_(std::move(inner)), lossless_(lossless), full_(batches + 1), free_(batches + 1) {
+    : inner_(std::move(inner)),
+      lossless_(lossless),
+      help_depth_(std::max<std::size_t>(1, batches / 2)),
+      full_(batches + 1),
+      free_(batches + 1) {
   for (std::size_t i = 0; i < batches + 1; ++i) {  // + 1: the closing item always finds one
     auto& b = *all_.emplace_back(std::make_unique<Batch>());
     b.records.reserve(kRecordsPerBatch);
@@ -47,7 +52,9 @@ void AsyncSink::write(std::span<const FlowRecord> records) {
       dropped_ += records.size();
       return;
     }
-    b->records.assign(records.begin(), records.begin() + std::ptrdiff_t(n));
+    const auto part = records.first(n);
+    b->formatted = lossless_ && full_.size_approx() >= help_depth_ && inner_->format(part, b->text);
+    if (!b->formatted) b->records.assign(part.begin(), part.end());
     full_.enqueue(b);
     records = records.subspan(n);
   }
@@ -72,12 +79,17 @@ void AsyncSink::run() {
     }
     if (error_.empty()) {
       try {
-        inner_->write(b->records);
+        if (b->formatted) {
+          inner_->write_text({b->text.data(), b->text.size()});
+        } else {
+          inner_->write(b->records);
+        }
       } catch (const std::exception& e) {
         error_ = e.what();  // later batches are discarded; close() reports it
       }
     }
     b->records.clear();
+    b->text.clear();
     free_.enqueue(b);
   }
 }

@@ -2,7 +2,9 @@
 // the packet path instead of in it. Records travel in batches from a fixed pool through a
 // single-producer single-consumer queue. When the sink cannot keep up (a slow disk, a
 // database lock) and no batch is free, the records are dropped and counted, or, with
-// `lossless` (file input: nothing is lost by waiting), the caller waits.
+// `lossless` (file input: nothing is lost by waiting), the caller waits; before it would,
+// when half the batches wait for the sink's thread, it makes the text of a text sink's
+// batches itself (FlowSink::format), so that both threads format at the end of a file.
 #pragma once
 
 #include <readerwriterqueue/readerwriterqueue.h>
@@ -36,6 +38,8 @@ class AsyncSink final : public FlowSink {
  private:
   struct Batch {
     std::vector<FlowRecord> records;
+    fmt::memory_buffer text;  // the records' text, when the writing thread made it
+    bool formatted = false;
     std::string summary;  // set on the last item only
     bool last = false;
   };
@@ -44,6 +48,7 @@ class AsyncSink final : public FlowSink {
 
   std::unique_ptr<FlowSink> inner_;
   bool lossless_;
+  std::size_t help_depth_;  // queued batches from which the caller formats
   std::vector<std::unique_ptr<Batch>> all_;
   moodycamel::BlockingReaderWriterQueue<Batch*> full_;
   moodycamel::BlockingReaderWriterQueue<Batch*> free_;  // waited on: no spinning

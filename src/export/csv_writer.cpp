@@ -16,7 +16,7 @@ CsvWriter::CsvWriter(const std::string& path, bool verdicts) : out_(path), verdi
   out_.buffer().push_back('\n');
 }
 
-void CsvWriter::write(std::span<const FlowRecord> records) {
+bool CsvWriter::format(std::span<const FlowRecord> records, fmt::memory_buffer& out) const {
   struct Csv {
     fmt::memory_buffer& out;
     bool first = true;
@@ -43,10 +43,15 @@ void CsvWriter::write(std::span<const FlowRecord> records) {
     void null(std::string_view) { sep(); }
   };
   for (const FlowRecord& r : records) {
-    visit_record(r, Csv{out_.buffer()}, verdicts_);
-    out_.buffer().push_back('\n');
-    out_.flush_if_full();
+    visit_record(r, Csv{out}, verdicts_);
+    out.push_back('\n');
   }
+  return true;
+}
+
+void CsvWriter::write(std::span<const FlowRecord> records) {
+  format(records, out_.buffer());
+  out_.flush_if_full();
 }
 
 }  // namespace etcpipe

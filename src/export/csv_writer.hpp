@@ -16,6 +16,8 @@ class CsvWriter final : public FlowSink {
   explicit CsvWriter(const std::string& path, bool verdicts = false);
 
   void write(std::span<const FlowRecord> records) override;
+  bool format(std::span<const FlowRecord> records, fmt::memory_buffer& out) const override;
+  void write_text(std::string_view text) override { out_.write(text); }
   void close() override { out_.close(); }
 
  private:

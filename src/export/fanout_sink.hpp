@@ -17,6 +17,13 @@ class FanoutSink final : public FlowSink {
   void write(std::span<const FlowRecord> records) override {
     each([&](FlowSink& s) { s.write(records); });
   }
+  // Text is made elsewhere only for a single text sink.
+  bool format(std::span<const FlowRecord> records, fmt::memory_buffer& out) const override {
+    return sinks_.size() == 1 && !sinks_[0].failed && sinks_[0].sink->format(records, out);
+  }
+  void write_text(std::string_view text) override {
+    each([&](FlowSink& s) { s.write_text(text); });
+  }
   void summary(const std::string& stats_json) override {
     each([&](FlowSink& s) { s.summary(stats_json); });
   }

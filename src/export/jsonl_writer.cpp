@@ -58,12 +58,17 @@ void JsonlWriter::format(const FlowRecord& r, fmt::memory_buffer& out, bool verd
   out.resize(static_cast<std::size_t>(json.p - out.data()));
 }
 
-void JsonlWriter::write(std::span<const FlowRecord> records) {
+bool JsonlWriter::format(std::span<const FlowRecord> records, fmt::memory_buffer& out) const {
   for (const FlowRecord& r : records) {
-    format(r, out_.buffer(), verdicts_);
-    out_.buffer().push_back('\n');
-    out_.flush_if_full();
+    format(r, out, verdicts_);
+    out.push_back('\n');
   }
+  return true;
+}
+
+void JsonlWriter::write(std::span<const FlowRecord> records) {
+  format(records, out_.buffer());
+  out_.flush_if_full();
 }
 
 }  // namespace etcpipe

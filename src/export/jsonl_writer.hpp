@@ -18,6 +18,8 @@ class JsonlWriter final : public FlowSink {
       : out_(path), verdicts_(verdicts) {}
 
   void write(std::span<const FlowRecord> records) override;
+  bool format(std::span<const FlowRecord> records, fmt::memory_buffer& out) const override;
+  void write_text(std::string_view text) override { out_.write(text); }
   void close() override { out_.close(); }
 
   // Appends one record's JSON object (no newline) to `out`.

@@ -26,6 +26,11 @@ void TextOutput::flush_buffer() {
   buf_.clear();
 }
 
+void TextOutput::write(std::string_view text) {
+  flush_buffer();
+  if (!failed_ && std::fwrite(text.data(), 1, text.size(), file_) != text.size()) failed_ = true;
+}
+
 void TextOutput::close() {
   flush_buffer();
   if (std::fflush(file_) != 0) failed_ = true;

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 namespace etcpipe {
 
@@ -20,6 +21,8 @@ class TextOutput {
   void flush_if_full() {
     if (buf_.size() >= kFlushBytes) flush_buffer();
   }
+  // Writes what is buffered, then `text`.
+  void write(std::string_view text);
   // Writes what is buffered; throws std::runtime_error if anything could not be written.
   void close();
 

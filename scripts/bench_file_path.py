@@ -4,7 +4,9 @@
 #   bench_file_path.py CAPTURE ROUNDS PACKETS_IN_CAPTURE '{"name": "command", ...}'
 # softflowd's command must use -c /tmp/perf_sf.ctl; nfpcapd's writes into /tmp/perf_nf.
 # One run, interleaved rounds: every tool reads the same page-cached capture once per round;
-# medians of the wall time (start to exit) and of the CPU time (user + sys, wait4).
+# medians of the wall time (start to exit) and of the CPU time (user + sys, wait4), and the
+# median over rounds of the first tool's wall time over each tool's, both taken in the same
+# round (the read floor's share, steadier than a ratio of medians on a noisy machine).
 # softflowd 1.1.0 -r blocks in accept() on its control socket between chunks of the file:
 # it is sent `statistics` over that socket until it has processed every packet, then
 # `shutdown` (which exports every flow and exits), all inside the timed interval.
@@ -44,6 +46,9 @@ for r in range(reps):
         w, c, st = run(cmd, "softflowd" in cmd)
         if st != 0: print(name, "exit status", st, file=sys.stderr)
         res[name][0].append(w); res[name][1].append(c)
-print("| tool | wall median (s) | wall range (s) | CPU median (s) |")
+first = next(iter(res.values()))[0]
+print("| tool | wall median (s) | wall range (s) | CPU median (s) | first tool / tool, per round: median (range) |")
 for name, (w, c) in res.items():
-    print(f"| {name} | {statistics.median(w):.3f} | {min(w):.3f}-{max(w):.3f} | {statistics.median(c):.3f} |")
+    ratios = [f / t for f, t in zip(first, w)]
+    print(f"| {name} | {statistics.median(w):.3f} | {min(w):.3f}-{max(w):.3f} | "
+          f"{statistics.median(c):.3f} | {statistics.median(ratios):.0%} ({min(ratios):.0%}-{max(ratios):.0%}) |")

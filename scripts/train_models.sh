@@ -2,7 +2,7 @@
 # Trains and evaluates every architecture on the shared nDPI captures (docs/MODELS.md):
 #   bash scripts/train_models.sh [OUT]        (OUT defaults to build/models)
 # With ETCPIPE_UPDATE_DEFAULT=1 the forest is also copied to models/default, the bundled
-# model, with its report in docs/models/.
+# model, with its report in docs/models/, and the kforest to models/kernel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-build/models}
@@ -16,7 +16,7 @@ labels=(--labels-ndpi "$SHARED/result" --encrypted-only --min-packets-each-way 2
 $ETCPIPE extract -q -r "$SHARED/pcap" -o "$OUT/ds-etcpipe" --preset etcpipe "${labels[@]}"
 $ETCPIPE extract -q -r "$SHARED/pcap" -o "$OUT/ds-nepco" --preset nepco "${labels[@]}"
 export PYTHONPATH=$PWD/python
-for arch in forest boosting seq cnn nepco; do
+for arch in forest boosting kforest seq cnn nepco; do
   ds=$OUT/ds-etcpipe
   [[ $arch == nepco ]] && ds=$OUT/ds-nepco
   echo "== $arch"
@@ -29,4 +29,8 @@ if [[ ${ETCPIPE_UPDATE_DEFAULT:-0} == 1 ]]; then
   sed -i "s|\"name\": \"forest\"|\"name\": \"default\"|; s|\"data\": \"$OUT/|\"data\": \"|" models/default/model.json
   cp "$OUT/forest/eval/report.txt" docs/models/default-report.txt
   cp "$OUT/forest/eval/confusion.png" docs/models/default-confusion.png
+  # The in-kernel model (classify --in-kernel): the kforest, with its integer form.
+  rm -rf models/kernel && mkdir -p models/kernel
+  cp "$OUT"/kforest/{model.json,labels.json,spec.json,trees.json,kernel.json} models/kernel/
+  sed -i "s|\"name\": \"kforest\"|\"name\": \"kernel\"|; s|\"data\": \"$OUT/|\"data\": \"|" models/kernel/model.json
 fi

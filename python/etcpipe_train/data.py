@@ -31,13 +31,17 @@ class Dataset:
     def __len__(self):
         return len(self.flows)
 
-    def features(self, inputs, rows=None):
+    def features(self, inputs, rows=None, packets=None):
         """The feature vector of the tree engine: the inputs, flattened, as float32,
-        concatenated in order (feature_vector() in src/infer/model.cpp)."""
+        concatenated in order (feature_vector() in src/infer/model.cpp); with `packets`,
+        the per-packet inputs of the first `packets` packets only (a model of a shorter
+        spec than the dataset's)."""
         parts = []
         for name in inputs:
             a = self.arrays[name]
             a = a if rows is None else a[rows]
+            if packets is not None and name != "stats":
+                a = a[:, :packets]
             parts.append(a.reshape(len(a), -1).astype(np.float32))
         return np.concatenate(parts, axis=1)
 

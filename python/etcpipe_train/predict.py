@@ -41,7 +41,9 @@ def proba(path, dataset, rows=None, batch=256):
     if model["engine"] == "trees":
         with open(file) as f:
             doc = json.load(f)
-        return _trees_proba(doc, dataset.features(model["inputs"], rows))
+        with open(os.path.join(path, "spec.json")) as f:
+            packets = json.load(f)["packets"]
+        return _trees_proba(doc, dataset.features(model["inputs"], rows, packets))
     import torch
     net = torch.jit.load(file)
     net.eval()

@@ -2,7 +2,9 @@
 
     python3 -m etcpipe_train.train --data DS --arch forest --out models/forest
 
-Architectures: forest, boosting (flow statistics and sequences), cnn (DeepPacket-style,
+Architectures: forest, boosting (flow statistics and sequences), kforest (a forest over the
+sizes and inter-arrival times of the first --packets packets, with its integer form for the
+kernel, kernel.json, and that form's scores beside the float model's), cnn (DeepPacket-style,
 payload bytes), nepco (pattern-aware convolution, payload bytes), seq (bidirectional GRU
 over sizes, inter-arrival times and flags). The split is by capture wherever a label spans
 several captures (data.split); the test-set report is written next to the model.
@@ -18,8 +20,12 @@ import numpy as np
 from . import data, export, metrics, predict
 
 TREE_INPUTS = ["stats", "sizes", "iats"]
+KERNEL_TREE_INPUTS = ["sizes", "iats"]
 HYPER = {
     "forest": {"trees": 60, "min_samples_leaf": 2, "max_features": "sqrt"},
+    # Depth and trees within what the XDP classifier takes (etcpipe_xdp.h's limits).
+    "kforest": {"trees": 32, "min_samples_leaf": 2, "max_features": "sqrt", "max_depth": 12,
+                "packets": 5},
     "boosting": {"stages": 40, "learning_rate": 0.1, "max_depth": 3},
     "cnn": {"epochs": 60, "batch": 32, "lr": 2e-3, "width": 64},
     "nepco": {"epochs": 40, "batch": 32, "lr": 2e-3, "dim": 32, "blocks": 3},
@@ -27,13 +33,13 @@ HYPER = {
 }
 
 
-def train_trees(arch, ds, y, train_rows, classes, seed, hp):
+def train_trees(arch, ds, y, train_rows, classes, seed, hp, inputs, packets):
     from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
-    x = ds.features(TREE_INPUTS, train_rows)
-    if arch == "forest":
+    x = ds.features(inputs, train_rows, packets)
+    if arch in ("forest", "kforest"):
         m = RandomForestClassifier(n_estimators=hp["trees"], min_samples_leaf=hp["min_samples_leaf"],
-                                   max_features=hp["max_features"], class_weight="balanced",
-                                   random_state=seed, n_jobs=1)
+                                   max_features=hp["max_features"], max_depth=hp.get("max_depth"),
+                                   class_weight="balanced", random_state=seed, n_jobs=1)
         m.fit(x, y[train_rows])
         return export.forest(m, len(classes))
     m = GradientBoostingClassifier(n_estimators=hp["stages"], learning_rate=hp["learning_rate"],
@@ -85,6 +91,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--test-share", type=float, default=0.3)
     ap.add_argument("--epochs", type=int, help="override the architecture's epochs")
+    ap.add_argument("--packets", type=int, help="kforest: packets per flow (default 5)")
     ap.add_argument("--name", help="model name (default: the directory name)")
     ap.add_argument("--all", action="store_true",
                     help="train on every flow (no test split; the report is then on training data)")
@@ -103,21 +110,34 @@ def main(argv=None):
     hp = dict(HYPER[args.arch])
     if args.epochs:
         hp["epochs"] = args.epochs
+    if args.packets:
+        if args.arch != "kforest":
+            ap.error("--packets is for kforest")
+        hp["packets"] = args.packets
+    packets = hp.get("packets", ds.spec["packets"])
+    if packets < 1 or packets > ds.spec["packets"]:
+        ap.error(f"--packets must be 1 to the dataset's {ds.spec['packets']}")
 
     os.makedirs(args.out, exist_ok=True)
-    if args.arch in ("forest", "boosting"):
-        doc = train_trees(args.arch, ds, y, train_rows, classes, args.seed, hp)
-        file, engine, inputs = "trees.json", "trees", TREE_INPUTS
+    if args.arch in ("forest", "boosting", "kforest"):
+        inputs = KERNEL_TREE_INPUTS if args.arch == "kforest" else TREE_INPUTS
+        doc = train_trees(args.arch, ds, y, train_rows, classes, args.seed, hp, inputs, packets)
+        file, engine = "trees.json", "trees"
         export.save(doc, os.path.join(args.out, file))
+        if args.arch == "kforest":
+            kdoc = export.kernel(doc, inputs, packets)
+            export.save(kdoc, os.path.join(args.out, "kernel.json"))
     else:
         net, inputs = train_net(args.arch, ds, y, train_rows, classes, args.seed, hp)
         file, engine = "model.pt", "torchscript"
         net.save(os.path.join(args.out, file))
     # The spec etcpipe will extract for this model: the dataset's, less the byte matrix
     # when the model does not read it (10 x 1000 bytes per flow saved).
-    spec = dict(ds.spec)
+    spec = dict(ds.spec, packets=packets)
     if "matrix" not in inputs:
         spec["matrix"] = False
+    if "stats" not in inputs:
+        spec["statistics"] = False
     with open(os.path.join(args.out, "spec.json"), "w") as f:
         json.dump(spec, f, indent=1)
     with open(os.path.join(args.out, "labels.json"), "w") as f:
@@ -137,9 +157,20 @@ def main(argv=None):
     rows = test_rows if len(test_rows) else train_rows
     p = predict.proba(args.out, ds, rows)
     rep = metrics.report(y[rows], p.argmax(axis=1), classes, by_flow)
+    if args.arch == "kforest":
+        # The integer form on the same flows: its scores, and how often it agrees.
+        q = export.quantize(ds.features(inputs, rows, packets), inputs, packets)
+        cls, _ = export.kernel_predict(kdoc, q)
+        krep = metrics.report(y[rows], cls, classes, by_flow)
+        rep["kernel"] = {"accuracy": krep["accuracy"], "macro_f1": krep["macro_f1"],
+                         "agreement": round(float(np.mean(cls == p.argmax(axis=1))), 4)}
     with open(os.path.join(args.out, "report.json"), "w") as f:
         json.dump(rep, f, indent=1)
     print(metrics.text(rep, by_flow))
+    if "kernel" in rep:
+        k = rep["kernel"]
+        print(f"integer form (kernel.json): accuracy {k['accuracy']}, macro-F1 {k['macro_f1']}, "
+              f"same class as the float model for {k['agreement']:.1%} of the flows")
     return 0
 
 

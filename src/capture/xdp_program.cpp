@@ -37,6 +37,7 @@ XdpProgram::XdpProgram(const XdpConfig& c)
   object_->skel = skel;
   skel->rodata->etcpipe_mode = c.mode;
   bpf_map__set_max_entries(skel->maps.verdicts, std::max(c.flows, 1u));
+  bpf_map__set_max_entries(skel->maps.kernel_flows, std::max(c.flows, 1u));
   const auto page = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
   bpf_map__set_max_entries(skel->maps.copies,
                            std::bit_ceil(std::max(c.copy_ring_bytes, 16 * page)));
@@ -114,9 +115,30 @@ bool XdpProgram::take_verdict(const etcpipe_flow_key& key, etcpipe_flow_state& s
   return bpf_map_lookup_and_delete_elem(verdict_map(), &key, &state) == 0;
 }
 
+void XdpProgram::load_kernel_model(std::span<const etcpipe_kernel_node> nodes,
+                                   std::span<const etcpipe_kernel_leaf> leaves,
+                                   const etcpipe_kernel_config& config) {
+  auto put = [](bpf_map* map, uint32_t key, const void* value, const char* what) {
+    if (bpf_map_update_elem(bpf_map__fd(map), &key, value, BPF_ANY) != 0) {
+      throw std::runtime_error(std::string("XDP: cannot write the in-kernel model's ") + what +
+                               ": " + std::strerror(errno));
+    }
+  };
+  const auto& maps = object_->skel->maps;
+  for (uint32_t i = 0; i < nodes.size(); ++i) put(maps.kernel_nodes, i, &nodes[i], "nodes");
+  for (uint32_t i = 0; i < leaves.size(); ++i) put(maps.kernel_leaves, i, &leaves[i], "leaves");
+  put(maps.kernel_config, 0, &config, "configuration");
+}
+
+bool XdpProgram::take_kernel_flow(const etcpipe_flow_key& key, etcpipe_kernel_flow& flow) {
+  return bpf_map_lookup_and_delete_elem(bpf_map__fd(object_->skel->maps.kernel_flows), &key,
+                                        &flow) == 0;
+}
+
 int XdpProgram::run_on(std::span<const uint8_t> frame, uint32_t repeat, uint32_t* ns) {
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
-              .data_size_in = static_cast<uint32_t>(frame.size()), .repeat = repeat);
+              .data_size_in = static_cast<uint32_t>(frame.size()),
+              .repeat = static_cast<int>(repeat));
   if (bpf_prog_test_run_opts(bpf_program__fd(object_->skel->progs.etcpipe_xdp), &opts) != 0) {
     return -errno;
   }

@@ -22,7 +22,8 @@ bool have_xdp();
 struct XdpConfig {
   LiveCaptureConfig::XdpMode attach = LiveCaptureConfig::XdpMode::Auto;
   uint32_t mode = 0;             // ETCPIPE_MODE_* bits
-  uint32_t flows = 65536;        // entries of the verdict map (flows with an action)
+  uint32_t flows = 65536;        // entries of the verdict map (flows with an action), and of the
+                                 // in-kernel classifier's flow map
   uint32_t copy_ring_bytes = 0;  // inline mode's ring (a power of two, 16 pages at least)
 };
 
@@ -54,6 +55,13 @@ class XdpProgram {
   bool set_verdict(const etcpipe_flow_key& key, const etcpipe_flow_state& state);
   // Takes a flow's entry out of the verdict map; false if it has none.
   bool take_verdict(const etcpipe_flow_key& key, etcpipe_flow_state& state);
+  // In-kernel classification: puts a model in the program's maps (nodes and leaves, then the
+  // configuration, whose tree count turns the classifier on). Throws with the reason.
+  void load_kernel_model(std::span<const etcpipe_kernel_node> nodes,
+                         std::span<const etcpipe_kernel_leaf> leaves,
+                         const etcpipe_kernel_config& config);
+  // Takes a flow's state in the in-kernel classifier out of its map; false if it has none.
+  bool take_kernel_flow(const etcpipe_flow_key& key, etcpipe_kernel_flow& flow);
   // Runs the XDP program on `frame` as if it had arrived, `repeat` times (BPF_PROG_TEST_RUN;
   // tests and benchmarks): its action (XDP_*), or -errno; the mean time per run in `ns`.
   int run_on(std::span<const uint8_t> frame, uint32_t repeat = 1, uint32_t* ns = nullptr);

@@ -44,6 +44,14 @@ bool XdpProgram::set_verdict(const etcpipe_flow_key&, const etcpipe_flow_state&)
 bool XdpProgram::take_verdict(const etcpipe_flow_key&, etcpipe_flow_state&) {
   return false;
 }
+void XdpProgram::load_kernel_model(std::span<const etcpipe_kernel_node>,
+                                   std::span<const etcpipe_kernel_leaf>,
+                                   const etcpipe_kernel_config&) {
+  throw std::logic_error("XdpProgram without XDP");
+}
+bool XdpProgram::take_kernel_flow(const etcpipe_flow_key&, etcpipe_kernel_flow&) {
+  return false;
+}
 int XdpProgram::run_on(std::span<const uint8_t>, uint32_t, uint32_t*) {
   return -1;
 }

@@ -268,6 +268,10 @@ class EnginesAgreeWithPython(unittest.TestCase):
     def test_tree_engine(self):
         self.check("forest")
 
+    def test_tree_engine_on_a_kernel_forest_of_fewer_packets(self):
+        # Its spec holds fewer packets than the dataset's rows: the first ones are compared.
+        self.check("kforest", "--packets", "3")
+
     def test_torchscript_engine(self):
         if "Engines in this build: trees, TorchScript" not in run("classify", "--help").stdout:
             self.skipTest("etcpipe built without libtorch")

@@ -6,6 +6,10 @@
 //   buffer while the frame itself is forwarded to the other port.
 // - etcpipe_socket (a socket filter on afpacket's sockets): hides from user space the
 //   frames XDP passed on for bypassed flows.
+// - With a model loaded (classify --in-kernel), etcpipe_xdp also classifies flows: it keeps
+//   each flow's first packets' values and runs an integer forest at the last one, writing
+//   the verdict into the verdict map (etcpipe_xdp.h, "In-kernel classification").
+// - etcpipe_xdp_pass returns XDP_PASS and nothing else: the baseline of benchmarks.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -20,7 +24,9 @@
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 #define TCP_FIN 0x01
+#define TCP_SYN 0x02
 #define TCP_RST 0x04
+#define TCP_ACK 0x10
 #define PACKET_OUTGOING 4
 
 const volatile __u32 etcpipe_mode = 0;
@@ -70,6 +76,49 @@ struct {
   __type(value, __u8);
 } captured SEC(".maps");
 
+// In-kernel classification (etcpipe_xdp.h): the flows being classified (its size is set by
+// user space), the model, and room for one evaluation.
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct etcpipe_flow_key);
+  __type(value, struct etcpipe_kernel_flow);
+} kernel_flows SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, ETCPIPE_KERNEL_MAX_NODES);
+  __type(key, __u32);
+  __type(value, struct etcpipe_kernel_node);
+} kernel_nodes SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, ETCPIPE_KERNEL_MAX_LEAVES);
+  __type(key, __u32);
+  __type(value, struct etcpipe_kernel_leaf);
+} kernel_leaves SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct etcpipe_kernel_config);
+} kernel_config SEC(".maps");
+
+struct kernel_scratch {
+  __s32 value[ETCPIPE_KERNEL_INPUTS * ETCPIPE_KERNEL_MAX_PACKETS];
+  __u32 sum[ETCPIPE_KERNEL_MAX_CLASSES];
+  struct etcpipe_kernel_flow fresh;
+  struct etcpipe_flow_state verdict;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct kernel_scratch);
+} kernel_scratch SEC(".maps");
+
 // Room for a frame's headers to parse, or for a copy (header, then the bytes).
 struct scratch {
   struct etcpipe_copy copy;
@@ -95,6 +144,7 @@ static __always_inline __u32 at_most(__u32 len, __u32 max) {
 struct parsed {
   struct etcpipe_flow_key key;
   __u32 ip_bytes;
+  __u32 payload;  // bytes after the TCP or UDP header
   __u32 tcp_flags;
   __u32 dir;  // 0: from key.lo
 };
@@ -134,6 +184,7 @@ static __always_inline int parse(const __u8 *b, __u32 n, __u32 len, __u32 hw_tag
   // Up to two tags, as the decoder's first two; a third: user space's alone.
   if (type == ETH_P_8021Q || type == ETH_P_8021AD || type == ETH_P_QINQ1) return -1;
   __u32 src_off, addr_len, l4;
+  const __u32 ip_off = off;
   __u8 proto;
   if (type == ETH_P_IP) {
     if (off + 20 > n || (byte_at(b, off) >> 4) != 4) return -1;
@@ -164,6 +215,8 @@ static __always_inline int parse(const __u8 *b, __u32 n, __u32 len, __u32 hw_tag
   if (l4 + (proto == IPPROTO_TCP ? 14 : 4) > n) return -1;
   const __u16 sport = be16(b, l4), dport = be16(b, l4 + 2);
   p->tcp_flags = proto == IPPROTO_TCP ? byte_at(b, l4 + 13) : 0;
+  const __u32 headers = l4 - ip_off + (proto == IPPROTO_TCP ? (byte_at(b, l4 + 12) >> 4) * 4 : 8);
+  p->payload = p->ip_bytes > headers ? p->ip_bytes - headers : 0;
   // The lower endpoint first: addresses in memcmp order (big-endian words), then ports.
   src_off &= ETCPIPE_HEADER_BYTES - 1;
   if (src_off > ETCPIPE_HEADER_BYTES - 32) return -1;
@@ -242,6 +295,95 @@ static __always_inline __u32 act(const struct parsed *p) {
   return st->action;
 }
 
+// One tree of the in-kernel forest (a bpf_loop callback, verified once however many trees):
+// from its root to a leaf, whose scores are added to the class sums.
+static long kernel_tree(__u32 t, void *unused) {
+  __u32 zero = 0;
+  const struct etcpipe_kernel_config *cfg = bpf_map_lookup_elem(&kernel_config, &zero);
+  struct kernel_scratch *ks = bpf_map_lookup_elem(&kernel_scratch, &zero);
+  if (cfg == 0 || ks == 0) return 1;
+  __u32 i = cfg->root[t & (ETCPIPE_KERNEL_MAX_TREES - 1)];
+  for (__u32 depth = 0; depth < ETCPIPE_KERNEL_MAX_DEPTH; ++depth) {
+    const struct etcpipe_kernel_node *node = bpf_map_lookup_elem(&kernel_nodes, &i);
+    if (node == 0) return 1;
+    if (node->feature == ETCPIPE_KERNEL_LEAF) {
+      const __u32 l = node->left;
+      const struct etcpipe_kernel_leaf *leaf = bpf_map_lookup_elem(&kernel_leaves, &l);
+      if (leaf == 0) return 1;
+#pragma unroll
+      for (__u32 k = 0; k < ETCPIPE_KERNEL_MAX_CLASSES; ++k) ks->sum[k] += leaf->score[k];
+      return 0;
+    }
+    const __u32 f = node->feature & (ETCPIPE_KERNEL_INPUTS * ETCPIPE_KERNEL_MAX_PACKETS - 1);
+    i = ks->value[f] <= node->threshold ? node->left : node->right;
+  }
+  return 1;  // deeper than the loader allows: not reached
+}
+
+// The in-kernel classifier's part of a frame of a flow without an acting verdict: the flow's
+// state made at its first frame (whose sender is the client, but for a SYN-ACK), the values
+// of its selected packets kept, and at the last one the forest run and the verdict written.
+static __always_inline void kernel_classify(const struct parsed *p,
+                                            struct etcpipe_xdp_stats *s) {
+  __u32 zero = 0;
+  const struct etcpipe_kernel_config *cfg = bpf_map_lookup_elem(&kernel_config, &zero);
+  struct kernel_scratch *ks = bpf_map_lookup_elem(&kernel_scratch, &zero);
+  if (cfg == 0 || ks == 0 || cfg->trees == 0) return;
+  struct etcpipe_kernel_flow *kf = bpf_map_lookup_elem(&kernel_flows, &p->key);
+  if (kf == 0) {
+    __builtin_memset(&ks->fresh, 0, sizeof(ks->fresh));
+    const int from_lo = p->dir == 0;
+    const int syn_ack = (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK);
+    ks->fresh.client_is_lo = p->key.proto == IPPROTO_TCP && syn_ack ? !from_lo : from_lo;
+    if (bpf_map_update_elem(&kernel_flows, &p->key, &ks->fresh, BPF_NOEXIST) != 0) {
+      s->kernel_unkept++;
+      return;
+    }
+    kf = bpf_map_lookup_elem(&kernel_flows, &p->key);
+    if (kf == 0) return;
+  }
+  if (kf->state != ETCPIPE_KERNEL_COLLECTING || p->payload == 0) return;
+  const __u32 i = kf->count;
+  if (i >= cfg->packets || i >= ETCPIPE_KERNEL_MAX_PACKETS) return;
+  const __u64 now = bpf_ktime_get_ns();
+  const int from_client = (p->dir == 0) == (kf->client_is_lo != 0);
+  const __u32 n = ETCPIPE_KERNEL_MAX_PACKETS;
+  kf->value[ETCPIPE_KERNEL_SIZES * n + i] = from_client ? (__s32)p->ip_bytes : -(__s32)p->ip_bytes;
+  kf->value[ETCPIPE_KERNEL_IATS * n + i] = i == 0 ? 0 : (__s32)((now - kf->last_ns) / 1000);
+  kf->value[ETCPIPE_KERNEL_FLAGS * n + i] = (__s32)p->tcp_flags;
+  kf->value[ETCPIPE_KERNEL_PAYLOADS * n + i] = (__s32)p->payload;
+  kf->last_ns = now;
+  kf->count = (__u8)(i + 1);
+  if (i + 1 < cfg->packets) return;
+
+  __builtin_memcpy(ks->value, kf->value, sizeof(ks->value));
+  __builtin_memset(ks->sum, 0, sizeof(ks->sum));
+  bpf_loop(cfg->trees, kernel_tree, 0, 0);
+  __u32 best = 0, cls = 0;
+#pragma unroll
+  for (__u32 k = 0; k < ETCPIPE_KERNEL_MAX_CLASSES; ++k) {
+    if (ks->sum[k] > best) {
+      best = ks->sum[k];
+      cls = k;
+    }
+  }
+  const __u32 trees = cfg->trees;
+  kf->verdict = (cls + 1) | (trees != 0 ? best / trees : 0) << 16;
+  if (best < cfg->min_score) {
+    kf->state = ETCPIPE_KERNEL_TO_USER;
+    s->kernel_to_user++;
+    return;
+  }
+  kf->state = ETCPIPE_KERNEL_DECIDED;
+  s->kernel_decided++;
+  __builtin_memset(&ks->verdict, 0, sizeof(ks->verdict));
+  cls &= ETCPIPE_KERNEL_MAX_CLASSES - 1;
+  ks->verdict.action = best >= cfg->action_min[cls] ? cfg->action[cls] : ETCPIPE_ACTION_PASS;
+  ks->verdict.verdict_ns = now;
+  ks->verdict.kernel_verdict = kf->verdict;
+  bpf_map_update_elem(&verdicts, &p->key, &ks->verdict, BPF_NOEXIST);
+}
+
 // Inline mode: a copy of the frame for user space (-1: none could be made), then the frame
 // goes to the other port.
 static __always_inline int copy_frame(struct xdp_md *ctx, struct scratch *sc, __u32 len) {
@@ -268,6 +410,7 @@ int etcpipe_xdp(struct xdp_md *ctx) {
   if (n >= ETH_HLEN && bpf_xdp_load_bytes(ctx, 0, sc->data, n) == 0 &&
       parse(sc->data, n, len, 0, &p) == 0) {
     action = act(&p);
+    if (action == ETCPIPE_ACTION_PASS) kernel_classify(&p, s);
   } else {
     s->unparsed++;
   }
@@ -301,6 +444,11 @@ int etcpipe_xdp(struct xdp_md *ctx) {
   }
   s->forwarded++;
   return bpf_redirect_map(&ports, ctx->ingress_ifindex, XDP_PASS);
+}
+
+SEC("xdp")
+int etcpipe_xdp_pass(struct xdp_md *ctx) {
+  return XDP_PASS;
 }
 
 // afpacket: frames of bypassed flows reach the stack, and its packet tap; this filter keeps

@@ -42,7 +42,9 @@ enum etcpipe_action {
 struct etcpipe_flow_state {
   __u32 action;
   __u32 tcp_flags[2];  /* OR of the TCP flags acted on */
-  __u32 reserved;
+  /* A verdict of the in-kernel classifier: its class + 1 in the low 16 bits, its confidence
+   * times 65535 in the high 16 (0: the entry was written by user space). */
+  __u32 kernel_verdict;
   /* afpacket: frames XDP counted and passed on (bypass) that the socket filter is still to
    * keep from user space, each way. Hiding no more than XDP counted keeps the counts exact
    * when a verdict is written between XDP and the kernel's tap for one frame. */
@@ -77,6 +79,9 @@ struct etcpipe_xdp_stats {
   __u64 copy_failed;    /* inline: no room in the copy ring (user space behind) */
   __u64 fail_closed;    /* inline, fail-closed: frames dropped because no copy was made */
   __u64 forwarded;      /* inline: sent to the other port */
+  __u64 kernel_decided; /* flows classified in the kernel, their verdict in the map */
+  __u64 kernel_to_user; /* flows whose in-kernel confidence fell short: user space decides */
+  __u64 kernel_unkept;  /* flows the kernel could not keep (kernel_flows refused an entry) */
 };
 
 /* Inline mode's copy of a frame in the ring buffer: this header, then cap_len bytes. */
@@ -87,5 +92,68 @@ struct etcpipe_copy {
 };
 #define ETCPIPE_COPY_MAX 2048u    /* bytes of a frame copied at most */
 #define ETCPIPE_HEADER_BYTES 128u /* bytes parsed: Ethernet, 2 tags, IP with options, TCP */
+
+/* In-kernel classification (etcpipe classify --in-kernel; docs/MODELS.md, "Classifying in
+ * the kernel"). The XDP program keeps, per flow (kernel_flows), the first `packets` selected
+ * packets' values (TCP or UDP packets with payload, as user space's default selection) as
+ * 32-bit integers, in the layout of etcpipe_kernel_flow.value: input k's packet i at
+ * k * ETCPIPE_KERNEL_MAX_PACKETS + i. At the flow's packets-th selected packet it runs the
+ * forest of kernel_nodes from each tree's root: a node goes left when value[feature] <=
+ * threshold; a leaf adds its scores (kernel_leaves) to the class sums. The class with the
+ * largest sum (the first on a tie) is the verdict, its confidence the sum / trees / 65535;
+ * with at least min_score, it is written into the verdict map with the action user space set
+ * for the class, else the flow is left to user space. */
+#define ETCPIPE_KERNEL_MAX_PACKETS 16u
+#define ETCPIPE_KERNEL_MAX_CLASSES 32u
+#define ETCPIPE_KERNEL_MAX_TREES 128u
+#define ETCPIPE_KERNEL_MAX_DEPTH 24u /* nodes from a root to a leaf, the leaf included */
+#define ETCPIPE_KERNEL_MAX_NODES 65536u
+#define ETCPIPE_KERNEL_MAX_LEAVES 16384u
+#define ETCPIPE_KERNEL_LEAF 0xFFFFu /* the feature of a leaf */
+
+/* The inputs, as their offsets in etcpipe_kernel_flow.value. */
+enum etcpipe_kernel_input {
+  ETCPIPE_KERNEL_SIZES = 0,    /* IP bytes; negative from the server */
+  ETCPIPE_KERNEL_IATS = 1,     /* microseconds since the flow's previous selected packet */
+  ETCPIPE_KERNEL_FLAGS = 2,    /* TCP flags */
+  ETCPIPE_KERNEL_PAYLOADS = 3, /* payload bytes */
+  ETCPIPE_KERNEL_INPUTS = 4,
+};
+
+struct etcpipe_kernel_node {
+  __s32 threshold;
+  __u16 feature; /* index in etcpipe_kernel_flow.value, or ETCPIPE_KERNEL_LEAF */
+  __u16 reserved;
+  __u32 left;  /* node index; a leaf: its index in kernel_leaves */
+  __u32 right;
+};
+
+struct etcpipe_kernel_leaf {
+  __u16 score[ETCPIPE_KERNEL_MAX_CLASSES];
+};
+
+struct etcpipe_kernel_config {
+  __u32 trees; /* 0: no model loaded, no flow state kept */
+  __u32 packets;
+  __u32 min_score; /* a verdict's sum must reach this to be taken in the kernel */
+  __u32 reserved;
+  __u32 root[ETCPIPE_KERNEL_MAX_TREES];
+  __u32 action[ETCPIPE_KERNEL_MAX_CLASSES];    /* per class: enum etcpipe_action */
+  __u32 action_min[ETCPIPE_KERNEL_MAX_CLASSES]; /* the sum from which the action applies */
+};
+
+/* A flow's state in the kernel until its verdict (kernel_flows). */
+struct etcpipe_kernel_flow {
+  __u64 last_ns; /* the last selected packet (bpf_ktime_get_ns) */
+  __u8 count;    /* selected packets so far */
+  __u8 client_is_lo;
+  __u8 state; /* ETCPIPE_KERNEL_* below */
+  __u8 reserved;
+  __u32 verdict; /* as etcpipe_flow_state.kernel_verdict, once classified */
+  __s32 value[ETCPIPE_KERNEL_INPUTS * ETCPIPE_KERNEL_MAX_PACKETS];
+};
+#define ETCPIPE_KERNEL_COLLECTING 0
+#define ETCPIPE_KERNEL_DECIDED 1 /* in the verdict map */
+#define ETCPIPE_KERNEL_TO_USER 2 /* below min_score: user space classifies it */
 
 #endif

@@ -128,6 +128,11 @@ void XdpProgram::load_kernel_model(std::span<const etcpipe_kernel_node> nodes,
   for (uint32_t i = 0; i < nodes.size(); ++i) put(maps.kernel_nodes, i, &nodes[i], "nodes");
   for (uint32_t i = 0; i < leaves.size(); ++i) put(maps.kernel_leaves, i, &leaves[i], "leaves");
   put(maps.kernel_config, 0, &config, "configuration");
+  kernel_model_ = config.trees != 0;
+}
+
+bool XdpProgram::kernel_flow(const etcpipe_flow_key& key, etcpipe_kernel_flow& flow) const {
+  return bpf_map_lookup_elem(bpf_map__fd(object_->skel->maps.kernel_flows), &key, &flow) == 0;
 }
 
 bool XdpProgram::take_kernel_flow(const etcpipe_flow_key& key, etcpipe_kernel_flow& flow) {

@@ -60,7 +60,9 @@ class XdpProgram {
   void load_kernel_model(std::span<const etcpipe_kernel_node> nodes,
                          std::span<const etcpipe_kernel_leaf> leaves,
                          const etcpipe_kernel_config& config);
-  // Takes a flow's state in the in-kernel classifier out of its map; false if it has none.
+  bool has_kernel_model() const { return kernel_model_; }
+  // A flow's state in the in-kernel classifier; false if it has none. take_: out of the map.
+  bool kernel_flow(const etcpipe_flow_key& key, etcpipe_kernel_flow& flow) const;
   bool take_kernel_flow(const etcpipe_flow_key& key, etcpipe_kernel_flow& flow);
   // Runs the XDP program on `frame` as if it had arrived, `repeat` times (BPF_PROG_TEST_RUN;
   // tests and benchmarks): its action (XDP_*), or -errno; the mean time per run in `ns`.
@@ -74,6 +76,7 @@ class XdpProgram {
   std::vector<Link> links_;
   std::vector<int> link_fds_;
   LiveCaptureConfig::XdpMode attach_mode_;
+  bool kernel_model_ = false;
 };
 
 // Says through cfg.note (if set) where the program runs on `link` when not in the driver.

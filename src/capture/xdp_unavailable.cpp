@@ -49,6 +49,9 @@ void XdpProgram::load_kernel_model(std::span<const etcpipe_kernel_node>,
                                    const etcpipe_kernel_config&) {
   throw std::logic_error("XdpProgram without XDP");
 }
+bool XdpProgram::kernel_flow(const etcpipe_flow_key&, etcpipe_kernel_flow&) const {
+  return false;
+}
 bool XdpProgram::take_kernel_flow(const etcpipe_flow_key&, etcpipe_kernel_flow&) {
   return false;
 }

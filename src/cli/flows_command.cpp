@@ -217,6 +217,19 @@ int run(FlowsOptions& o) {
       throw std::runtime_error("nothing to read: give captures (-r FILE) or interfaces (-i IFACE)");
     }
     std::optional<EnforcePolicy> policy = enforce_policy(o);
+    const bool in_kernel = o.inference.in_kernel;
+    for (const char* opt : {"--in-kernel-min-confidence", "--cascade-model"}) {
+      if (!in_kernel && o.classify && o.cmd->count(opt) > 0) {
+        throw std::runtime_error(std::string(opt) + " goes with --in-kernel");
+      }
+    }
+    if (in_kernel && !o.live.live()) {
+      throw std::runtime_error("--in-kernel classifies in XDP, on live traffic (-i)");
+    }
+    if (in_kernel && o.enforce.dry_run) {
+      throw std::runtime_error(
+          "--in-kernel acts in the kernel: --enforce-dry-run cannot go with it");
+    }
     const bool enforce = policy && !o.enforce.dry_run;
     if (enforce && o.cmd->count("--max-delay-ms") == 0) {
       o.inference.infer.max_delay_ms = ClassifierConfig::kEnforcingMaxDelayMs;
@@ -233,7 +246,7 @@ int run(FlowsOptions& o) {
     if (classification) classification->configure(cfg);
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
     const Warn warn = warner(progress);
-    Inputs in = open_inputs(o, enforce, warn);
+    Inputs in = open_inputs(o, enforce || in_kernel, warn);
     auto progress_fraction = [&in] { return in.file ? in.file->progress() : -1.0; };
     start_stats_file(o.stats_json);
     Outputs out = open_outputs(o, cfg);
@@ -288,6 +301,7 @@ int run(FlowsOptions& o) {
         };
         classification->enforce(std::move(*policy), enforce ? in.live.xdp : nullptr, log);
       }
+      if (in_kernel) classification->classify_in_kernel(in.live.xdp);
       records = &classification->attach(ro, writer, cfg);
       ticks.push_back([&classification](const RunStats&) { classification->poll(); });
     }
@@ -419,6 +433,21 @@ Runner add_classify_command(CLI::App& app) {
   group->add_flag("--enforce-dry-run", o.enforce.dry_run,
                   "Act on nothing: say per flow what would be done (and write would-ACTION in "
                   "its record); works with -r too");
+  auto* kernel = cmd->add_option_group(
+      "In the kernel",
+      "Classify in XDP, on live traffic (-i; afpacket, afxdp, --inline-to), with the integer "
+      "forest of a kforest model (kernel.json)");
+  kernel->add_flag("--in-kernel", o.inference.in_kernel,
+                   "The XDP program classifies each flow at its K-th selected packet with "
+                   "--model's kernel.json and acts at once (--enforce's rules, at most 8); "
+                   "records say decided_in kernel or user");
+  kernel
+      ->add_option("--in-kernel-min-confidence", o.inference.in_kernel_min_confidence,
+                   "Flows the kernel is less sure of go on to user space (default 0: none)")
+      ->check(CLI::Range(0.0, 1.0));
+  kernel->add_option("--cascade-model", o.inference.cascade_model,
+                     "The model user space classifies the other flows with (default: --model's "
+                     "float forest)");
   return [opts] { return run(*opts); };
 }
 

@@ -59,10 +59,12 @@ void visit_record(const FlowRecord& r, Visitor&& v, bool verdicts = false) {
     v.null("label");
     v.null("confidence");
     v.null("verdict_latency_ms");
+    v.null("decided_in");
   } else {
     v.text("label", r.label);
     v.real("confidence", r.confidence);
     v.real("verdict_latency_ms", r.verdict_latency_ms);
+    v.text("decided_in", decided_in_name(r.decided_in));
   }
   v.text("verdict_status", verdict_status(r));
 }

@@ -38,6 +38,11 @@ const char* end_reason_name(EndReason r);
 enum class FlowAction : uint8_t { None, Pass, Drop, Bypass };
 const char* action_name(FlowAction a);
 
+// Where a classified flow's verdict was made: by the model in user space, or, with classify
+// --in-kernel, by the integer forest in XDP.
+enum class DecidedIn : uint8_t { None, User, Kernel };
+const char* decided_in_name(DecidedIn d);
+
 struct FlowRecord {
   IpAddr src;  // client: sender of the first packet (of the SYN for TCP)
   IpAddr dst;
@@ -66,6 +71,7 @@ struct FlowRecord {
   float confidence = 0;
   float verdict_latency_ms = 0;
   FlowAction action = FlowAction::None;
+  DecidedIn decided_in = DecidedIn::None;
   bool action_dry_run = false;  // --enforce-dry-run: the action that would have been taken
   // Not exported: the worker, the slot the flow had in its table and the slot's generation
   // (its exact identity: FlowTable::generation), and how many of its packets were selected

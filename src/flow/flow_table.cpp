@@ -272,6 +272,10 @@ void FlowTable::release(uint32_t ref, EndReason reason) {
   free_ = ref;
 }
 
+const char* decided_in_name(DecidedIn d) {
+  return d == DecidedIn::Kernel ? "kernel" : d == DecidedIn::User ? "user" : "none";
+}
+
 std::string_view selection_name(Selection s) {
   constexpr std::array<std::string_view, kSelectionCount> kNames = {
 #define ETCPIPE_SELECTION_NAME(e, n) n,

@@ -7,7 +7,7 @@
 namespace etcpipe {
 
 Classification::Classification(const ClassificationConfig& c)
-    : config_(c), model_(Model::load(c.model)) {}
+    : config_(c), model_(Model::load(c.user_model())) {}
 
 void Classification::configure(FlowPipelineConfig& cfg) {
   cfg.streaming = model_.spec;
@@ -27,8 +27,13 @@ void Classification::enforce(EnforcePolicy policy, std::shared_ptr<XdpProgram> x
   enforcement_ = PendingEnforcement{std::move(policy), std::move(xdp), std::move(log)};
 }
 
+void Classification::classify_in_kernel(std::shared_ptr<XdpProgram> xdp) {
+  kernel_xdp_ = std::move(xdp);
+}
+
 FlowSink& Classification::attach(RunOptions& ro, FlowSink& out, const FlowPipelineConfig& cfg) {
   FlowSink* records = &out;
+  const EnforcePolicy policy = enforcement_ ? enforcement_->policy : EnforcePolicy{};
   if (enforcement_) {
     enforcer_ =
         std::make_unique<Enforcer>(std::move(enforcement_->policy), model_,
@@ -37,6 +42,11 @@ FlowSink& Classification::attach(RunOptions& ro, FlowSink& out, const FlowPipeli
     // its record (which takes the entry out).
     classifier_->subscribe([e = enforcer_.get()](std::span<const Verdict> v) { e->act(v); });
     records = enforcer_.get();
+  }
+  if (kernel_xdp_) {
+    kernel_ = std::make_unique<KernelClassifier>(config_.model, config_.in_kernel_min_confidence,
+                                                 policy, std::move(kernel_xdp_), *records);
+    records = kernel_.get();
   }
   join_ = std::make_unique<VerdictJoin>(*classifier_, model_, cfg.table.timeouts,
                                         cfg.row_timeout_ns, *records);
@@ -73,7 +83,8 @@ nlohmann::json Classification::summary_json() const {
           {"verdict_latency_ms_p50", v.latency_percentile(50)},
           {"verdict_latency_ms_p99", v.latency_percentile(99)},
           {"per_label", per_label},
-          {"enforcement", enforcer_ ? enforcer_->summary_json() : nlohmann::json()}};
+          {"enforcement", enforcer_ ? enforcer_->summary_json() : nlohmann::json()},
+          {"in_kernel", kernel_ ? kernel_->summary_json() : nlohmann::json()}};
 }
 
 std::string Classification::summary() const {
@@ -92,6 +103,7 @@ std::string Classification::summary() const {
   for (const auto& [n, label] : labels_by_count()) {
     s << "  " << label << std::string(label.size() < 24 ? 24 - label.size() : 1, ' ') << n << '\n';
   }
+  if (kernel_) s << kernel_->summary();
   if (enforcer_) s << enforcer_->summary();
   return s.str();
 }

@@ -9,6 +9,7 @@
 
 #include "pipeline/run.hpp"
 #include "session/enforcement.hpp"
+#include "session/kernel_classifier.hpp"
 #include "session/verdict_join.hpp"
 
 namespace etcpipe {
@@ -22,6 +23,16 @@ struct ClassificationConfig {
   // handshakes and the first records after them come well within it even over slow links,
   // so verdicts lose little (docs/PERFORMANCE.md), and a probe acts within seconds.
   double verdict_timeout = 5;
+  // --in-kernel: `model`'s integer forest classifies in XDP (KernelClassifier); flows it
+  // leaves (below in_kernel_min_confidence, or no kernel verdict) are classified in user
+  // space by cascade_model, or by `model`'s own float model when none is given.
+  bool in_kernel = false;
+  float in_kernel_min_confidence = 0;
+  std::string cascade_model;
+  // The model user space runs.
+  const std::string& user_model() const {
+    return in_kernel && !cascade_model.empty() ? cascade_model : model;
+  }
 };
 
 class Classification {
@@ -37,6 +48,10 @@ class Classification {
   void enforce(EnforcePolicy policy, std::shared_ptr<XdpProgram> xdp,
                std::function<void(const std::string&)> log);
   const Enforcer* enforcer() const { return enforcer_.get(); }
+  // Before attach(), with in_kernel: the kernel's model goes into `xdp` (with the policy's
+  // rules, if enforce() was called first). Throws with the reason.
+  void classify_in_kernel(std::shared_ptr<XdpProgram> xdp);
+  const KernelClassifier* kernel() const { return kernel_.get(); }
   // Verdicts join records on their way to `out` (through the enforcer, if any); rows come through
   // `ro.on_features`. Returns the sink the run writes to. `cfg`: the configuration configure() set
   // up (its timeouts date the verdicts).
@@ -53,7 +68,9 @@ class Classification {
   ClassificationConfig config_;
   Model model_;
   std::unique_ptr<Classifier> classifier_;
-  std::unique_ptr<Enforcer> enforcer_;  // between the join and `out`
+  std::unique_ptr<Enforcer> enforcer_;        // between the join and `out`
+  std::unique_ptr<KernelClassifier> kernel_;  // between the join and the enforcer
+  std::shared_ptr<XdpProgram> kernel_xdp_;    // set by classify_in_kernel()
   std::unique_ptr<VerdictJoin> join_;
   struct PendingEnforcement {
     EnforcePolicy policy;

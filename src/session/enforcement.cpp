@@ -36,6 +36,20 @@ bool map_key(const PacketTuple& t, etcpipe_flow_key& key) {
   return client_is_lo;
 }
 
+// The same for a flow record (its client -> server tuple).
+PacketTuple record_tuple(const FlowRecord& r) {
+  PacketTuple t;
+  t.src = r.src;
+  t.dst = r.dst;
+  t.sport = r.src_port;
+  t.dport = r.dst_port;
+  t.proto = r.proto;
+  t.ip_version = r.ip_version;
+  t.vlan = r.vlan;
+  t.vlan_outer = r.vlan_outer;
+  return t;
+}
+
 constexpr std::size_t index(FlowAction a) {
   return static_cast<std::size_t>(a);
 }
@@ -47,6 +61,22 @@ std::string trim(std::string_view s) {
 }
 
 }  // namespace
+
+bool record_map_key(const FlowRecord& r, etcpipe_flow_key& key) {
+  return map_key(record_tuple(r), key);
+}
+
+void merge_xdp_counts(FlowRecord& r, const etcpipe_flow_state& s, bool client_is_lo,
+                      uint64_t mono_to_real) {
+  const std::size_t fwd = client_is_lo ? 0 : 1;
+  r.pkts_fwd += s.packets[fwd];
+  r.pkts_rev += s.packets[1 - fwd];
+  r.bytes_fwd += s.bytes[fwd];
+  r.bytes_rev += s.bytes[1 - fwd];
+  r.tcp_flags_fwd |= uint8_t(s.tcp_flags[fwd]);
+  r.tcp_flags_rev |= uint8_t(s.tcp_flags[1 - fwd]);
+  if (s.last_ns != 0) r.last_ns = std::max<uint64_t>(r.last_ns, s.last_ns + mono_to_real);
+}
 
 EnforceRule EnforcePolicy::parse_rule(std::string_view text) {
   const std::string rule = trim(text);
@@ -136,7 +166,8 @@ Enforcer::Enforcer(EnforcePolicy policy, const Model& model, std::shared_ptr<Xdp
 }
 
 void Enforcer::act(std::span<const Verdict> verdicts) {
-  uint64_t flows[4] = {}, tunnelled = 0, ended = 0, map_errors = 0;
+  uint64_t flows[4] = {}, tunnelled = 0, ended = 0, map_errors = 0, kernel = 0;
+  const bool kernel_model = xdp_ != nullptr && xdp_->has_kernel_model();
   std::vector<std::pair<FlowId, Decision>> decided;
   for (const Verdict& v : verdicts) {
     const std::string& label = model_.classes[v.label];
@@ -150,6 +181,13 @@ void Enforcer::act(std::span<const Verdict> verdicts) {
     }
     if (v.info.tuple.tunnel != TunnelType::None) {  // XDP does not see the inner flow
       ++tunnelled;
+      continue;
+    }
+    etcpipe_flow_key key;
+    const bool client_is_lo = map_key(v.info.tuple, key);
+    etcpipe_kernel_flow kf;
+    if (kernel_model && xdp_->kernel_flow(key, kf) && kf.state == ETCPIPE_KERNEL_DECIDED) {
+      ++kernel;  // the kernel decided and acted: its verdict stands
       continue;
     }
     ++flows[index(a)];
@@ -167,7 +205,8 @@ void Enforcer::act(std::span<const Verdict> verdicts) {
       continue;
     }
     if (a == FlowAction::Pass) continue;  // no entry: XDP passes what it does not find
-    d.client_is_lo = map_key(v.info.tuple, d.key);
+    d.client_is_lo = client_is_lo;
+    d.key = key;
     etcpipe_flow_state state{};
     state.action = a == FlowAction::Drop ? ETCPIPE_ACTION_DROP : ETCPIPE_ACTION_BYPASS;
     state.verdict_ns = monotonic_ns();
@@ -180,6 +219,7 @@ void Enforcer::act(std::span<const Verdict> verdicts) {
   stats_.tunnelled += tunnelled;
   stats_.ended += ended;
   stats_.map_errors += map_errors;
+  stats_.kernel += kernel;
 }
 
 void Enforcer::tell(const std::string& line) {
@@ -213,19 +253,12 @@ void Enforcer::write(std::span<const FlowRecord> records) {
     r.action = d.action;
     r.action_dry_run = dry_run();
     if (!d.in_map) continue;
-    const std::size_t fwd = d.client_is_lo ? 0 : 1;
     etcpipe_flow_state s{};
     if (!xdp_->take_verdict(d.key, s)) {
       ++stats_.entries_evicted;
       continue;
     }
-    r.pkts_fwd += s.packets[fwd];
-    r.pkts_rev += s.packets[1 - fwd];
-    r.bytes_fwd += s.bytes[fwd];
-    r.bytes_rev += s.bytes[1 - fwd];
-    r.tcp_flags_fwd |= uint8_t(s.tcp_flags[fwd]);
-    r.tcp_flags_rev |= uint8_t(s.tcp_flags[1 - fwd]);
-    if (s.last_ns != 0) r.last_ns = std::max<uint64_t>(r.last_ns, s.last_ns + mono_to_real_);
+    merge_xdp_counts(r, s, d.client_is_lo, mono_to_real_);
     stats_.packets[index(r.action)] += s.packets[0] + s.packets[1];
     stats_.bytes[index(r.action)] += s.bytes[0] + s.bytes[1];
     if (s.first_ns != 0) {
@@ -257,6 +290,7 @@ std::string Enforcer::summary() const {
   }
   if (s.tunnelled != 0) out += fmt::format("; {} tunnelled flows not acted on", s.tunnelled);
   if (s.ended != 0) out += fmt::format("; {} flows ended before their verdict", s.ended);
+  if (s.kernel != 0) out += fmt::format("; {} flows left to the kernel's verdict", s.kernel);
   if (s.map_errors != 0) out += fmt::format("; {} refused by the verdict map", s.map_errors);
   if (s.entries_evicted != 0) {
     out += fmt::format("; {} entries evicted (verdict map full): their records miss XDP's counts",
@@ -273,6 +307,7 @@ nlohmann::json Enforcer::summary_json() const {
                       {"flows_pass", s.flows[index(FlowAction::Pass)]},
                       {"flows_tunnelled", s.tunnelled},
                       {"flows_ended_first", s.ended},
+                      {"flows_kernel", s.kernel},
                       {"map_errors", s.map_errors},
                       {"entries_evicted", s.entries_evicted},
                       {"latency_us_p50", s.latency_percentile(50)},

@@ -50,12 +50,20 @@ class EnforcePolicy {
   std::vector<EnforceRule> rules_;
 };
 
+// The verdict map's key of a record's flow; true when its client is the key's lo end.
+bool record_map_key(const FlowRecord& r, etcpipe_flow_key& key);
+// Adds what XDP counted in a flow's entry (packets, bytes, TCP flags each way, the last
+// packet's time: monotonic + mono_to_real) to its record.
+void merge_xdp_counts(FlowRecord& r, const etcpipe_flow_state& s, bool client_is_lo,
+                      uint64_t mono_to_real);
+
 struct EnforcementStats {
   uint64_t flows[4] = {};        // verdicts by action (FlowAction's order); a dry run: would be
   uint64_t tunnelled = 0;        // not acted on: XDP does not see a tunnel's inner flow
   uint64_t ended = 0;            // not acted on: the flow ended before its verdict (short flows)
   uint64_t map_errors = 0;       // the verdict map refused an entry
   uint64_t entries_evicted = 0;  // gone from the map before their flow ended (the map full)
+  uint64_t kernel = 0;           // decided in the kernel (--in-kernel): left to it
   uint64_t packets[4] = {};      // acted on in XDP, merged into records, by action
   uint64_t bytes[4] = {};
   std::vector<float> latency_us;  // verdict to the first packet acted on, per flow

@@ -87,6 +87,7 @@ void VerdictJoin::emit(FlowRecord r, const Verdict* v) {
       }
     }
     r.label = model_.classes[v->label].c_str();
+    r.decided_in = DecidedIn::User;
     r.confidence = v->confidence;
     r.verdict_latency_ms = float(double(ready - std::min(ready, r.first_ns)) / 1e6 + v->wait_ms);
     ++stats_.classified;

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(SOURCE, "python"))
 
 from etcpipe_train import data, predict  # noqa: E402
 
-VERDICT_FIELDS = ["label", "confidence", "verdict_latency_ms", "verdict_status"]
+VERDICT_FIELDS = ["label", "confidence", "verdict_latency_ms", "decided_in", "verdict_status"]
 
 
 def run(*args, timeout=300):
@@ -65,7 +65,7 @@ class DefaultModel(unittest.TestCase):
         classified = [r for r in got if r["label"] is not None]
         self.assertGreater(len(classified), len(got) // 2)
         for r in got:
-            self.assertEqual(list(r)[-4:], VERDICT_FIELDS)
+            self.assertEqual(list(r)[-5:], VERDICT_FIELDS)
             if r["label"] is None:
                 self.assertIsNone(r["confidence"])
                 self.assertEqual(r["verdict_status"], "no-packet")
@@ -113,7 +113,7 @@ class DefaultModel(unittest.TestCase):
             self.assertEqual(out.returncode, 0, out.stderr)
             with open(table) as f:
                 rows = list(csv.DictReader(f))
-            self.assertEqual(list(rows[0])[-4:], VERDICT_FIELDS)
+            self.assertEqual(list(rows[0])[-5:], VERDICT_FIELDS)
             labelled = [r for r in rows if r["label"]]
             self.assertTrue(labelled)
             con = sqlite3.connect(db)

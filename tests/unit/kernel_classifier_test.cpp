@@ -183,7 +183,9 @@ TEST(KernelClassifier, ALowConfidenceGoesToUserSpaceAndAClassActionApplies) {
   const KernelModel m = KernelModel::load(write_temp("tiny2.json", kTiny));
   // Class 0 (first size <= 100) is dropped; class 1's flows reach only 35535 of 65535.
   etcpipe_kernel_config c = config_of(m, m.score_for(0.6f));
-  c.action[0] = ETCPIPE_ACTION_DROP;
+  c.rules = 2;
+  c.rule[0] = {1, 0, ETCPIPE_ACTION_BYPASS};  // class 1: never sure enough to get here
+  c.rule[1] = {0, m.score_for(0.9f), ETCPIPE_ACTION_DROP};
   xdp->load_kernel_model(m.nodes(), m.leaves(), c);
   auto frame = [](uint16_t port, std::size_t payload) {
     return eth(0x0800, ipv4(kA, kC, 17, udp(port, 53, Bytes(payload, 1))));
@@ -203,7 +205,7 @@ TEST(KernelClassifier, ALowConfidenceGoesToUserSpaceAndAClassActionApplies) {
   EXPECT_FALSE(xdp->take_verdict(key_of(frame(2000, 1)), st));  // user space decides
   ASSERT_TRUE(xdp->take_verdict(key_of(frame(1000, 1)), st));
   EXPECT_EQ(st.action, ETCPIPE_ACTION_DROP);
-  EXPECT_EQ(st.kernel_verdict, 1u | 65535u << 16);
+  EXPECT_EQ(st.kernel_verdict, 1u | 2u << 8 | 65535u << 16);  // class 0, rule 2
   EXPECT_EQ(xdp->stats().kernel_to_user, 1u);
 }
 

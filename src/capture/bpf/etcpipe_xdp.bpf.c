@@ -374,14 +374,26 @@ static __always_inline void kernel_classify(const struct parsed *p,
     s->kernel_to_user++;
     return;
   }
-  kf->state = ETCPIPE_KERNEL_DECIDED;
-  s->kernel_decided++;
   __builtin_memset(&ks->verdict, 0, sizeof(ks->verdict));
-  cls &= ETCPIPE_KERNEL_MAX_CLASSES - 1;
-  ks->verdict.action = best >= cfg->action_min[cls] ? cfg->action[cls] : ETCPIPE_ACTION_PASS;
   ks->verdict.verdict_ns = now;
   ks->verdict.kernel_verdict = kf->verdict;
-  bpf_map_update_elem(&verdicts, &p->key, &ks->verdict, BPF_NOEXIST);
+  for (__u32 r = 0; r < ETCPIPE_KERNEL_MAX_RULES; ++r) {  // the first rule that matches
+    if (r >= cfg->rules) break;
+    if ((cfg->rule[r].cls == ETCPIPE_KERNEL_ANY || cfg->rule[r].cls == cls) &&
+        best >= cfg->rule[r].min_score) {
+      ks->verdict.action = cfg->rule[r].action;
+      ks->verdict.kernel_verdict |= (r + 1) << 8;
+      break;
+    }
+  }
+  // An entry already there is user space's verdict (it came first): it stands.
+  if (bpf_map_update_elem(&verdicts, &p->key, &ks->verdict, BPF_NOEXIST) != 0) {
+    kf->state = ETCPIPE_KERNEL_TO_USER;
+    s->kernel_to_user++;
+    return;
+  }
+  kf->state = ETCPIPE_KERNEL_DECIDED;
+  s->kernel_decided++;
 }
 
 // Inline mode: a copy of the frame for user space (-1: none could be made), then the frame

@@ -42,8 +42,9 @@ enum etcpipe_action {
 struct etcpipe_flow_state {
   __u32 action;
   __u32 tcp_flags[2];  /* OR of the TCP flags acted on */
-  /* A verdict of the in-kernel classifier: its class + 1 in the low 16 bits, its confidence
-   * times 65535 in the high 16 (0: the entry was written by user space). */
+  /* A verdict of the in-kernel classifier: its class + 1 in bits 0-7, the policy rule that
+   * matched it + 1 in bits 8-15 (0: none), its confidence times 65535 in bits 16-31 (0: the
+   * entry was written by user space). */
   __u32 kernel_verdict;
   /* afpacket: frames XDP counted and passed on (bypass) that the socket filter is still to
    * keep from user space, each way. Hiding no more than XDP counted keeps the counts exact
@@ -101,15 +102,18 @@ struct etcpipe_copy {
  * forest of kernel_nodes from each tree's root: a node goes left when value[feature] <=
  * threshold; a leaf adds its scores (kernel_leaves) to the class sums. The class with the
  * largest sum (the first on a tie) is the verdict, its confidence the sum / trees / 65535;
- * with at least min_score, it is written into the verdict map with the action user space set
- * for the class, else the flow is left to user space. */
+ * with at least min_score, it is written into the verdict map with the action of the first
+ * policy rule that matches it (class, or any, and score), else the flow is left to user
+ * space. */
 #define ETCPIPE_KERNEL_MAX_PACKETS 16u
 #define ETCPIPE_KERNEL_MAX_CLASSES 32u
 #define ETCPIPE_KERNEL_MAX_TREES 128u
 #define ETCPIPE_KERNEL_MAX_DEPTH 24u /* nodes from a root to a leaf, the leaf included */
 #define ETCPIPE_KERNEL_MAX_NODES 65536u
 #define ETCPIPE_KERNEL_MAX_LEAVES 16384u
+#define ETCPIPE_KERNEL_MAX_RULES 8u
 #define ETCPIPE_KERNEL_LEAF 0xFFFFu /* the feature of a leaf */
+#define ETCPIPE_KERNEL_ANY 0xFFFFFFFFu /* a rule's class: any */
 
 /* The inputs, as their offsets in etcpipe_kernel_flow.value. */
 enum etcpipe_kernel_input {
@@ -136,10 +140,13 @@ struct etcpipe_kernel_config {
   __u32 trees; /* 0: no model loaded, no flow state kept */
   __u32 packets;
   __u32 min_score; /* a verdict's sum must reach this to be taken in the kernel */
-  __u32 reserved;
+  __u32 rules;
   __u32 root[ETCPIPE_KERNEL_MAX_TREES];
-  __u32 action[ETCPIPE_KERNEL_MAX_CLASSES];    /* per class: enum etcpipe_action */
-  __u32 action_min[ETCPIPE_KERNEL_MAX_CLASSES]; /* the sum from which the action applies */
+  struct {
+    __u32 cls;       /* a class, or ETCPIPE_KERNEL_ANY */
+    __u32 min_score; /* the sum from which the rule applies */
+    __u32 action;    /* enum etcpipe_action */
+  } rule[ETCPIPE_KERNEL_MAX_RULES];
 };
 
 /* A flow's state in the kernel until its verdict (kernel_flows). */
@@ -154,6 +161,6 @@ struct etcpipe_kernel_flow {
 };
 #define ETCPIPE_KERNEL_COLLECTING 0
 #define ETCPIPE_KERNEL_DECIDED 1 /* in the verdict map */
-#define ETCPIPE_KERNEL_TO_USER 2 /* below min_score: user space classifies it */
+#define ETCPIPE_KERNEL_TO_USER 2 /* below min_score, or user space's verdict came first */
 
 #endif

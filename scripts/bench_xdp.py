@@ -11,8 +11,11 @@ packet acted on (p50/p99 over the flows).
   drop      classify --enforce drop:*  (afpacket)
   bypass    classify --enforce bypass:* (afpacket; the socket filter hides what XDP passed)
   redirect  classify --capture afxdp   (every frame to the AF_XDP socket)
+  in-kernel classify --in-kernel --model models/kernel (afpacket; every flow classified in
+            XDP at its 5th packet by the integer forest, 32 trees)
 
 Usage (root): bench_xdp.py ETCPIPE [--rate 500000] [--seconds 4] [--flows 64]
+                             [--new-flows-per-sec 1]
 Prints a Markdown table."""
 import argparse
 import json
@@ -48,15 +51,16 @@ def prog_stats(pid):
     return j.get("run_time_ns", 0), j.get("run_cnt", 0)
 
 
-def send(etcpipe, rate, seconds, flows):
+def send(etcpipe, rate, seconds, flows, new_flows):
     packets = int(rate * seconds)
     out = sh("ip", "netns", "exec", A, etcpipe, "gen", "--send", A, "--rate", str(rate),
-             "--packets", str(packets), "--flows", str(flows), "--new-flows-per-sec", "1",
+             "--packets", str(packets), "--flows", str(flows), "--new-flows-per-sec",
+             str(new_flows),
              "--tcp-share", "0", "--packet-size", "64")
     return packets, float(re.search(r"in ([0-9.]+) s", out.stderr).group(1))
 
 
-def measure(name, etcpipe, args, rate, seconds, flows):
+def measure(name, etcpipe, args, rate, seconds, flows, new_flows):
     """Runs etcpipe (or, args None, the pass-only program) on B while the traffic runs."""
     proc = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,7 +84,7 @@ def measure(name, etcpipe, args, rate, seconds, flows):
             pid = xdp_prog_id()
             t0, n0 = prog_stats(pid)
             cpu0 = cpu_seconds(proc.pid) if proc else 0
-            packets, took = send(etcpipe, rate, seconds, flows)
+            packets, took = send(etcpipe, rate, seconds, flows, new_flows)
             time.sleep(0.3)
             t1, n1 = prog_stats(pid)
             cpu = (cpu_seconds(proc.pid) - cpu0) if proc else 0
@@ -98,6 +102,9 @@ def measure(name, etcpipe, args, rate, seconds, flows):
             e = e.get("enforcement") or {}
             row["latency"] = (e.get("latency_us_p50"), e.get("latency_us_p99"))
             row["acted"] = {k: e.get("xdp", {}).get(k) for k in ("dropped", "bypassed", "to_user")}
+            k = json.loads(open(stats_path).read().splitlines()[-1])["classification"]["in_kernel"]
+            if k:
+                row["in_kernel"] = {key: k[key] for key in ("xdp_decided", "verified_instructions")}
         return row
 
 
@@ -107,6 +114,7 @@ def main():
     ap.add_argument("--rate", type=int, default=500000)
     ap.add_argument("--seconds", type=float, default=4)
     ap.add_argument("--flows", type=int, default=64)
+    ap.add_argument("--new-flows-per-sec", type=int, default=1)
     args = ap.parse_args()
     etcpipe = os.path.abspath(args.etcpipe)
     sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
@@ -116,13 +124,18 @@ def main():
         with tempfile.TemporaryDirectory() as model:
             write_model(model, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
             base = ["--model", model, "-i", B, "--duration", "600"]
+            kernel_model = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                        "models", "kernel")
             configs = [("XDP_PASS only (reference)", None),
                        ("etcpipe pass (no entry)", base + ["--enforce", "pass:*"]),
                        ("etcpipe drop", base + ["--enforce", "drop:*"]),
                        ("etcpipe bypass", base + ["--enforce", "bypass:*"]),
-                       ("etcpipe redirect (afxdp)", base + ["--capture", "afxdp"])]
+                       ("etcpipe redirect (afxdp)", base + ["--capture", "afxdp"]),
+                       ("etcpipe in-kernel classifier", ["--model", kernel_model, "-i", B,
+                                                         "--duration", "600", "--in-kernel"])]
             for name, cmd in configs:
-                row = measure(name, etcpipe, cmd, args.rate, args.seconds, args.flows)
+                row = measure(name, etcpipe, cmd, args.rate, args.seconds, args.flows,
+                              args.new_flows_per_sec)
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
     finally:

@@ -151,6 +151,13 @@ int XdpProgram::run_on(std::span<const uint8_t> frame, uint32_t repeat, uint32_t
   return static_cast<int>(opts.retval);
 }
 
+uint32_t XdpProgram::verified_instructions() const {
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  const int fd = bpf_program__fd(object_->skel->progs.etcpipe_xdp);
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.verified_insns : 0;
+}
+
 void note_xdp_mode(const XdpProgram::Link& link, const LiveCaptureConfig& cfg) {
   if (!cfg.note || link.native) return;
   if (cfg.xdp_mode == LiveCaptureConfig::XdpMode::Generic) {

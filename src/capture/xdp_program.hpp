@@ -67,6 +67,9 @@ class XdpProgram {
   // Runs the XDP program on `frame` as if it had arrived, `repeat` times (BPF_PROG_TEST_RUN;
   // tests and benchmarks): its action (XDP_*), or -errno; the mean time per run in `ns`.
   int run_on(std::span<const uint8_t> frame, uint32_t repeat = 1, uint32_t* ns = nullptr);
+  // Instructions the kernel's verifier went through to load the XDP program (its complexity;
+  // 0 where the kernel does not say).
+  uint32_t verified_instructions() const;
   // The program's counters, summed over CPUs.
   etcpipe_xdp_stats stats() const;
 

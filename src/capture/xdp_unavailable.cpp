@@ -58,6 +58,9 @@ bool XdpProgram::take_kernel_flow(const etcpipe_flow_key&, etcpipe_kernel_flow&)
 int XdpProgram::run_on(std::span<const uint8_t>, uint32_t, uint32_t*) {
   return -1;
 }
+uint32_t XdpProgram::verified_instructions() const {
+  return 0;
+}
 etcpipe_xdp_stats XdpProgram::stats() const {
   return {};
 }

@@ -401,8 +401,8 @@ Runner add_classify_command(CLI::App& app) {
       "or bypass from the verdict on; would-... with --enforce-dry-run; null: nothing),\n"
       "label, confidence (the class\n"
       "probability) and verdict_latency_ms (packet time from the flow's first packet to the\n"
-      "moment its row was complete, plus the time the row waited for inference) and\n"
-      "verdict_status: classified, or why not (no-packet: no selected packet; no-row: every\n"
+      "moment its row was complete, plus the time the row waited for inference),\n"
+      "decided_in (user, or kernel with --in-kernel) and verdict_status: classified, or why not (no-packet: no selected packet; no-row: every\n"
       "feature row in use; no-verdict: the row was dropped), with label null then. A flow\n"
       "short of N packets is classified --verdict-timeout seconds after its first selected\n"
       "one. The model directory (docs/MODELS.md)\n"
@@ -414,6 +414,7 @@ Runner add_classify_command(CLI::App& app) {
       "  etcpipe classify -r t.pcap --max-delay-ms 20 --infer-threads 2 --batch 64\n"
       "  etcpipe classify -i eth0 --enforce drop:BitTorrent@0.9 --enforce bypass:*\n"
       "  etcpipe classify -i eth0 --inline-to eth1 --enforce-file policy.txt\n"
+      "  etcpipe classify -i eth0 --in-kernel --model models/kernel --enforce drop:Zoom@0.9\n"
       "Engines in this build: trees" +
       std::string(have_torchscript() ? ", TorchScript (libtorch)" : "") + "\n" + kExitStatusHelp);
   add_record_options(cmd, o);

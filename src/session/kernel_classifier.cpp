@@ -147,7 +147,8 @@ nlohmann::json KernelClassifier::summary_json() const {
           {"per_label", per_label},
           {"xdp_decided", x.kernel_decided},
           {"xdp_to_user", x.kernel_to_user},
-          {"xdp_unkept", x.kernel_unkept}};
+          {"xdp_unkept", x.kernel_unkept},
+          {"verified_instructions", xdp_->verified_instructions()}};
 }
 
 }  // namespace etcpipe

@@ -81,6 +81,18 @@ class InKernel(unittest.TestCase):
             if r["decided_in"] == "kernel":
                 self.assertGreaterEqual(r["confidence"], 0.9 - 1e-4)
 
+    def test_a_drop_rule_acts_in_the_kernel_and_records_keep_every_packet(self):
+        plain, _, _ = self.classify("plain")
+        records, k, err = self.classify("drop", "--enforce", "drop:other")
+        dropped = [r for r in records if r["action"] == "drop"]
+        self.assertGreater(len(dropped), 0, err)
+        for r in dropped:
+            self.assertEqual((r["decided_in"], r["label"]), ("kernel", "other"))
+        # XDP's counts of the packets it dropped are in the records: no packet is lost.
+        total = lambda rs: sum(r["pkts_fwd"] + r["pkts_rev"] for r in rs)
+        self.assertEqual(total(records), total(plain))
+        self.assertIn("flows left to the kernel's verdict", err)
+
     def test_it_runs_on_live_traffic_only_and_says_what_goes_with_it(self):
         def run(*args):
             return subprocess.run([ETCPIPE, "classify", *args], capture_output=True, text=True)

@@ -261,22 +261,25 @@ static __always_inline int parse(const __u8 *b, __u32 n, __u32 len, __u32 hw_tag
   return 0;
 }
 
-// The flow's entry, if it has one whose action applies to this frame (drop, or bypass but
-// for TCP FIN and RST, which go to user space: it sees the flow end).
-static __always_inline struct etcpipe_flow_state *acting_entry(const struct parsed *p) {
-  struct etcpipe_flow_state *st = bpf_map_lookup_elem(&verdicts, &p->key);
-  if (st == 0) return 0;
-  if (st->action == ETCPIPE_ACTION_DROP) return st;
-  if (st->action == ETCPIPE_ACTION_BYPASS && (p->tcp_flags & (TCP_FIN | TCP_RST)) == 0) {
-    return st;
-  }
-  return 0;
+// Whether the entry's action applies to this frame: drop, or bypass but for TCP FIN and RST,
+// which go to user space (it sees the flow end).
+static __always_inline int acts_on(const struct etcpipe_flow_state *st, const struct parsed *p) {
+  return st->action == ETCPIPE_ACTION_DROP ||
+         (st->action == ETCPIPE_ACTION_BYPASS && (p->tcp_flags & (TCP_FIN | TCP_RST)) == 0);
 }
 
-// The action XDP takes on this frame, counted in the flow's entry; pass: none.
-static __always_inline __u32 act(const struct parsed *p) {
-  struct etcpipe_flow_state *st = acting_entry(p);
-  if (st == 0) return ETCPIPE_ACTION_PASS;
+// The flow's entry, if it has one whose action applies to this frame.
+static __always_inline struct etcpipe_flow_state *acting_entry(const struct parsed *p) {
+  struct etcpipe_flow_state *st = bpf_map_lookup_elem(&verdicts, &p->key);
+  return st != 0 && acts_on(st, p) ? st : 0;
+}
+
+// The action XDP takes on this frame, counted in the flow's entry; pass: none. `known`: the
+// flow has a verdict (then there is nothing left for the in-kernel classifier to do).
+static __always_inline __u32 act(const struct parsed *p, int *known) {
+  struct etcpipe_flow_state *st = bpf_map_lookup_elem(&verdicts, &p->key);
+  *known = st != 0;
+  if (st == 0 || !acts_on(st, p)) return ETCPIPE_ACTION_PASS;
   const __u32 d = p->dir & 1;
   const __u64 now = bpf_ktime_get_ns();
   if (st->action == ETCPIPE_ACTION_BYPASS) {
@@ -419,10 +422,11 @@ int etcpipe_xdp(struct xdp_md *ctx) {
   const __u32 n = at_most(len, ETCPIPE_HEADER_BYTES);
   struct parsed p = {};
   __u32 action = ETCPIPE_ACTION_PASS;
+  int known = 0;
   if (n >= ETH_HLEN && bpf_xdp_load_bytes(ctx, 0, sc->data, n) == 0 &&
       parse(sc->data, n, len, 0, &p) == 0) {
-    action = act(&p);
-    if (action == ETCPIPE_ACTION_PASS) kernel_classify(&p, s);
+    action = act(&p, &known);
+    if (!known) kernel_classify(&p, s);
   } else {
     s->unparsed++;
   }

@@ -65,12 +65,13 @@ struct Inputs {
   uint64_t skipped = 0;  // directory entries that could not be read
 };
 
-// `enforce`: verdicts act in XDP.
-Inputs open_inputs(const FlowsOptions& o, bool enforce, const Warn& warn) {
+// `enforce`: verdicts act in XDP; `prepare_xdp`: for open_live.
+Inputs open_inputs(const FlowsOptions& o, bool enforce, const Warn& warn,
+                   const std::function<void(XdpProgram&)>& prepare_xdp = {}) {
   Inputs in;
   if (o.live.live()) {
     in.live = open_live(o.live, join(o.filter_words), o.pipeline.workers,
-                        o.cmd->count("--workers") > 0, o.quiet, enforce);
+                        o.cmd->count("--workers") > 0, o.quiet, enforce, prepare_xdp);
     return in;
   }
   std::vector<std::string> files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
@@ -246,7 +247,15 @@ int run(FlowsOptions& o) {
     if (classification) classification->configure(cfg);
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
     const Warn warn = warner(progress);
-    Inputs in = open_inputs(o, enforce || in_kernel, warn);
+    // The kernel's model goes into the XDP program before it is attached anywhere.
+    std::shared_ptr<const KernelSetup> kernel;
+    if (in_kernel) {
+      kernel = KernelSetup::load(o.inference.model, o.inference.in_kernel_min_confidence,
+                                 policy ? *policy : EnforcePolicy{});
+    }
+    Inputs in = open_inputs(o, enforce || in_kernel, warn, [&kernel](XdpProgram& xdp) {
+      if (kernel) kernel->install(xdp);
+    });
     auto progress_fraction = [&in] { return in.file ? in.file->progress() : -1.0; };
     start_stats_file(o.stats_json);
     Outputs out = open_outputs(o, cfg);
@@ -301,7 +310,7 @@ int run(FlowsOptions& o) {
         };
         classification->enforce(std::move(*policy), enforce ? in.live.xdp : nullptr, log);
       }
-      if (in_kernel) classification->classify_in_kernel(in.live.xdp);
+      if (kernel) classification->classify_in_kernel(kernel, in.live.xdp);
       records = &classification->attach(ro, writer, cfg);
       ticks.push_back([&classification](const RunStats&) { classification->poll(); });
     }
@@ -402,7 +411,8 @@ Runner add_classify_command(CLI::App& app) {
       "label, confidence (the class\n"
       "probability) and verdict_latency_ms (packet time from the flow's first packet to the\n"
       "moment its row was complete, plus the time the row waited for inference),\n"
-      "decided_in (user, or kernel with --in-kernel) and verdict_status: classified, or why not (no-packet: no selected packet; no-row: every\n"
+      "decided_in (user, or kernel with --in-kernel) and verdict_status: classified, or why not "
+      "(no-packet: no selected packet; no-row: every\n"
       "feature row in use; no-verdict: the row was dropped), with label null then. A flow\n"
       "short of N packets is classified --verdict-timeout seconds after its first selected\n"
       "one. The model directory (docs/MODELS.md)\n"

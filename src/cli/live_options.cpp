@@ -87,7 +87,8 @@ void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read) {
 }
 
 LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned workers,
-                    bool workers_given, bool quiet, bool enforce) {
+                    bool workers_given, bool quiet, bool enforce,
+                    const std::function<void(XdpProgram&)>& prepare_xdp) {
   LiveCaptureConfig lc;
   lc.interfaces = o.interfaces;
   lc.bpf = bpf;
@@ -128,6 +129,7 @@ LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned worke
                                      : 0u;
     if (in_line) xc.copy_ring_bytes = std::min(o.ring_mb, 1024u) << 20;
     in.xdp = std::make_shared<XdpProgram>(xc);
+    if (prepare_xdp) prepare_xdp(*in.xdp);
   }
   if (in_line) {
     in.queues.push_back(open_inline_source(lc, o.inline_to, *in.xdp));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,7 +46,10 @@ struct LiveInput {
 // `workers_given`: --workers was on the command line (else fewer workers where a device has
 // fewer queues). `enforce`: verdicts will act in XDP (afpacket then attaches the program
 // and its socket filter too).
+// `enforce`: verdicts act in XDP (the program is loaded, as for afxdp or inline mode), and
+// `prepare_xdp`, if set, gets it before it is attached to any interface.
 LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned workers,
-                    bool workers_given, bool quiet, bool enforce = false);
+                    bool workers_given, bool quiet, bool enforce = false,
+                    const std::function<void(XdpProgram&)>& prepare_xdp = {});
 
 }  // namespace etcpipe::cli

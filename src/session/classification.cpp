@@ -27,13 +27,14 @@ void Classification::enforce(EnforcePolicy policy, std::shared_ptr<XdpProgram> x
   enforcement_ = PendingEnforcement{std::move(policy), std::move(xdp), std::move(log)};
 }
 
-void Classification::classify_in_kernel(std::shared_ptr<XdpProgram> xdp) {
+void Classification::classify_in_kernel(std::shared_ptr<const KernelSetup> setup,
+                                        std::shared_ptr<XdpProgram> xdp) {
+  kernel_setup_ = std::move(setup);
   kernel_xdp_ = std::move(xdp);
 }
 
 FlowSink& Classification::attach(RunOptions& ro, FlowSink& out, const FlowPipelineConfig& cfg) {
   FlowSink* records = &out;
-  const EnforcePolicy policy = enforcement_ ? enforcement_->policy : EnforcePolicy{};
   if (enforcement_) {
     enforcer_ =
         std::make_unique<Enforcer>(std::move(enforcement_->policy), model_,
@@ -44,8 +45,8 @@ FlowSink& Classification::attach(RunOptions& ro, FlowSink& out, const FlowPipeli
     records = enforcer_.get();
   }
   if (kernel_xdp_) {
-    kernel_ = std::make_unique<KernelClassifier>(config_.model, config_.in_kernel_min_confidence,
-                                                 policy, std::move(kernel_xdp_), *records);
+    kernel_ = std::make_unique<KernelClassifier>(std::move(kernel_setup_), std::move(kernel_xdp_),
+                                                 *records);
     records = kernel_.get();
   }
   join_ = std::make_unique<VerdictJoin>(*classifier_, model_, cfg.table.timeouts,

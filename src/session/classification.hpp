@@ -48,9 +48,10 @@ class Classification {
   void enforce(EnforcePolicy policy, std::shared_ptr<XdpProgram> xdp,
                std::function<void(const std::string&)> log);
   const Enforcer* enforcer() const { return enforcer_.get(); }
-  // Before attach(), with in_kernel: the kernel's model goes into `xdp` (with the policy's
-  // rules, if enforce() was called first). Throws with the reason.
-  void classify_in_kernel(std::shared_ptr<XdpProgram> xdp);
+  // Before attach(), with in_kernel: records take the kernel's verdicts from `xdp`, into which
+  // `setup` was installed.
+  void classify_in_kernel(std::shared_ptr<const KernelSetup> setup,
+                          std::shared_ptr<XdpProgram> xdp);
   const KernelClassifier* kernel() const { return kernel_.get(); }
   // Verdicts join records on their way to `out` (through the enforcer, if any); rows come through
   // `ro.on_features`. Returns the sink the run writes to. `cfg`: the configuration configure() set
@@ -68,9 +69,10 @@ class Classification {
   ClassificationConfig config_;
   Model model_;
   std::unique_ptr<Classifier> classifier_;
-  std::unique_ptr<Enforcer> enforcer_;        // between the join and `out`
-  std::unique_ptr<KernelClassifier> kernel_;  // between the join and the enforcer
-  std::shared_ptr<XdpProgram> kernel_xdp_;    // set by classify_in_kernel()
+  std::unique_ptr<Enforcer> enforcer_;               // between the join and `out`
+  std::unique_ptr<KernelClassifier> kernel_;         // between the join and the enforcer
+  std::shared_ptr<const KernelSetup> kernel_setup_;  // set by classify_in_kernel()
+  std::shared_ptr<XdpProgram> kernel_xdp_;
   std::unique_ptr<VerdictJoin> join_;
   struct PendingEnforcement {
     EnforcePolicy policy;

@@ -28,47 +28,52 @@ std::vector<std::string> read_classes(const std::string& dir) {
 }
 }  // namespace
 
-KernelClassifier::KernelClassifier(const std::string& model_dir, float min_confidence,
-                                   const EnforcePolicy& policy, std::shared_ptr<XdpProgram> xdp,
-                                   FlowSink& out)
-    : model_(KernelModel::load(model_dir + "/kernel.json")),
-      classes_(read_classes(model_dir)),
-      policy_(policy),
-      min_confidence_(min_confidence),
-      xdp_(std::move(xdp)),
-      out_(out) {
-  if (classes_.size() != model_.classes()) {
+std::shared_ptr<const KernelSetup> KernelSetup::load(const std::string& model_dir,
+                                                     float min_confidence, EnforcePolicy policy) {
+  auto s = std::make_shared<KernelSetup>(KernelSetup{KernelModel::load(model_dir + "/kernel.json"),
+                                                     read_classes(model_dir), std::move(policy),
+                                                     min_confidence});
+  if (s->classes.size() != s->model.classes()) {
     throw std::runtime_error(model_dir + ": kernel.json and labels.json disagree on the classes");
   }
-  if (policy_.rules().size() > ETCPIPE_KERNEL_MAX_RULES) {
+  if (s->policy.rules().size() > ETCPIPE_KERNEL_MAX_RULES) {
     throw std::runtime_error(fmt::format("--in-kernel: the kernel takes at most {} --enforce rules",
                                          ETCPIPE_KERNEL_MAX_RULES));
   }
+  return s;
+}
+
+void KernelSetup::install(XdpProgram& xdp) const {
   etcpipe_kernel_config c{};
-  c.trees = model_.trees();
-  c.packets = model_.packets();
-  c.min_score = model_.score_for(min_confidence);
-  for (uint32_t t = 0; t < model_.trees(); ++t) c.root[t] = model_.roots()[t];
-  c.rules = uint32_t(policy_.rules().size());
+  c.trees = model.trees();
+  c.packets = model.packets();
+  c.min_score = model.score_for(min_confidence);
+  for (uint32_t t = 0; t < model.trees(); ++t) c.root[t] = model.roots()[t];
+  c.rules = uint32_t(policy.rules().size());
   for (uint32_t i = 0; i < c.rules; ++i) {
-    const EnforceRule& r = policy_.rules()[i];
-    const auto it = std::find(classes_.begin(), classes_.end(), r.label);
+    const EnforceRule& r = policy.rules()[i];
+    const auto it = std::find(classes.begin(), classes.end(), r.label);
     // A label only the user-space model has (--cascade-model) never matches in the kernel.
-    c.rule[i].cls = r.label == "*"         ? ETCPIPE_KERNEL_ANY
-                    : it != classes_.end() ? uint32_t(it - classes_.begin())
-                                           : ETCPIPE_KERNEL_MAX_CLASSES;
-    c.rule[i].min_score = model_.score_for(r.min_confidence);
+    c.rule[i].cls = r.label == "*"        ? ETCPIPE_KERNEL_ANY
+                    : it != classes.end() ? uint32_t(it - classes.begin())
+                                          : ETCPIPE_KERNEL_MAX_CLASSES;
+    c.rule[i].min_score = model.score_for(r.min_confidence);
     c.rule[i].action = kernel_action(r.action);
   }
-  xdp_->load_kernel_model(model_.nodes(), model_.leaves(), c);
-  stats_.per_label.resize(classes_.size());
+  xdp.load_kernel_model(model.nodes(), model.leaves(), c);
+}
+
+KernelClassifier::KernelClassifier(std::shared_ptr<const KernelSetup> setup,
+                                   std::shared_ptr<XdpProgram> xdp, FlowSink& out)
+    : setup_(std::move(setup)), xdp_(std::move(xdp)), out_(out) {
+  stats_.per_label.resize(setup_->classes.size());
 }
 
 void KernelClassifier::write(std::span<const FlowRecord> records) {
   batch_.assign(records.begin(), records.end());
   const uint64_t mono_to_real = realtime_ns() - monotonic_ns();
   KernelClassifierStats add;
-  add.per_label.resize(classes_.size());
+  add.per_label.resize(setup_->classes.size());
   for (FlowRecord& r : batch_) {
     etcpipe_flow_key key;
     etcpipe_kernel_flow kf{};
@@ -83,10 +88,10 @@ void KernelClassifier::write(std::span<const FlowRecord> records) {
       ++add.below;
       continue;
     }
-    if (model_.predict(kf.value).encoded() != kf.verdict) ++add.differ;
+    if (setup_->model.predict(kf.value).encoded() != kf.verdict) ++add.differ;
     const uint32_t cls = (kf.verdict & 0xFF) - 1;
-    if (cls >= classes_.size()) continue;  // not written by this program's model
-    r.label = classes_[cls].c_str();
+    if (cls >= setup_->classes.size()) continue;  // not written by this program's model
+    r.label = setup_->classes[cls].c_str();
     r.confidence = float(kf.verdict >> 16) / 65535.0f;
     r.decided_in = DecidedIn::Kernel;
     r.action = FlowAction::None;
@@ -96,7 +101,8 @@ void KernelClassifier::write(std::span<const FlowRecord> records) {
     if (xdp_->take_verdict(key, st)) {
       merge_xdp_counts(r, st, client_is_lo, mono_to_real);
       const uint32_t rule = (st.kernel_verdict >> 8) & 0xFF;
-      if (rule != 0 && rule <= policy_.rules().size()) r.action = policy_.rules()[rule - 1].action;
+      if (rule != 0 && rule <= setup_->policy.rules().size())
+        r.action = setup_->policy.rules()[rule - 1].action;
     }
     ++add.kernel;
     ++add.per_label[cls];
@@ -123,7 +129,8 @@ std::string KernelClassifier::summary() const {
       "in the kernel (K={} packets, {} trees): {} flows decided there, {} left to user space "
       "below confidence {:g}, {} with no kernel verdict (fewer than K packets, not TCP/UDP, not "
       "seen from their start){}\n",
-      model_.packets(), model_.trees(), s.kernel, s.below, min_confidence_, s.undecided,
+      setup_->model.packets(), setup_->model.trees(), s.kernel, s.below, setup_->min_confidence,
+      s.undecided,
       s.differ == 0 ? ""
                     : fmt::format("; {} kernel verdicts DIFFER from user space's on the same "
                                   "values (a defect: please report it)",
@@ -134,12 +141,12 @@ nlohmann::json KernelClassifier::summary_json() const {
   const KernelClassifierStats s = stats();
   const etcpipe_xdp_stats x = xdp_->stats();
   nlohmann::json per_label = nlohmann::json::object();
-  for (std::size_t k = 0; k < classes_.size(); ++k) {
-    if (s.per_label[k] != 0) per_label[classes_[k]] = s.per_label[k];
+  for (std::size_t k = 0; k < setup_->classes.size(); ++k) {
+    if (s.per_label[k] != 0) per_label[setup_->classes[k]] = s.per_label[k];
   }
-  return {{"packets", model_.packets()},
-          {"trees", model_.trees()},
-          {"min_confidence", min_confidence_},
+  return {{"packets", setup_->model.packets()},
+          {"trees", setup_->model.trees()},
+          {"min_confidence", setup_->min_confidence},
           {"flows_kernel", s.kernel},
           {"flows_below_confidence", s.below},
           {"flows_undecided", s.undecided},

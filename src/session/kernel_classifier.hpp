@@ -32,26 +32,36 @@ struct KernelClassifierStats {
   std::vector<uint64_t> per_label;  // kernel verdicts, by the kernel model's class
 };
 
+// What the kernel runs, made before capture starts: the model (kernel.json and its classes),
+// the confidence floor and the policy's rules.
+struct KernelSetup {
+  KernelModel model;
+  std::vector<std::string> classes;  // labels.json of the model's directory
+  EnforcePolicy policy;
+  float min_confidence = 0;
+  // Throws with the reason: the model, the kernel's limits, more rules than the kernel takes.
+  static std::shared_ptr<const KernelSetup> load(const std::string& model_dir, float min_confidence,
+                                                 EnforcePolicy policy);
+  // Puts it into the XDP program; before the program is attached to an interface, so that
+  // the kernel sees every flow from its first packet, as user space does.
+  void install(XdpProgram& xdp) const;
+};
+
 class KernelClassifier final : public FlowSink {
  public:
-  // Loads `model_dir`/kernel.json into `xdp` with the policy's rules (throws with the reason:
-  // the model, the kernel's limits, more rules than the kernel takes). Records go on to `out`.
-  KernelClassifier(const std::string& model_dir, float min_confidence, const EnforcePolicy& policy,
-                   std::shared_ptr<XdpProgram> xdp, FlowSink& out);
+  // `xdp`: the program `setup` was installed into. Records go on to `out`.
+  KernelClassifier(std::shared_ptr<const KernelSetup> setup, std::shared_ptr<XdpProgram> xdp,
+                   FlowSink& out);
   void write(std::span<const FlowRecord> records) override;
   void summary(const std::string& stats_json) override { out_.summary(stats_json); }
   void close() override { out_.close(); }
 
-  const std::vector<std::string>& classes() const { return classes_; }
   KernelClassifierStats stats() const;
   std::string summary() const;  // one line for stderr
   nlohmann::json summary_json() const;
 
  private:
-  KernelModel model_;
-  std::vector<std::string> classes_;  // the kernel model's (labels.json of its directory)
-  EnforcePolicy policy_;
-  float min_confidence_;
+  std::shared_ptr<const KernelSetup> setup_;
   std::shared_ptr<XdpProgram> xdp_;
   FlowSink& out_;
   std::vector<FlowRecord> batch_;

@@ -84,7 +84,9 @@ class SlowTextSink final : public FlowSink {
 TEST(AsyncSink, TheWaitingCallerFormatsTextBatchesAndTheOrderHolds) {
   std::string out;
   int made_elsewhere = 0;
-  AsyncSink sink(std::make_unique<SlowTextSink>(out, made_elsewhere), true, 2);
+  // Four batches: while the sink's thread sleeps on one, the caller queues the other three
+  // and, waiting for the next, finds half the pool queued.
+  AsyncSink sink(std::make_unique<SlowTextSink>(out, made_elsewhere), true, 4);
   std::vector<FlowRecord> records(20000);
   std::string expected;
   for (std::size_t i = 0; i < records.size(); ++i) {

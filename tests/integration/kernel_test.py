@@ -80,6 +80,14 @@ class InKernel(unittest.TestCase):
         for r in records:
             if r["decided_in"] == "kernel":
                 self.assertGreaterEqual(r["confidence"], 0.9 - 1e-4)
+        # The flows left to user space are classified there by the cascade model.
+        default = os.path.join(SOURCE, "models", "default")
+        records, k, err = self.classify("cascade", "--in-kernel-min-confidence", "0.9",
+                                        "--cascade-model", default)
+        self.assertIn("with default", err)
+        user = [r for r in records if r["decided_in"] == "user"]
+        self.assertGreater(len(user), 0, err)
+        self.assertGreater(k["flows_below_confidence"], 0, err)
 
     def test_a_drop_rule_acts_in_the_kernel_and_records_keep_every_packet(self):
         plain, _, _ = self.classify("plain")

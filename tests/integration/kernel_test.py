@@ -69,6 +69,10 @@ class InKernel(unittest.TestCase):
         for r in records:
             self.assertIn(r["decided_in"], ("kernel", "user", None))
         self.assertIn("decided there", err)
+        # The same flows with AF_XDP, where the program redirects what it does not act on.
+        records, k_xsk, err = self.classify("afxdp", "--capture", "afxdp")
+        self.assertEqual(k_xsk["flows_kernel"], k["flows_kernel"], err)
+        self.assertEqual(k_xsk["verdicts_differing_from_user_space"], 0, err)
 
     def test_below_the_confidence_floor_flows_go_on_to_user_space(self):
         _, all_in_kernel, _ = self.classify("all")

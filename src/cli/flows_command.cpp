@@ -65,13 +65,13 @@ struct Inputs {
   uint64_t skipped = 0;  // directory entries that could not be read
 };
 
-// `enforce`: verdicts act in XDP; `prepare_xdp`: for open_live.
-Inputs open_inputs(const FlowsOptions& o, bool enforce, const Warn& warn,
+// `verdicts_in_xdp`, `prepare_xdp`: as open_live's.
+Inputs open_inputs(const FlowsOptions& o, bool verdicts_in_xdp, const Warn& warn,
                    const std::function<void(XdpProgram&)>& prepare_xdp = {}) {
   Inputs in;
   if (o.live.live()) {
     in.live = open_live(o.live, join(o.filter_words), o.pipeline.workers,
-                        o.cmd->count("--workers") > 0, o.quiet, enforce, prepare_xdp);
+                        o.cmd->count("--workers") > 0, o.quiet, verdicts_in_xdp, prepare_xdp);
     return in;
   }
   std::vector<std::string> files = expand_capture_paths(o.inputs, [&](const std::string& msg) {

@@ -51,7 +51,8 @@ void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read) {
                     "--log-level=error, --vdev/-a for each device, --no-pci without a PCI device");
   group
       ->add_option("--xdp-mode", o.xdp_mode,
-                   "Where etcpipe's XDP program runs (afxdp, --inline-to, --enforce): native (in "
+                   "Where etcpipe's XDP program runs (afxdp, --inline-to, --enforce, --in-kernel): "
+                   "native (in "
                    "the driver; refused "
                    "where the driver has no XDP), generic (the kernel's path for any driver, "
                    "a copy per frame), auto (native where the driver has it, else generic)")
@@ -87,7 +88,7 @@ void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read) {
 }
 
 LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned workers,
-                    bool workers_given, bool quiet, bool enforce,
+                    bool workers_given, bool quiet, bool verdicts_in_xdp,
                     const std::function<void(XdpProgram&)>& prepare_xdp) {
   LiveCaptureConfig lc;
   lc.interfaces = o.interfaces;
@@ -98,9 +99,10 @@ LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned worke
   lc.stop = &stop_flag();  // a signal ends the input: every flow ends, end-of-input
   lc.dpdk_eal = o.dpdk_eal;
   const bool in_line = !o.inline_to.empty();
-  if (o.capture != "afxdp" && o.xdp_mode != "auto" && !enforce && !in_line) {
-    throw std::runtime_error("--xdp-mode " + o.xdp_mode +
-                             ": only where XDP runs (--capture afxdp, --inline-to, --enforce)");
+  if (o.capture != "afxdp" && o.xdp_mode != "auto" && !verdicts_in_xdp && !in_line) {
+    throw std::runtime_error(
+        "--xdp-mode " + o.xdp_mode +
+        ": only where XDP runs (--capture afxdp, --inline-to, --enforce, --in-kernel)");
   }
   if (in_line && o.capture != "afpacket") {
     throw std::runtime_error("--inline-to: the copies come from XDP; --capture " + o.capture +
@@ -109,9 +111,10 @@ LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned worke
   if (in_line && workers_given && workers > 1) {
     throw std::runtime_error("--inline-to: one worker reads the copy ring (--workers 1)");
   }
-  if (enforce && o.capture == "dpdk") {
+  if (verdicts_in_xdp && o.capture == "dpdk") {
     throw std::runtime_error(
-        "--enforce: DPDK takes the device from the kernel, where XDP runs: capture with "
+        "--enforce, --in-kernel: DPDK takes the device from the kernel, where XDP runs: capture "
+        "with "
         "afpacket or afxdp");
   }
   using XdpMode = LiveCaptureConfig::XdpMode;
@@ -121,7 +124,7 @@ LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned worke
   lc.fit_workers = !workers_given;
   if (!quiet) lc.note = [](const std::string& msg) { std::cerr << "etcpipe: " << msg << '\n'; };
   LiveInput in;
-  if (in_line || enforce || o.capture == "afxdp") {
+  if (in_line || verdicts_in_xdp || o.capture == "afxdp") {
     XdpConfig xc;
     xc.attach = lc.xdp_mode;
     xc.mode = in_line ? ETCPIPE_MODE_INLINE | (o.fail_closed ? ETCPIPE_MODE_FAIL_CLOSED : 0u)
@@ -140,7 +143,8 @@ LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned worke
   } else {
     if (in.xdp) {
       for (const std::string& iface : o.interfaces) {  // XDP parses Ethernet frames
-        ethernet_interface(iface, "--enforce acts on Ethernet interfaces only (XDP)");
+        ethernet_interface(iface,
+                           "--enforce and --in-kernel act on Ethernet interfaces only (XDP)");
       }
       lc.socket_filter_fd = in.xdp->socket_filter();
     }

@@ -44,12 +44,11 @@ struct LiveInput {
 // Opens one source per worker on the interfaces (a signal, --duration or -c ends them), and
 // says on stderr what it listens on unless `quiet`. Throws std::runtime_error.
 // `workers_given`: --workers was on the command line (else fewer workers where a device has
-// fewer queues). `enforce`: verdicts will act in XDP (afpacket then attaches the program
-// and its socket filter too).
-// `enforce`: verdicts act in XDP (the program is loaded, as for afxdp or inline mode), and
-// `prepare_xdp`, if set, gets it before it is attached to any interface.
+// fewer queues). `verdicts_in_xdp` (--enforce, --in-kernel): verdicts act in XDP (the program
+// is loaded, as for afxdp or inline mode; afpacket then attaches it and its socket filter
+// too), and `prepare_xdp`, if set, gets it before it is attached to any interface.
 LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned workers,
-                    bool workers_given, bool quiet, bool enforce = false,
+                    bool workers_given, bool quiet, bool verdicts_in_xdp = false,
                     const std::function<void(XdpProgram&)>& prepare_xdp = {});
 
 }  // namespace etcpipe::cli

@@ -275,7 +275,7 @@ class Live(unittest.TestCase):
                  check=False)  # afpacket: the option is afxdp's
         self.assertEqual(out.returncode, 2)
         self.assertIn("--xdp-mode generic: only where XDP runs (--capture afxdp, --inline-to, "
-                      "--enforce)", out.stderr)
+                      "--enforce, --in-kernel)", out.stderr)
         # Generic mode as asked (native would be refused too at 1500: it is not tried): the
         # records of the file, then SIGKILL, and the kernel detaches the program.
         with SmallMtu():

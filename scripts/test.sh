@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test:
 #   1. release build: unit, capture, golden and CLI tests (ctest)
-#   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the same tests, with leak checks
-#   3. CUDA build where nvcc is: the feature tests, and the GPU test (skipped without a GPU)
-#   4. clang libFuzzer build: each fuzz target for $ETCPIPE_FUZZ_SECONDS (default 60) from a
+#   2. the XDP program and socket filter on Debian 12's own kernel, 6.1, booted in QEMU: the
+#      release build's tests that load them (scripts/kernel_check.sh; skipped where no VM can
+#      be made)
+#   3. AddressSanitizer + UndefinedBehaviorSanitizer build: the same tests, with leak checks
+#   4. CUDA build where nvcc is: the feature tests, and the GPU test (skipped without a GPU)
+#   5. clang libFuzzer build: each fuzz target for $ETCPIPE_FUZZ_SECONDS (default 60) from a
 #      seed corpus made of the shared captures plus fuzz/regressions/ (inputs that once
 #      crashed or hung)
 # Ends with one line "tests: N passed, N failed, N skipped".
@@ -49,6 +52,15 @@ build() {  # dir, cmake args... (the targets to build, if not all: $TARGETS)
 
 echo "== release build"
 if build build -DCMAKE_BUILD_TYPE=Release; then run_ctest build; else failed=$((failed + 1)); fi
+
+echo "== BPF programs on Debian 12's kernel 6.1 (QEMU)"
+kernel_rc=0
+bash scripts/kernel_check.sh build || kernel_rc=$?
+case $kernel_rc in
+  0) passed=$((passed + 1)) ;;
+  77) skipped=$((skipped + 1)) ;;
+  *) failed=$((failed + 1)) ;;
+esac
 
 echo "== ASan + UBSan build"
 if build build-asan -DCMAKE_BUILD_TYPE=Debug -DETCPIPE_SANITIZE=ON -DETCPIPE_BENCH=OFF; then

@@ -31,7 +31,8 @@ apt-get download "$pkg" > /dev/null 2>&1 || skip "cannot download $pkg"
 dpkg-deb -x ./*.deb kernel
 vmlinuz=$(ls kernel/boot/vmlinuz-*)
 
-# The initramfs: busybox, the tests with every library they load, the models they read.
+# The initramfs: busybox, the tests with every library they load, the models they read,
+# each at its own path (which may be under /tmp: the initramfs's /tmp is left as it is).
 root=$WORK/root
 mkdir -p "$root"/{bin,proc,sys,tmp,dev}
 cp "$(command -v busybox)" "$root/bin/busybox"
@@ -44,7 +45,6 @@ cat > "$root/init" << INIT
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
-mount -t tmpfs tmp /tmp
 mount -t devtmpfs dev /dev
 echo "kernel_check: kernel \$(uname -r)"
 $TESTS --gtest_filter='$FILTER' --gtest_brief=1

@@ -30,11 +30,7 @@ std::unique_ptr<Loaded> load(benchmark::State& state, uint32_t flows) {
     auto l = std::make_unique<Loaded>(
         Loaded{std::make_unique<XdpProgram>(XdpConfig{.flows = flows}),
                KernelModel::load(std::string(ETCPIPE_MODELS) + "/kernel/kernel.json")});
-    etcpipe_kernel_config c{};
-    c.trees = l->model.trees();
-    c.packets = l->model.packets();
-    for (uint32_t t = 0; t < c.trees; ++t) c.root[t] = l->model.roots()[t];
-    l->xdp->load_kernel_model(l->model.nodes(), l->model.leaves(), c);
+    l->xdp->load_kernel_model(l->model.nodes(), l->model.leaves(), l->model.config(0));
     return l;
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());

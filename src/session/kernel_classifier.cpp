@@ -44,11 +44,7 @@ std::shared_ptr<const KernelSetup> KernelSetup::load(const std::string& model_di
 }
 
 void KernelSetup::install(XdpProgram& xdp) const {
-  etcpipe_kernel_config c{};
-  c.trees = model.trees();
-  c.packets = model.packets();
-  c.min_score = model.score_for(min_confidence);
-  for (uint32_t t = 0; t < model.trees(); ++t) c.root[t] = model.roots()[t];
+  etcpipe_kernel_config c = model.config(model.score_for(min_confidence));
   c.rules = uint32_t(policy.rules().size());
   for (uint32_t i = 0; i < c.rules; ++i) {
     const EnforceRule& r = policy.rules()[i];
@@ -75,12 +71,15 @@ void KernelClassifier::write(std::span<const FlowRecord> records) {
   KernelClassifierStats add;
   add.per_label.resize(setup_->classes.size());
   for (FlowRecord& r : batch_) {
+    // The kernel keeps TCP and UDP flows it sees whole (no tunnel).
+    if (r.tunnel != TunnelType::None || (r.proto != 6 && r.proto != 17)) {
+      ++add.undecided;
+      continue;
+    }
     etcpipe_flow_key key;
     etcpipe_kernel_flow kf{};
-    // The kernel keeps TCP and UDP flows it sees whole (no tunnel).
     const bool client_is_lo = record_map_key(r, key);
-    if (r.tunnel != TunnelType::None || (r.proto != 6 && r.proto != 17) ||
-        !xdp_->take_kernel_flow(key, kf) || kf.state == ETCPIPE_KERNEL_COLLECTING) {
+    if (!xdp_->take_kernel_flow(key, kf) || kf.state == ETCPIPE_KERNEL_COLLECTING) {
       ++add.undecided;
       continue;
     }

@@ -163,4 +163,13 @@ uint32_t KernelModel::score_for(float confidence) const {
   return uint32_t(s);
 }
 
+etcpipe_kernel_config KernelModel::config(uint32_t min_score) const {
+  etcpipe_kernel_config c{};
+  c.trees = trees();
+  c.packets = packets_;
+  c.min_score = min_score;
+  for (uint32_t t = 0; t < trees(); ++t) c.root[t] = roots_[t];
+  return c;
+}
+
 }  // namespace etcpipe

@@ -41,6 +41,9 @@ class KernelModel {
   Verdict predict(const int32_t* value) const;
   // The score sum a confidence in [0, 1] stands for (compared with >=, as the kernel).
   uint32_t score_for(float confidence) const;
+  // The kernel program's configuration for this model (trees, packets, roots), with the
+  // score below which flows go to user space; no enforcement rule.
+  etcpipe_kernel_config config(uint32_t min_score) const;
 
  private:
   uint32_t packets_ = 0, classes_ = 0;

@@ -14,6 +14,7 @@
 #include "flow/flow_key.hpp"
 #include "packet/decoder.hpp"
 #include "unit/packet_builder.hpp"
+#include "unit/xdp_helpers.hpp"
 
 namespace etcpipe {
 namespace {
@@ -76,29 +77,6 @@ TEST(EnforcePolicy, ReadsAFileWithCommentsAndSaysWhichLineIsBad) {
   }
   EXPECT_THROW(q.add_file(path + ".missing"), std::runtime_error);
   std::remove(path.c_str());
-}
-
-// The XDP program, loaded for real: skipped where this build has no XDP or the process may
-// not load BPF programs.
-std::unique_ptr<XdpProgram> load_or_skip() {
-  if (!have_xdp()) return nullptr;
-  try {
-    return std::make_unique<XdpProgram>(XdpConfig{});
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
-
-// The verdict map's key of a frame, as user space makes it (decoder, then FlowKey).
-bool user_key(const Bytes& frame, etcpipe_flow_key& key, uint32_t& ip_len) {
-  DecodedPacket d;
-  if (decode_packet(1, frame, uint32_t(frame.size()), {}, d) != Outcome::Ok) return false;
-  FlowKey k;
-  uint64_t hash;
-  const bool from_lo = make_flow_key(d.tuple, k, hash);
-  std::memcpy(&key, &k, sizeof key);
-  ip_len = d.ip_len;
-  return from_lo;
 }
 
 TEST(XdpProgram, FindsTheFlowUserSpaceKeysAndCountsItsPacketsEachWay) {

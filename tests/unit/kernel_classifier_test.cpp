@@ -13,6 +13,7 @@
 #include "packet/decoder.hpp"
 #include "session/kernel_model.hpp"
 #include "unit/packet_builder.hpp"
+#include "unit/xdp_helpers.hpp"
 
 namespace etcpipe {
 namespace {
@@ -82,36 +83,6 @@ TEST(KernelModel, RefusesModelsTheKernelCannotRunWithTheLimits) {
   EXPECT_THROW(KernelModel::load(testing::TempDir() + "/missing.json"), std::runtime_error);
 }
 
-std::unique_ptr<XdpProgram> load_or_skip() {
-  if (!have_xdp()) return nullptr;
-  try {
-    return std::make_unique<XdpProgram>(XdpConfig{});
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
-
-etcpipe_kernel_config config_of(const KernelModel& m, uint32_t min_score) {
-  etcpipe_kernel_config c{};
-  c.trees = m.trees();
-  c.packets = m.packets();
-  c.min_score = min_score;
-  for (uint32_t t = 0; t < m.trees(); ++t) c.root[t] = m.roots()[t];
-  return c;
-}
-
-// The verdict map's key of a frame, as user space makes it.
-etcpipe_flow_key key_of(const Bytes& frame) {
-  DecodedPacket d;
-  EXPECT_EQ(decode_packet(1, frame, uint32_t(frame.size()), {}, d), Outcome::Ok);
-  FlowKey k;
-  uint64_t hash;
-  make_flow_key(d.tuple, k, hash);
-  etcpipe_flow_key key;
-  std::memcpy(&key, &k, sizeof key);
-  return key;
-}
-
 // Every in-kernel verdict equals the user-space prediction of the same model on the values
 // the kernel kept, flow by flow; the values are those of the frames sent (sizes signed by
 // direction, payloads, flags), the first frame's sender the client, empty frames skipped.
@@ -119,7 +90,7 @@ TEST(KernelClassifier, EveryKernelVerdictEqualsTheUserSpacePredictionOfItsValues
   auto xdp = load_or_skip();
   if (!xdp) GTEST_SKIP() << "cannot load BPF programs here (no XDP in this build, or not root)";
   const KernelModel m = KernelModel::load(std::string(ETCPIPE_MODELS) + "/kernel/kernel.json");
-  xdp->load_kernel_model(m.nodes(), m.leaves(), config_of(m, 0));
+  xdp->load_kernel_model(m.nodes(), m.leaves(), m.config(0));
   std::mt19937 rng(7);
   std::vector<uint32_t> classes_seen(m.classes());
   for (uint16_t flow = 0; flow < 400; ++flow) {
@@ -150,7 +121,7 @@ TEST(KernelClassifier, EveryKernelVerdictEqualsTheUserSpacePredictionOfItsValues
         ASSERT_EQ(xdp->run_on(frame(!from_client, 0x10, 0)), XDP_PASS);  // an empty ACK
       }
     }
-    const etcpipe_flow_key key = key_of(frame(true, 0x18, 1));
+    const etcpipe_flow_key key = user_key(frame(true, 0x18, 1));
     etcpipe_kernel_flow kf{};
     ASSERT_TRUE(xdp->take_kernel_flow(key, kf)) << "flow " << flow;
     ASSERT_EQ(kf.state, ETCPIPE_KERNEL_DECIDED);
@@ -182,7 +153,7 @@ TEST(KernelClassifier, ALowConfidenceGoesToUserSpaceAndAClassActionApplies) {
   if (!xdp) GTEST_SKIP() << "cannot load BPF programs here (no XDP in this build, or not root)";
   const KernelModel m = KernelModel::load(write_temp("tiny2.json", kTiny));
   // Class 0 (first size <= 100) is dropped; class 1's flows reach only 35535 of 65535.
-  etcpipe_kernel_config c = config_of(m, m.score_for(0.6f));
+  etcpipe_kernel_config c = m.config(m.score_for(0.6f));
   c.rules = 2;
   c.rule[0] = {1, 0, ETCPIPE_ACTION_BYPASS};  // class 1: never sure enough to get here
   c.rule[1] = {0, m.score_for(0.9f), ETCPIPE_ACTION_DROP};
@@ -199,11 +170,11 @@ TEST(KernelClassifier, ALowConfidenceGoesToUserSpaceAndAClassActionApplies) {
   EXPECT_EQ(xdp->run_on(frame(1000, 20)), XDP_DROP);  // decided in the kernel: dropped
   EXPECT_EQ(xdp->run_on(frame(2000, 20)), XDP_PASS);
   etcpipe_kernel_flow kf{};
-  ASSERT_TRUE(xdp->take_kernel_flow(key_of(frame(2000, 1)), kf));
+  ASSERT_TRUE(xdp->take_kernel_flow(user_key(frame(2000, 1)), kf));
   EXPECT_EQ(kf.state, ETCPIPE_KERNEL_TO_USER);
   etcpipe_flow_state st{};
-  EXPECT_FALSE(xdp->take_verdict(key_of(frame(2000, 1)), st));  // user space decides
-  ASSERT_TRUE(xdp->take_verdict(key_of(frame(1000, 1)), st));
+  EXPECT_FALSE(xdp->take_verdict(user_key(frame(2000, 1)), st));  // user space decides
+  ASSERT_TRUE(xdp->take_verdict(user_key(frame(1000, 1)), st));
   EXPECT_EQ(st.action, ETCPIPE_ACTION_DROP);
   EXPECT_EQ(st.kernel_verdict, 1u | 2u << 8 | 65535u << 16);  // class 0, rule 2
   EXPECT_EQ(xdp->stats().kernel_to_user, 1u);

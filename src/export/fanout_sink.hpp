@@ -17,9 +17,11 @@ class FanoutSink final : public FlowSink {
   void write(std::span<const FlowRecord> records) override {
     each([&](FlowSink& s) { s.write(records); });
   }
-  // Text is made elsewhere only for a single text sink.
+  // Text is made elsewhere only for a single text sink. (Called from another thread than
+  // write(): it reads nothing write() changes, not even `failed`; a failed sink is skipped
+  // by write_text.)
   bool format(std::span<const FlowRecord> records, fmt::memory_buffer& out) const override {
-    return sinks_.size() == 1 && !sinks_[0].failed && sinks_[0].sink->format(records, out);
+    return sinks_.size() == 1 && sinks_[0].sink->format(records, out);
   }
   void write_text(std::string_view text) override {
     each([&](FlowSink& s) { s.write_text(text); });

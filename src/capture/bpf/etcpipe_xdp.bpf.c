@@ -9,7 +9,6 @@
 // - With a model loaded (classify --in-kernel), etcpipe_xdp also classifies flows: it keeps
 //   each flow's first packets' values and runs an integer forest at the last one, writing
 //   the verdict into the verdict map (etcpipe_xdp.h, "In-kernel classification").
-// - etcpipe_xdp_pass returns XDP_PASS and nothing else: the baseline of benchmarks.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -460,11 +459,6 @@ int etcpipe_xdp(struct xdp_md *ctx) {
   }
   s->forwarded++;
   return bpf_redirect_map(&ports, ctx->ingress_ifindex, XDP_PASS);
-}
-
-SEC("xdp")
-int etcpipe_xdp_pass(struct xdp_md *ctx) {
-  return XDP_PASS;
 }
 
 // afpacket: frames of bypassed flows reach the stack, and its packet tap; this filter keeps

@@ -1,5 +1,6 @@
 #include "session/kernel_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -10,7 +11,6 @@ namespace etcpipe {
 
 namespace {
 constexpr uint32_t kScore = 65535;  // a leaf's probability 1
-constexpr uint32_t kValues = ETCPIPE_KERNEL_INPUTS * ETCPIPE_KERNEL_MAX_PACKETS;
 
 uint32_t input_kind(const std::string& name) {
   if (name == "sizes") return ETCPIPE_KERNEL_SIZES;
@@ -121,20 +121,6 @@ KernelModel KernelModel::load(const std::string& path) {
     throw bad(e.what());
   }
   return m;
-}
-
-void KernelModel::quantize(const FeatureRows& rows, uint32_t r, int32_t* value) const {
-  std::fill(value, value + kValues, 0);
-  const uint32_t n = std::min(packets_, rows.n());
-  const uint32_t k = ETCPIPE_KERNEL_MAX_PACKETS;
-  for (uint32_t i = 0; i < n; ++i) {
-    value[ETCPIPE_KERNEL_SIZES * k + i] = rows.sizes(r)[i];
-    const double us = std::floor(double(rows.iats(r)[i]) * 1e6);
-    value[ETCPIPE_KERNEL_IATS * k + i] = int32_t(std::clamp<double>(
-        us, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()));
-    value[ETCPIPE_KERNEL_FLAGS * k + i] = rows.flags(r)[i];
-    value[ETCPIPE_KERNEL_PAYLOADS * k + i] = rows.payloads(r)[i];
-  }
 }
 
 KernelModel::Verdict KernelModel::predict(const int32_t* value) const {

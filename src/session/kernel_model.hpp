@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "capture/bpf/etcpipe_xdp.h"
-#include "features/rows.hpp"
 
 namespace etcpipe {
 
@@ -26,10 +25,6 @@ class KernelModel {
   const std::vector<etcpipe_kernel_node>& nodes() const { return nodes_; }
   const std::vector<etcpipe_kernel_leaf>& leaves() const { return leaves_; }
   const std::vector<uint32_t>& roots() const { return roots_; }
-
-  // A flow's values (etcpipe_kernel_flow.value's layout) from row r of user-space rows, as
-  // the kernel keeps them: iats in microseconds (floor), the rest as they are.
-  void quantize(const FeatureRows& rows, uint32_t r, int32_t* value) const;
 
   struct Verdict {
     uint32_t cls = 0;

@@ -227,8 +227,9 @@ int run(ExtractOptions& o) {
       dataset.set_capture(file);
       ro.stop = &stop_flag();
       if (progress) {
-        ro.on_tick = [&](const RunStats&) {
-          std::cerr << '\r' << bar((double(t.runs) + source.progress()) / double(files.size()))
+        ro.on_tick = [&](const RunStats& s) {
+          std::cerr << '\r'
+                    << bar((double(t.runs) + std::max(s.progress, 0.0)) / double(files.size()))
                     << ' ' << t.runs << '/' << files.size() << " captures, " << dataset.flows()
                     << " flows\x1b[K" << std::flush;
         };

@@ -256,7 +256,6 @@ int run(FlowsOptions& o) {
     Inputs in = open_inputs(o, enforce || in_kernel, warn, [&kernel](XdpProgram& xdp) {
       if (kernel) kernel->install(xdp);
     });
-    auto progress_fraction = [&in] { return in.file ? in.file->progress() : -1.0; };
     start_stats_file(o.stats_json);
     Outputs out = open_outputs(o, cfg);
     RunOptions ro;
@@ -273,13 +272,13 @@ int run(FlowsOptions& o) {
     std::vector<std::function<void(const RunStats&)>> ticks;
     if (o.stats_interval > 0) {  // one line per interval
       ro.tick_seconds = o.stats_interval;
-      ticks.push_back([&progress_fraction, &o](const RunStats& s) {
-        std::cerr << "etcpipe: " << format_progress(s, progress_fraction()) << '\n';
+      ticks.push_back([&o](const RunStats& s) {
+        std::cerr << "etcpipe: " << format_progress(s) << '\n';
         if (!o.stats_json.empty()) append_line(o.stats_json, format_stats_json(s));
       });
     } else if (progress) {  // a line rewritten in place
-      ticks.push_back([&progress_fraction](const RunStats& s) {
-        std::cerr << '\r' << format_progress(s, progress_fraction()) << "\x1b[K" << std::flush;
+      ticks.push_back([](const RunStats& s) {
+        std::cerr << '\r' << format_progress(s) << "\x1b[K" << std::flush;
       });
     }
     // Enforcement's counters for --metrics and --web (empty: no enforcement).

@@ -21,7 +21,7 @@ struct SelectionRules {
   uint32_t min_payload = 0;  // bytes of L4 payload on the wire
   // L4 ports of which either the source or the destination must be one; null = any.
   std::shared_ptr<const std::bitset<65536>> ports;
-  // Whether the reader's BPF selection filter (--select-filter) is in force: packets it
+  // Whether the packet stage's BPF selection filter (--select-filter) is in force: packets it
   // rejects arrive with DecodedPacket::select_match false.
 };
 

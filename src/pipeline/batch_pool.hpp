@@ -1,5 +1,5 @@
-// The reader's packet batches when several workers share one source (files): a batch is
-// lent, whole, to the reader that fills and dispatches it and to every work item that
+// The splitter's packet batches when several workers share one source (files): a batch is
+// lent, whole, to the splitter that fills and dispatches it and to every work item that
 // points at its packets; it goes back to the pool when the last of them releases it. Each
 // batch is known by its slot, so retain and release cost an index, not a search.
 #pragma once

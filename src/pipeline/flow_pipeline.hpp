@@ -1,8 +1,8 @@
 // The two halves of per-packet work, and the single-threaded pipeline that chains them.
 //  - PacketStage (near the source): decode every packet of a batch, attach later IP
 //    fragments to their datagram's ports, count each packet's Outcome, and hand each
-//    packet that belongs to a flow to the next stage. With several workers this runs in
-//    the reader thread, which then hashes the tuple to pick the worker.
+//    packet that belongs to a flow to the next stage. For a split source (files, W > 1)
+//    this runs in the splitter, which then hashes the tuple to pick the worker.
 //  - FlowTable (per worker): account the packet to its flow, expire flows.
 // Every packet gets exactly one Outcome.
 #pragma once

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,7 +18,10 @@ namespace etcpipe {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using Semaphore = moodycamel::spsc_sema::LightweightSemaphore;
 constexpr std::size_t kFlushChunk = 4096;  // flows ended per step of the final flush
+constexpr std::size_t kRecordChunks = 16;  // record vectors in flight per worker
+constexpr double kPublishSeconds = 0.1;    // how often a worker publishes its statistics
 
 // Ticks the progress callback and answers whether to stop reading.
 class Pacer {
@@ -54,23 +58,29 @@ void add_worker_stats(RunStats& s, const WorkerStats& w) {
   s.features.add(w.features);
 }
 
-RunStats base_stats(const PacketSource& source, const PacketStage& stage, double elapsed) {
+// What a source and the packet stage that decoded its packets counted.
+RunStats source_stats(const PacketSource& source, const PacketStage& stage) {
   RunStats s;
   s.source = source.stats();
   s.outcomes = stage.outcomes();
   s.outcomes[static_cast<std::size_t>(Outcome::FilteredBpf)] = s.source.filtered;
   s.fragments = stage.fragment_stats();
   s.decapsulated = stage.decapsulated();
-  s.elapsed_s = elapsed;
+  s.progress = source.progress();
   return s;
 }
 
-// Hands the sink the run's statistics, closes it, returns them.
-RunStats close_sink(FlowSink& sink, RunStats s, bool interrupted) {
-  s.interrupted = interrupted;
-  sink.summary(format_stats_json(s));
-  sink.close();
-  return s;
+// Adds `part` (a source's counts, workers' counts, or both) to `total`.
+void merge(RunStats& total, const RunStats& part) {
+  total.source.add(part.source);
+  for (std::size_t i = 0; i < kOutcomeCount; ++i) total.outcomes[i] += part.outcomes[i];
+  total.fragments.add(part.fragments);
+  total.decapsulated += part.decapsulated;
+  if (part.progress >= 0) total.progress = part.progress;
+  for (const WorkerStats& w : part.workers) {
+    total.workers.push_back(w);
+    add_worker_stats(total, w);
+  }
 }
 
 void drain(std::vector<FlowRecord>& done, FlowSink& sink) {
@@ -94,87 +104,13 @@ void drain(FlowStage& flows, const RunOptions& opts) {
   }
 }
 
-WorkerStats worker_stats(uint64_t packets, FlowStage& flows) {
-  return {packets, 0, flows.table().stats(), flows.selected().stats(), flows.extract_stats()};
-}
-
-// The statistics of one worker that reads its own source.
-RunStats worker_snapshot(const PacketSource& source, FlowPipeline& pipeline, double elapsed) {
-  RunStats s = base_stats(source, pipeline.packet_stage(), elapsed);
-  s.workers = {worker_stats(s.outcomes[0], pipeline.flow_stage())};
-  s.workers[0].kernel_drops = s.source.kernel_drops;
-  add_worker_stats(s, s.workers[0]);
-  return s;
-}
-
-// Adds the statistics of one worker's own source and stages to `total`.
-void merge(RunStats& total, const RunStats& part) {
-  total.source.add(part.source);
-  for (std::size_t i = 0; i < kOutcomeCount; ++i) total.outcomes[i] += part.outcomes[i];
-  total.fragments.add(part.fragments);
-  total.decapsulated += part.decapsulated;
-  for (const WorkerStats& w : part.workers) {
-    total.workers.push_back(w);
-    add_worker_stats(total, w);
-  }
-}
-
-FlowPipelineConfig per_worker(const FlowPipelineConfig& cfg, unsigned workers) {
+FlowPipelineConfig per_worker(const FlowPipelineConfig& cfg, std::size_t workers) {
   FlowPipelineConfig c = cfg;
-  c.table.max_flows = per_worker_capacity(cfg.table.max_flows, workers);
+  c.table.max_flows = per_worker_capacity(cfg.table.max_flows, static_cast<unsigned>(workers));
   return c;
 }
 
-// The loop of a worker that reads its own source: both stages on each batch (on a quiet
-// live link, the clock alone ends flows), then `hand_over()`; at the end of the input, or
-// at *stop, every flow ends, a chunk at a time, each chunk handed over: the records' memory
-// is reused rather than grown for them all, and the consumer works while the next chunk
-// ends. Returns whether *stop ended the run.
-template <class HandOver>
-bool run_worker(PacketSource& source, FlowPipeline& pipeline, const std::atomic<bool>* stop,
-                HandOver&& hand_over) {
-  PacketBatch batch;
-  bool interrupted = false;
-  for (;;) {
-    if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
-      interrupted = true;
-      break;
-    }
-    if (!source.next_batch(batch)) break;
-    if (batch.size() == 0 && source.quiet_ns() != 0) {
-      pipeline.expire(source.quiet_ns());
-    } else {
-      pipeline.process(batch);
-    }
-    hand_over();
-  }
-  const EndReason forced = interrupted ? EndReason::Interrupted : EndReason::EndOfInput;
-  bool done;
-  do {
-    done = pipeline.flush(forced, kFlushChunk);
-    hand_over();
-  } while (!done);
-  return interrupted;
-}
-
-// One worker in the calling thread, which also writes the records and feeds the consumers.
-RunStats run_single(PacketSource& source, const FlowPipelineConfig& cfg, FlowSink& sink,
-                    const RunOptions& opts) {
-  Pacer pacer(opts);
-  FlowPipeline pipeline(cfg);
-  if (opts.lossless)
-    pipeline.flow_stage().set_lossless([&] { drain(pipeline.flow_stage(), opts); });
-  auto snapshot = [&] { return worker_snapshot(source, pipeline, pacer.elapsed()); };
-  const bool interrupted = run_worker(source, pipeline, opts.stop, [&] {
-    drain(pipeline.finished(), sink);
-    drain(pipeline.flow_stage(), opts);
-    pacer.tick(snapshot);
-  });
-  source.release();  // unmapped while the sink's thread still writes
-  return close_sink(sink, snapshot(), interrupted);
-}
-
-// ---- several workers -------------------------------------------------------------------
+// ---- a split source: one source read and decoded for several workers -------------------
 
 constexpr std::size_t kRetaSize = 128;  // RSS indirection table entries, as on most NICs
 constexpr std::size_t kItemsPerWorker = 16;
@@ -183,299 +119,98 @@ constexpr std::size_t kItemsPerWorker = 16;
 enum class Flush : uint8_t {
   None,
   TimeReset,    // packet time went back: every flow ends, the clock restarts
-  EndOfInput,   // every flow ends, and the worker stops
+  EndOfInput,   // every flow ends, and the worker's input ends
   Interrupted,  // the same, the run having been stopped before the end of its input
 };
 
+// Decoded packets of one of the splitter's batches for one worker.
 struct WorkItem {
   const PacketBatch* batch = nullptr;  // holds the packets' bytes until the item returns
-  uint32_t slot = 0;                   // the batch's in the reader's pool
+  uint32_t slot = 0;                   // the batch's in the splitter's pool
   std::vector<DecodedPacket> packets;  // capacity PacketBatch::kCapacity, never exceeded
   std::vector<uint16_t> index;         // each packet's place in `batch`
-  std::vector<FlowRecord> finished;    // flows that ended while the worker ran this item
-  uint64_t now_ns = 0;                 // the reader's packet time when it sent the item
+  uint64_t now_ns = 0;                 // the splitter's packet time when it sent the item
   Flush flush = Flush::None;           // after the packets and the sweep
-  WorkerStats stats;                   // the worker's counters when it finished the item
 };
 
-using Semaphore = moodycamel::spsc_sema::LightweightSemaphore;
-
-// One worker: its flow table lives (and is built) in its own thread. Waits sleep (after a
-// short spin) rather than loop on sched_yield: with more threads than free cores, a
-// yielding thread takes the core from the thread it waits for.
-struct alignas(64) Worker {
-  Worker(const FlowPipelineConfig& config, uint16_t worker_id, bool wait_for_consumer,
-         Semaphore& item_returned)
-      : cfg(config),
-        id(worker_id),
-        lossless(wait_for_consumer),
-        returned(item_returned),
-        inbox(kItemsPerWorker),
-        outbox(kItemsPerWorker) {}
-
-  void run() {
-    try {
-      stage.emplace(cfg, id);
-    } catch (...) {  // its table does not fit: the Dispatcher rethrows it in the reader
-      error = std::current_exception();
-      started.store(true, std::memory_order_release);
-      return;
-    }
-    FlowStage& flows = *stage;
-    if (lossless) {  // the reader thread drains: wake it, then back off
-      flows.set_lossless([this] {
-        returned.signal();
-        backoff.wait();
-      });
-    }
-    std::array<const DecodedPacket*, PacketBatch::kCapacity> pointers{};
-    ready.store(true, std::memory_order_release);
-    started.store(true, std::memory_order_release);
-    uint64_t packets = 0;
-    for (;;) {
-      WorkItem* item = nullptr;
-      inbox.wait_dequeue(item);
-      const std::size_t n = item->packets.size();
-      for (std::size_t i = 0; i < n; ++i) pointers[i] = &item->packets[i];
-      flows.add(std::span(pointers.data(), n),
-                [item](std::size_t k) { return item->batch->bytes(item->index[k]); });
-      flows.expire(item->now_ns);
-      if (item->flush == Flush::TimeReset) flows.flush(EndReason::TimeReset);
-      if (item->flush == Flush::EndOfInput) flows.flush();
-      if (item->flush == Flush::Interrupted) flows.flush(EndReason::Interrupted);
-      flows.take_finished(item->finished);
-      packets += item->packets.size();
-      item->stats = worker_stats(packets, flows);
-      const bool last = item->flush == Flush::EndOfInput || item->flush == Flush::Interrupted;
-      outbox.try_enqueue(item);  // never full: at most kItemsPerWorker items exist
-      returned.signal();
-      if (last) return;
+// One worker's share of a split source: its items go to the worker through `inbox` and
+// come back through `outbox`; the rest is the splitter's.
+struct Share {
+  Share() : inbox(kItemsPerWorker), outbox(kItemsPerWorker) {
+    for (std::size_t i = 0; i < kItemsPerWorker; ++i) {
+      auto& item = *items.emplace_back(std::make_unique<WorkItem>());
+      item.packets.reserve(PacketBatch::kCapacity);
+      item.index.reserve(PacketBatch::kCapacity);
+      free.push_back(&item);
     }
   }
-
-  FlowPipelineConfig cfg;
-  uint16_t id;
-  bool lossless;
-  Backoff backoff;                   // the worker's waits for the reader to drain
-  Semaphore& returned;               // signalled when an item comes back
-  std::optional<FlowStage> stage;    // built in the worker's thread
-  std::atomic<bool> ready{false};    // stage built: its selected ring may be drained
-  std::atomic<bool> started{false};  // stage built, or `error` set
-  std::exception_ptr error;          // why the stage could not be built
-  moodycamel::BlockingReaderWriterQueue<WorkItem*> inbox;  // reader -> worker
-  moodycamel::ReaderWriterQueue<WorkItem*> outbox;         // worker -> reader
+  moodycamel::BlockingReaderWriterQueue<WorkItem*> inbox;  // splitter -> worker
+  moodycamel::ReaderWriterQueue<WorkItem*> outbox;         // worker -> splitter
   std::vector<std::unique_ptr<WorkItem>> items;            // owned here, used by both sides
-  std::vector<WorkItem*> free;                             // reader's
-  WorkItem* filling = nullptr;                             // reader's
-  WorkerStats stats;                                       // reader's copy, from returned items
-  std::thread thread;
+  std::vector<WorkItem*> free;                             // the splitter's
+  WorkItem* filling = nullptr;                             // the splitter's
 };
 
-class Dispatcher {
+// ---- the worker ------------------------------------------------------------------------
+
+// A worker owns its input (a source of its own, or its share of a split source), its
+// pipeline (built in its thread) and the queues its records go out by; it runs one loop in
+// its own thread. The collector (the calling thread) writes its records and feeds the
+// consumers from its rings.
+class alignas(64) Worker {
  public:
-  Dispatcher(const FlowPipelineConfig& cfg, unsigned n, FlowSink& sink, const RunOptions& opts)
-      : rss_(kSymmetricRssKey), pool_(2 * std::size_t{n} + 2), sink_(sink), opts_(opts) {
-    const FlowPipelineConfig worker_cfg = per_worker(cfg, n);
-    for (unsigned w = 0; w < n; ++w) {
-      auto& wk = *workers_.emplace_back(
-          std::make_unique<Worker>(worker_cfg, uint16_t(w), opts.lossless, returned_));
-      for (std::size_t i = 0; i < kItemsPerWorker; ++i) {
-        auto& item = *wk.items.emplace_back(std::make_unique<WorkItem>());
-        item.packets.reserve(PacketBatch::kCapacity);
-        item.index.reserve(PacketBatch::kCapacity);
-        item.finished.reserve(256);
-        wk.free.push_back(&item);
-      }
-    }
-    for (std::size_t i = 0; i < kRetaSize; ++i) reta_[i] = static_cast<uint16_t>(i % n);
-    for (auto& w : workers_) w->thread = std::thread([&wk = *w] { wk.run(); });
-    // A worker that could not build its flow table (not enough memory) fails the run now,
-    // in this thread, after the others are stopped.
-    std::exception_ptr error;
-    for (auto& w : workers_) {
-      Backoff backoff;
-      while (!w->started.load(std::memory_order_acquire)) backoff.wait();
-      if (w->error) error = w->error;
-    }
-    if (error) {
-      for (auto& w : workers_) {
-        if (w->error) continue;
-        w->filling = take(*w);
-        send(*w, 0, Flush::EndOfInput);
-      }
-      for (auto& w : workers_) w->thread.join();
-      std::rethrow_exception(error);
+  Worker(PacketSource* source, Share* share, const FlowPipelineConfig& cfg, uint16_t id)
+      : source_(source),
+        share_(share),
+        cfg_(cfg),
+        id_(id),
+        full_(kRecordChunks),
+        empty_(kRecordChunks) {
+    for (std::size_t i = 0; i < kRecordChunks; ++i) {
+      empty_.enqueue(chunks_.emplace_back(std::make_unique<std::vector<FlowRecord>>()).get());
     }
   }
 
-  // A batch for the source to fill: one whose packets no worker still reads. The reader
-  // holds it (a user of its own) until end_batch(): items sent before then (a full item, a
-  // time reset) may come back first without the batch going back to the pool.
-  PacketBatch& free_batch() {
-    while (pool_.empty()) {
-      if (!collect_all()) returned_.wait();
+  void start(const RunOptions& opts, const std::atomic<bool>& halt, Semaphore& wake) {
+    thread_ = std::thread([this, &opts, &halt, &wake] { run(opts, halt, wake); });
+  }
+  void join() { thread_.join(); }
+  bool done() const { return done_.load(std::memory_order_acquire); }
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  bool interrupted() const { return interrupted_; }  // after join()
+  const std::exception_ptr& error() const { return error_; }
+  RunStats published() {
+    std::lock_guard lock(mutex_);
+    return published_;
+  }
+
+  // In the collector: writes the records that came back, feeds the consumers.
+  void collect(FlowSink& sink, const RunOptions& opts) {
+    std::vector<FlowRecord>* chunk = nullptr;
+    while (full_.try_dequeue(chunk)) {
+      drain(*chunk, sink);
+      empty_.enqueue(chunk);
     }
-    reading_ = pool_.acquire();
-    return pool_.batch(reading_);
+    if (ready_.load(std::memory_order_acquire)) drain(pipeline_->flow_stage(), opts);
   }
-
-  // Hands packet `index` of the batch being read (free_batch()'s) to its flow's worker.
-  void dispatch(const DecodedPacket& p, uint32_t index, uint64_t now_ns) {
-    Worker& w = *workers_[reta_[rss_.hash_tuple(p.tuple) % kRetaSize]];
-    if (w.filling == nullptr) w.filling = take(w);
-    w.filling->batch = &pool_.batch(reading_);
-    w.filling->slot = reading_;
-    w.filling->packets.push_back(p);
-    w.filling->index.push_back(static_cast<uint16_t>(index));
-    if (w.filling->packets.size() == PacketBatch::kCapacity) send(w, now_ns, Flush::None);
-  }
-
-  // Packet time went back (PacketStage::process): every worker gets what it has so far,
-  // sweeps at the old time and ends every flow, before the packet that went back.
-  void time_reset(uint64_t before_ns) { send_to_all(before_ns, Flush::TimeReset); }
-
-  // The batch is done: every worker gets an item, empty if none of the batch's packets
-  // were its own, so that all of them expire flows at the batch's packet time exactly as
-  // one worker would (results must not depend on W, even when time goes backwards).
-  void end_batch(uint64_t now_ns) {
-    send_to_all(now_ns, Flush::None);
-    pool_.release(reading_);
-    collect_all();
-  }
-
-  // End of input (or of the run): every worker flushes its table; waits for all and joins
-  // them.
-  void finish(uint64_t now_ns, bool interrupted) {
-    send_to_all(now_ns, interrupted ? Flush::Interrupted : Flush::EndOfInput);
-    for (auto& w : workers_) {
-      while (w->free.size() < kItemsPerWorker) {
-        if (!collect(*w)) returned_.wait();
-      }
-      w->thread.join();
-      drain(*w->stage, opts_);
+  // After the collector failed: what the worker hands over is thrown away, so that it
+  // never waits for room and comes to its end.
+  void discard() {
+    std::vector<FlowRecord>* chunk = nullptr;
+    while (full_.try_dequeue(chunk)) {
+      chunk->clear();
+      empty_.enqueue(chunk);
     }
-  }
-
-  void add_stats(RunStats& s) const {
-    for (const auto& w : workers_) {
-      s.workers.push_back(w->stats);
-      add_worker_stats(s, w->stats);
-    }
+    if (ready_.load(std::memory_order_acquire)) drain(pipeline_->flow_stage(), RunOptions{});
   }
 
  private:
-  WorkItem* take(Worker& w) {
-    while (w.free.empty()) {
-      if (!collect(w)) returned_.wait();
-    }
-    WorkItem* item = w.free.back();
-    w.free.pop_back();
-    return item;
-  }
-  // Sends every worker its filling item, or an empty one: the clock (and `flush`) reach all.
-  void send_to_all(uint64_t now_ns, Flush flush) {
-    for (auto& w : workers_) {
-      if (w->filling == nullptr) w->filling = take(*w);
-      send(*w, now_ns, flush);
-    }
-  }
-  void send(Worker& w, uint64_t now_ns, Flush flush) {
-    if (w.filling->batch != nullptr) pool_.retain(w.filling->slot);
-    w.filling->now_ns = now_ns;
-    w.filling->flush = flush;
-    w.inbox.try_enqueue(w.filling);  // never full: at most kItemsPerWorker items exist
-    w.filling = nullptr;
-  }
-  // Takes back the items a worker finished: writes their records, releases their batches,
-  // passes on the selected packets. False if none came back.
-  bool collect(Worker& w) {
-    bool any = false;
-    WorkItem* item = nullptr;
-    while (w.outbox.try_dequeue(item)) {
-      drain(item->finished, sink_);
-      if (item->batch != nullptr) pool_.release(item->slot);
-      item->batch = nullptr;
-      item->packets.clear();
-      item->index.clear();
-      w.stats = item->stats;
-      w.free.push_back(item);
-      any = true;
-    }
-    if (w.ready.load(std::memory_order_acquire)) drain(*w.stage, opts_);
-    return any;
-  }
-  bool collect_all() {
-    bool any = false;
-    for (auto& w : workers_) any |= collect(*w);
-    return any;
-  }
-
-  // Signalled by every worker for each item it returns (and when it waits for the reader
-  // to drain its selected packets): the reader sleeps on it when it needs an item back.
-  // Counts left over from items already collected only cost a loop round.
-  Semaphore returned_;
-  ToeplitzHash rss_;
-  std::array<uint16_t, kRetaSize> reta_{};
-  std::vector<std::unique_ptr<Worker>> workers_;
-  BatchPool pool_;        // 2W+2 batches: the one being read, those the workers still read
-  uint32_t reading_ = 0;  // the slot of the batch being read and dispatched
-  FlowSink& sink_;
-  const RunOptions& opts_;
-};
-
-RunStats run_parallel(PacketSource& source, const FlowPipelineConfig& cfg, FlowSink& sink,
-                      const RunOptions& opts) {
-  Pacer pacer(opts);
-  PacketStage stage(cfg);
-  Dispatcher dispatcher(cfg, opts.workers, sink, opts);
-  auto snapshot = [&] {
-    RunStats s = base_stats(source, stage, pacer.elapsed());
-    dispatcher.add_stats(s);
-    return s;
-  };
-  bool interrupted = false;
-  for (;;) {
-    if (pacer.stop()) {
-      interrupted = true;
-      break;
-    }
-    PacketBatch& batch = dispatcher.free_batch();
-    if (!source.next_batch(batch)) {
-      dispatcher.end_batch(stage.now_ns());
-      break;
-    }
-    stage.process(
-        batch,
-        [&](const DecodedPacket& p, uint32_t i) { dispatcher.dispatch(p, i, stage.now_ns()); },
-        [&](uint64_t before_ns) { dispatcher.time_reset(before_ns); });
-    dispatcher.end_batch(stage.now_ns());
-    pacer.tick(snapshot);
-  }
-  dispatcher.finish(stage.now_ns(), interrupted);
-  source.release();
-  return close_sink(sink, snapshot(), interrupted);
-}
-
-// ---- one source per worker -------------------------------------------------------------
-
-constexpr std::size_t kRecordChunks = 16;  // record vectors in flight per worker
-constexpr double kPublishSeconds = 0.1;    // how often a worker publishes its statistics
-
-// A worker that reads its own source (a live capture queue) in its own thread, where its
-// pipeline is built; its records come back in vectors through a pair of queues.
-struct alignas(64) SourceWorker {
-  SourceWorker(PacketSource& s, const FlowPipelineConfig& c, uint16_t worker_id)
-      : source(s), cfg(c), id(worker_id), full(kRecordChunks), empty(kRecordChunks) {
-    for (std::size_t i = 0; i < kRecordChunks; ++i) {
-      empty.enqueue(chunks.emplace_back(std::make_unique<std::vector<FlowRecord>>()).get());
-    }
-  }
-
   void run(const RunOptions& opts, const std::atomic<bool>& halt, Semaphore& wake) {
     try {
-      pipeline.emplace(cfg, id);
+      pipeline_.emplace(cfg_, id_);
     } catch (...) {  // its table does not fit: rethrown in the calling thread
-      error = std::current_exception();
+      fail();
+      if (share_ != nullptr) skip_items(wake);
       finish(wake);
       return;
     }
@@ -484,150 +219,378 @@ struct alignas(64) SourceWorker {
       wake.signal();
       backoff.wait();
     };
-    if (opts.lossless) pipeline->flow_stage().set_lossless(wait_for_collector);
-    ready.store(true, std::memory_order_release);
+    if (opts.lossless) pipeline_->flow_stage().set_lossless(wait_for_collector);
+    publish();
+    ready_.store(true, std::memory_order_release);
     const auto start = Clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
     double next_publish = 0;
+    // After each step: the records of the flows that ended go to the collector (never
+    // dropped: the worker waits for room), and now and then the statistics.
+    auto hand_over = [&] {
+      std::vector<FlowRecord>& finished = pipeline_->finished();
+      if (!finished.empty()) {
+        std::vector<FlowRecord>* chunk = nullptr;
+        while (!empty_.try_dequeue(chunk)) wait_for_collector();
+        std::swap(*chunk, finished);
+        full_.enqueue(chunk);
+        wake.signal();
+      }
+      if (const double t = elapsed(); t >= next_publish) {
+        publish();
+        next_publish = t + kPublishSeconds;
+      }
+    };
     try {
-      run_worker(source, *pipeline, &halt, [&] {
-        std::vector<FlowRecord>& finished = pipeline->finished();
-        if (!finished.empty()) {  // records are never dropped: the worker waits
-          std::vector<FlowRecord>* chunk = nullptr;
-          while (!empty.try_dequeue(chunk)) wait_for_collector();
-          std::swap(*chunk, finished);
-          full.enqueue(chunk);
-          wake.signal();
-        }
-        if (const double t = elapsed(); t >= next_publish) {
-          publish(t);
-          next_publish = t + kPublishSeconds;
-        }
-      });
+      while (step(opts.stop, halt, wake)) hand_over();
+      // Every flow ends, a chunk at a time, each chunk handed over: the records' memory is
+      // reused rather than grown for them all, and the collector works while the next ends.
+      const EndReason forced = interrupted_ ? EndReason::Interrupted : EndReason::EndOfInput;
+      bool flushed;
+      do {
+        flushed = pipeline_->flush(forced, kFlushChunk);
+        hand_over();
+      } while (!flushed);
     } catch (...) {  // a source that failed (a socket error): rethrown in the calling thread
-      error = std::current_exception();
+      fail();
     }
-    publish(elapsed());
+    publish();
     finish(wake);
   }
-  void publish(double elapsed) {
-    RunStats s = worker_snapshot(source, *pipeline, elapsed);
-    std::lock_guard lock(mutex);
-    published = std::move(s);
+
+  // One batch of the worker's input through its stages; false at the end of the input.
+  bool step(const std::atomic<bool>* stop, const std::atomic<bool>& halt, Semaphore& wake) {
+    if (share_ != nullptr) return take_item(wake);
+    if (halt.load(std::memory_order_relaxed) ||
+        (stop != nullptr && stop->load(std::memory_order_relaxed))) {
+      interrupted_ = true;
+      return false;
+    }
+    if (!source_->next_batch(batch_)) return false;
+    if (batch_.size() == 0 && source_->quiet_ns() != 0) {
+      pipeline_->expire(source_->quiet_ns());  // a quiet live link: the clock ends flows
+    } else {
+      pipeline_->process(batch_);
+    }
+    return true;
+  }
+
+  // The next item of the worker's share: packets the splitter decoded, then its clock (and
+  // time reset); the item goes back at once, so the splitter can reuse its batch.
+  bool take_item(Semaphore& wake) {
+    WorkItem* item = nullptr;
+    share_->inbox.wait_dequeue(item);
+    FlowStage& flows = pipeline_->flow_stage();
+    const std::size_t n = item->packets.size();
+    for (std::size_t i = 0; i < n; ++i) pointers_[i] = &item->packets[i];
+    flows.add(std::span(pointers_.data(), n),
+              [item](std::size_t k) { return item->batch->bytes(item->index[k]); });
+    flows.expire(item->now_ns);
+    if (item->flush == Flush::TimeReset) flows.flush(EndReason::TimeReset);
+    packets_ += n;
+    const Flush flush = item->flush;
+    share_->outbox.try_enqueue(item);  // never full: at most kItemsPerWorker items exist
+    wake.signal();
+    interrupted_ = flush == Flush::Interrupted;
+    return flush != Flush::EndOfInput && flush != Flush::Interrupted;
+  }
+
+  // A worker without a pipeline gives its items straight back until the splitter, halted,
+  // sends the last.
+  void skip_items(Semaphore& wake) {
+    for (;;) {
+      WorkItem* item = nullptr;
+      share_->inbox.wait_dequeue(item);
+      const Flush flush = item->flush;
+      share_->outbox.try_enqueue(item);
+      wake.signal();
+      if (flush == Flush::EndOfInput || flush == Flush::Interrupted) return;
+    }
+  }
+  void fail() {
+    error_ = std::current_exception();
+    failed_.store(true, std::memory_order_release);
+  }
+
+  // The worker's statistics, for the collector's snapshots; with a source of its own, the
+  // source's and its packet stage's too.
+  void publish() {
+    FlowStage& flows = pipeline_->flow_stage();
+    RunStats s;
+    if (source_ != nullptr) s = source_stats(*source_, pipeline_->packet_stage());
+    WorkerStats w{packets_, s.source.kernel_drops, flows.table().stats(), flows.selected().stats(),
+                  flows.extract_stats()};
+    if (source_ != nullptr) w.packets = s.outcomes[0];
+    s.workers = {w};
+    std::lock_guard lock(mutex_);
+    published_ = std::move(s);
   }
   void finish(Semaphore& wake) {
-    done.store(true, std::memory_order_release);
+    done_.store(true, std::memory_order_release);
     wake.signal();
   }
-  // In the calling thread: writes the records that came back, feeds the consumers.
-  void collect(FlowSink& sink, const RunOptions& opts) {
-    std::vector<FlowRecord>* chunk = nullptr;
-    while (full.try_dequeue(chunk)) {
-      drain(*chunk, sink);
-      empty.enqueue(chunk);
-    }
-    if (ready.load(std::memory_order_acquire)) drain(pipeline->flow_stage(), opts);
-  }
-  // After the calling thread failed: what the worker hands over is thrown away, so that it
-  // never waits for room and comes to its end.
-  void discard() {
-    std::vector<FlowRecord>* chunk = nullptr;
-    while (full.try_dequeue(chunk)) {
-      chunk->clear();
-      empty.enqueue(chunk);
-    }
-    if (ready.load(std::memory_order_acquire)) drain(pipeline->flow_stage(), RunOptions{});
-  }
 
-  PacketSource& source;
-  FlowPipelineConfig cfg;
-  uint16_t id;
-  std::optional<FlowPipeline> pipeline;  // built in the worker's thread
-  std::atomic<bool> ready{false};        // pipeline built: its rings may be drained
-  std::atomic<bool> done{false};         // the thread has nothing more to hand over
-  std::exception_ptr error;              // why the pipeline could not be built, or failed
-  std::vector<std::unique_ptr<std::vector<FlowRecord>>> chunks;
-  moodycamel::ReaderWriterQueue<std::vector<FlowRecord>*> full;   // worker -> collector
-  moodycamel::ReaderWriterQueue<std::vector<FlowRecord>*> empty;  // collector -> worker
-  std::mutex mutex;
-  RunStats published;  // the worker's statistics, under `mutex`
-  std::thread thread;
+  PacketSource* source_;  // a source of its own, or
+  Share* share_;          // its share of a split source
+  FlowPipelineConfig cfg_;
+  uint16_t id_;
+  std::optional<FlowPipeline> pipeline_;  // built in the worker's thread
+  PacketBatch batch_;
+  std::array<const DecodedPacket*, PacketBatch::kCapacity> pointers_{};
+  uint64_t packets_ = 0;  // given by the splitter (a source of its own: its packet stage's)
+  bool interrupted_ = false;
+  std::atomic<bool> ready_{false};   // pipeline built: its rings may be drained
+  std::atomic<bool> done_{false};    // the thread has nothing more to hand over
+  std::atomic<bool> failed_{false};  // `error_` is set
+  std::exception_ptr error_;         // why the pipeline could not be built, or failed
+  std::vector<std::unique_ptr<std::vector<FlowRecord>>> chunks_;
+  moodycamel::ReaderWriterQueue<std::vector<FlowRecord>*> full_;   // worker -> collector
+  moodycamel::ReaderWriterQueue<std::vector<FlowRecord>*> empty_;  // collector -> worker
+  std::mutex mutex_;
+  RunStats published_;  // under `mutex_`
+  std::thread thread_;
 };
 
-RunStats run_per_source(std::vector<std::unique_ptr<PacketSource>>& sources,
-                        const FlowPipelineConfig& cfg, FlowSink& sink, const RunOptions& opts) {
-  Pacer pacer(opts);
-  Semaphore wake;                 // signalled by the workers when they hand something over or end
-  std::atomic<bool> halt{false};  // *opts.stop, or a worker that could not start
-  const FlowPipelineConfig worker_cfg = per_worker(cfg, static_cast<unsigned>(sources.size()));
-  std::vector<std::unique_ptr<SourceWorker>> workers;
-  for (std::size_t w = 0; w < sources.size(); ++w) {
-    workers.push_back(std::make_unique<SourceWorker>(*sources[w], worker_cfg, uint16_t(w)));
+// Reads one source for several workers: decodes each batch (fragments get their datagram's
+// ports here, before the hash, so they reach their flow's worker), picks each packet's
+// worker by symmetric Toeplitz hash of its tuple through a 128-entry indirection table, as
+// NICs do, and hands each worker its packets with the packet time. Runs in the collector's
+// thread; when it needs an item or a batch back it calls `wait`, which collects.
+class Splitter {
+ public:
+  Splitter(PacketSource& source, const FlowPipelineConfig& cfg, std::vector<Share>& shares,
+           std::function<void()> wait)
+      : source_(source),
+        stage_(cfg),
+        shares_(shares),
+        wait_(std::move(wait)),
+        rss_(kSymmetricRssKey),
+        pool_(2 * shares.size() + 2) {
+    for (std::size_t i = 0; i < kRetaSize; ++i) reta_[i] = static_cast<uint16_t>(i % shares.size());
   }
-  for (auto& w : workers) {
-    w->thread = std::thread([&wk = *w, &opts, &halt, &wake] { wk.run(opts, halt, wake); });
-  }
-  auto snapshot = [&] {
-    RunStats s;
-    for (auto& w : workers) {
-      std::lock_guard lock(w->mutex);
-      merge(s, w->published);
+
+  // Reads, decodes and hands over one batch; false at the end of the input. Every worker
+  // gets an item per batch, empty if none of the batch's packets were its own, so that all
+  // expire flows at the batch's packet time exactly as one worker would (results must not
+  // depend on W, even when time goes backwards).
+  bool pump() {
+    while (pool_.empty()) wait_for_returns();
+    reading_ = pool_.acquire();  // held until the batch is handed over: items sent before
+    PacketBatch& batch = pool_.batch(reading_);  // (a full one, a time reset) may come back
+    const bool more = source_.next_batch(batch);
+    if (more) {
+      stage_.process(
+          batch, [&](const DecodedPacket& p, uint32_t i) { dispatch(p, i); },
+          [&](uint64_t before_ns) { send_to_all(before_ns, Flush::TimeReset); });
     }
-    s.elapsed_s = pacer.elapsed();
+    send_to_all(stage_.now_ns(), Flush::None);
+    pool_.release(reading_);
+    reclaim();
+    return more;
+  }
+  // The end of the input (or of the run): every worker ends its flows and its loop.
+  void finish(bool interrupted) {
+    send_to_all(stage_.now_ns(), interrupted ? Flush::Interrupted : Flush::EndOfInput);
+  }
+  // The source's and the packet stage's counts.
+  RunStats stats() const { return source_stats(source_, stage_); }
+
+ private:
+  void dispatch(const DecodedPacket& p, uint32_t index) {
+    Share& s = shares_[reta_[rss_.hash_tuple(p.tuple) % kRetaSize]];
+    if (s.filling == nullptr) s.filling = take(s);
+    s.filling->batch = &pool_.batch(reading_);
+    s.filling->slot = reading_;
+    s.filling->packets.push_back(p);
+    s.filling->index.push_back(static_cast<uint16_t>(index));
+    if (s.filling->packets.size() == PacketBatch::kCapacity) send(s, stage_.now_ns(), Flush::None);
+  }
+  void send_to_all(uint64_t now_ns, Flush flush) {
+    for (Share& s : shares_) {
+      if (s.filling == nullptr) s.filling = take(s);
+      send(s, now_ns, flush);
+    }
+  }
+  void send(Share& s, uint64_t now_ns, Flush flush) {
+    if (s.filling->batch != nullptr) pool_.retain(s.filling->slot);
+    s.filling->now_ns = now_ns;
+    s.filling->flush = flush;
+    s.inbox.try_enqueue(s.filling);  // never full: at most kItemsPerWorker items exist
+    s.filling = nullptr;
+  }
+  WorkItem* take(Share& s) {
+    while (s.free.empty()) wait_for_returns();
+    WorkItem* item = s.free.back();
+    s.free.pop_back();
+    return item;
+  }
+  // Takes back the items the workers finished and releases their batches; false if none.
+  bool reclaim() {
+    bool any = false;
+    for (Share& s : shares_) {
+      WorkItem* item = nullptr;
+      while (s.outbox.try_dequeue(item)) {
+        if (item->batch != nullptr) pool_.release(item->slot);
+        item->batch = nullptr;
+        item->packets.clear();
+        item->index.clear();
+        s.free.push_back(item);
+        any = true;
+      }
+    }
+    return any;
+  }
+  void wait_for_returns() {
+    if (!reclaim()) wait_();
+  }
+
+  PacketSource& source_;
+  PacketStage stage_;
+  std::vector<Share>& shares_;
+  std::function<void()> wait_;  // collects what the workers handed over, or sleeps a while
+  ToeplitzHash rss_;
+  std::array<uint16_t, kRetaSize> reta_{};
+  BatchPool pool_;        // 2W+2 batches: the one being read, those the workers still read
+  uint32_t reading_ = 0;  // the slot of the batch being read and dispatched
+};
+
+// ---- the collector ---------------------------------------------------------------------
+
+// The calling thread of a run: starts the workers, collects what they hand over (records to
+// the sink, selected packets and feature rows to the consumers) until all have ended, and
+// with a split source runs its splitter between collections.
+class Collector {
+ public:
+  Collector(std::vector<std::unique_ptr<Worker>>& workers, FlowSink& sink, const RunOptions& opts)
+      : workers_(workers), sink_(sink), opts_(opts), pacer_(opts) {}
+
+  Semaphore& wake() { return wake_; }
+
+  // Runs the workers (and the splitter) to their end; returns the statistics, the source's
+  // counts from `splitter` if there is one. Rethrows a worker's or an output's error.
+  RunStats run(Splitter* splitter) {
+    bool splitting = splitter != nullptr;
+    bool interrupted = false;
+    for (auto& w : workers_) w->start(opts_, halt_, wake_);
+    for (;;) {
+      if (splitting && (halt_.load() || pacer_.stop())) {
+        interrupted = pacer_.stop();
+        splitter->finish(true);
+        splitting = false;
+      } else if (splitting) {
+        guarded([&] {
+          if (!splitter->pump()) {
+            splitter->finish(false);
+            splitting = false;
+          }
+        });
+      }
+      const bool all_done = collect_all();
+      if (all_done && !splitting) break;
+      if (pacer_.stop()) halt_.store(true);
+      guarded([&] { pacer_.tick([&] { return snapshot(splitter); }); });
+      if (!splitting) wake_.wait(kWaitUs);
+    }
+    for (auto& w : workers_) w->join();
+    if (failed_) std::rethrow_exception(failed_);
+    for (auto& w : workers_) {
+      if (w->error()) std::rethrow_exception(w->error());
+      interrupted |= w->interrupted();
+    }
+    RunStats s = snapshot(splitter);
+    s.interrupted = interrupted;
     return s;
-  };
-  const auto wait_us = static_cast<std::int64_t>(std::min(opts.tick_seconds, 0.05) * 1e6);
-  // An output or a consumer that fails in this thread stops the workers; the run ends with
-  // its error once they are joined.
-  std::exception_ptr failed;
-  auto guarded = [&](auto&& step) {
-    if (failed) return;
+  }
+
+  // Writes what every worker handed over, feeds the consumers; true when all have ended.
+  bool collect_all() {
+    bool all_done = true;
+    for (auto& w : workers_) {
+      const bool done = w->done();  // read before its last records
+      guarded([&] { w->collect(sink_, opts_); });
+      if (failed_) w->discard();
+      all_done &= done;
+      if (w->failed()) halt_.store(true);
+    }
+    return all_done;
+  }
+  // What the splitter does while it waits for the workers.
+  void wait() {
+    collect_all();
+    wake_.wait(kWaitUs);
+  }
+
+ private:
+  static constexpr std::int64_t kWaitUs = 50'000;  // at most, between two collections
+
+  RunStats snapshot(const Splitter* splitter) {
+    RunStats s = splitter != nullptr ? splitter->stats() : RunStats{};
+    for (auto& w : workers_) merge(s, w->published());
+    s.elapsed_s = pacer_.elapsed();
+    return s;
+  }
+  // An output or a consumer that fails here stops the workers; the run ends with its error
+  // once they are joined.
+  template <class Step>
+  void guarded(Step&& step) {
+    if (failed_) return;
     try {
       step();
     } catch (...) {
-      failed = std::current_exception();
-      halt.store(true);
+      failed_ = std::current_exception();
+      halt_.store(true);
     }
-  };
-  for (;;) {
-    bool all_done = true;
-    for (auto& w : workers) {
-      const bool done = w->done.load(std::memory_order_acquire);  // before its last records
-      guarded([&] { w->collect(sink, opts); });
-      if (failed) w->discard();
-      all_done &= done;
-      if (done && w->error) halt.store(true);
-    }
-    if (all_done) break;
-    if (pacer.stop()) halt.store(true);
-    guarded([&] { pacer.tick(snapshot); });
-    wake.wait(wait_us);
   }
-  for (auto& w : workers) w->thread.join();
-  if (failed) std::rethrow_exception(failed);
-  for (auto& w : workers) {
-    if (w->error) std::rethrow_exception(w->error);
+
+  std::vector<std::unique_ptr<Worker>>& workers_;
+  FlowSink& sink_;
+  const RunOptions& opts_;
+  Pacer pacer_;
+  Semaphore wake_;                 // signalled by the workers when they hand something over or end
+  std::atomic<bool> halt_{false};  // *opts.stop, a worker that failed, or a failed output
+  std::exception_ptr failed_;
+};
+
+// The one run: `own` sources, each read by a worker of its own, or one source split over
+// `split_workers` workers. Closes the sink with the statistics.
+RunStats run(const std::vector<PacketSource*>& own, PacketSource* split, unsigned split_workers,
+             const FlowPipelineConfig& config, FlowSink& sink, const RunOptions& opts) {
+  FlowPipelineConfig cfg = config;
+  cfg.copy_selected = static_cast<bool>(opts.on_selected);
+  const std::size_t n = split != nullptr ? split_workers : own.size();
+  const FlowPipelineConfig worker_cfg = per_worker(cfg, n);
+  std::vector<Share> shares(split != nullptr ? n : 0);
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (std::size_t w = 0; w < n; ++w) {
+    workers.push_back(std::make_unique<Worker>(split != nullptr ? nullptr : own[w],
+                                               split != nullptr ? &shares[w] : nullptr, worker_cfg,
+                                               static_cast<uint16_t>(w)));
   }
-  for (auto& s : sources) s->release();
-  return close_sink(sink, snapshot(), pacer.stop());
+  Collector collector(workers, sink, opts);
+  std::optional<Splitter> splitter;
+  if (split != nullptr) splitter.emplace(*split, cfg, shares, [&collector] { collector.wait(); });
+  RunStats s = collector.run(splitter ? &*splitter : nullptr);
+  // Unmapped (files) while the sink's thread may still write.
+  for (PacketSource* source : own) source->release();
+  if (split != nullptr) split->release();
+  sink.summary(format_stats_json(s));
+  sink.close();
+  return s;
 }
 
 }  // namespace
 
-RunStats run_flows(PacketSource& source, const FlowPipelineConfig& config, FlowSink& sink,
+RunStats run_flows(PacketSource& source, const FlowPipelineConfig& cfg, FlowSink& sink,
                    const RunOptions& opts) {
-  FlowPipelineConfig cfg = config;
-  cfg.copy_selected = static_cast<bool>(opts.on_selected);
-  return opts.workers <= 1 ? run_single(source, cfg, sink, opts)
-                           : run_parallel(source, cfg, sink, opts);
+  if (opts.workers <= 1) return run({&source}, nullptr, 0, cfg, sink, opts);
+  return run({}, &source, opts.workers, cfg, sink, opts);
 }
 
 RunStats run_flows(std::vector<std::unique_ptr<PacketSource>>& sources,
-                   const FlowPipelineConfig& config, FlowSink& sink, const RunOptions& opts) {
-  FlowPipelineConfig cfg = config;
-  cfg.copy_selected = static_cast<bool>(opts.on_selected);
-  return sources.size() == 1 ? run_single(*sources[0], cfg, sink, opts)
-                             : run_per_source(sources, cfg, sink, opts);
+                   const FlowPipelineConfig& cfg, FlowSink& sink, const RunOptions& opts) {
+  std::vector<PacketSource*> own;
+  for (auto& s : sources) own.push_back(s.get());
+  return run(own, nullptr, 0, cfg, sink, opts);
 }
 
 }  // namespace etcpipe

@@ -1,16 +1,16 @@
-// Drives sources through the flow pipeline into one sink.
-//  - One source per worker (live capture: AF_PACKET fanout sockets, queues): each worker
-//    reads its own source and runs both stages in its own thread; the calling thread writes
-//    the records and feeds the consumers. There is no dispatcher: the kernel or the NIC
-//    spreads flows over the sources.
-//  - One source, workers == 1: source, packet stage and flow table in the calling thread.
-//  - workers > 1: the calling thread reads and runs the packet stage, picks each packet's
-//    worker by symmetric Toeplitz hash (through a 128-entry indirection table, as NICs do)
-//    and hands batches of decoded packets to the workers through lock-free single-producer
-//    single-consumer queues. Each worker owns a flow table, built in its own thread. Work
-//    items come back with the records of the flows that ended, which the calling thread
-//    writes to the sink. Packet time reaches every worker with each item, so results do not
-//    depend on the number of workers.
+// Drives sources through the flow pipeline into one sink. A run is W workers and a
+// collector:
+//  - A worker owns its input, its pipeline (built in its own thread) and the queues its
+//    records go out by, and runs one loop in its thread (run.cpp, Worker).
+//  - Its input is a source of its own (live capture: AF_PACKET fanout sockets, AF_XDP or
+//    DPDK queues, spread by the kernel or the NIC; or the one source of a run with one
+//    worker), which its packet stage decodes; or its share of a split source (files, W > 1):
+//    the splitter reads and decodes the source, picks each packet's worker by symmetric
+//    Toeplitz hash (through a 128-entry indirection table, as NICs do) and hands each
+//    worker its packets with the packet time, so results do not depend on W.
+//  - The collector, the calling thread, writes the records to the sink and feeds the
+//    consumers (selected packets, feature rows); with a split source it runs the splitter
+//    between collections.
 #pragma once
 
 #include <atomic>

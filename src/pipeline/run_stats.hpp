@@ -34,6 +34,7 @@ struct RunStats {
   FragmentStats fragments;
   uint64_t decapsulated = 0;  // packets accounted to the inner flow of a tunnel
   double elapsed_s = 0;
+  double progress = -1;      // share of the input read, in [0, 1] (files); < 0: unknown
   bool interrupted = false;  // stopped (RunOptions::stop) before the end of the input
 
   uint64_t outcome_total() const;
@@ -59,7 +60,7 @@ struct RunStats {
 std::string format_summary(const RunStats& s);
 // One line of progress: share of the input read (if known), packets, bytes, rates, active
 // flows, drops, and the time left at this rate.
-std::string format_progress(const RunStats& s, double fraction);
+std::string format_progress(const RunStats& s);
 // One JSON object on one line.
 std::string format_stats_json(const RunStats& s);
 // The Prometheus text exposition format (version 0.0.4), metric names etcpipe_*.

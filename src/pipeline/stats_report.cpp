@@ -71,7 +71,8 @@ std::string format_summary(const RunStats& s) {
   return out;
 }
 
-std::string format_progress(const RunStats& s, double fraction) {
+std::string format_progress(const RunStats& s) {
+  const double fraction = s.progress;
   std::string out;
   auto it = std::back_inserter(out);
   if (fraction >= 0) fmt::format_to(it, "{:5.1f}%  ", fraction * 100);

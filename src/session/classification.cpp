@@ -15,7 +15,7 @@ void Classification::configure(FlowPipelineConfig& cfg) {
   cfg.row_timeout_ns = uint64_t(config_.verdict_timeout * 1e9);
   cfg.table.select.packets = model_.spec.packets;
   // Inference may have every core: threads beyond the first start only while batches queue
-  // up, that is while the reader and workers are waiting for inference anyway.
+  // up, that is while the workers are waiting for inference anyway.
   ClassifierConfig c = config_.infer;
   c.max_threads = std::max(1u, std::thread::hardware_concurrency());
   classifier_ = std::make_unique<Classifier>(model_, c);

@@ -284,21 +284,17 @@ bool AfPacketSource::next_batch(PacketBatch& batch) {
   give_back_blocks();
   quiet_ns_ = 0;
   if (ended_) return false;
-  bool last_look = false;  // stopping: one more wait for the block being filled
-  for (;;) {
-    if (limits_.spent()) return end();
-    const bool stopping = limits_.stopping();  // what the ring holds is still read
+  auto read = [&] {
     for (std::size_t k = 0; k < rings_.size(); ++k) {
       Ring& r = *rings_[(next_ring_ + k) % rings_.size()];
       if (!fill(r, batch)) continue;
       next_ring_ = (next_ring_ + k + 1) % rings_.size();
-      limits_.deliver(batch, stats_);  // -c: no more than the packets left, over all workers
-      return true;
+      return;
     }
-    if (stopping && last_look) return end();
-    // Nothing ready: wait for a block, without burning the core. Stopping, only as long as
-    // the kernel takes to hand over a partly filled block.
-    last_look = stopping;
+  };
+  // Nothing ready: wait for a block, without burning the core. Stopping, only as long as the
+  // kernel takes to hand over a partly filled block.
+  auto wait = [&](bool stopping) {
     read_kernel_stats();
     if (fds_.empty()) {
       for (const auto& ring : rings_) fds_.push_back(pollfd{ring->fd, POLLIN, 0});
@@ -314,11 +310,13 @@ bool AfPacketSource::next_batch(PacketBatch& batch) {
         fail(rings_[&p - fds_.data()]->iface, "socket error", err);
       }
     }
-    if (n <= 0 && !stopping) {  // a quiet period: flows may end by the clock
-      quiet_ns_ = realtime_ns() - kQuietMarginNs;
-      return true;
-    }
-  }
+    return n > 0;
+  };
+  // -c: no more than the packets left, over all workers.
+  const LiveLimits::Next got = limits_.next(batch, stats_, read, wait);
+  if (got == LiveLimits::Next::End) return end();
+  if (got == LiveLimits::Next::Quiet) quiet_ns_ = realtime_ns() - kQuietMarginNs;
+  return true;
 }
 
 bool AfPacketSource::end() {

@@ -130,30 +130,25 @@ class AfXdpSource final : public PacketSource {
     quiet_ns_ = 0;
     batch.dlt = DLT_EN10MB;
     if (ended_) return false;
-    bool last_look = false;  // stopping: one more short wait for frames on their way
-    for (;;) {
-      if (limits_.spent()) return end();
-      const bool stopping = limits_.stopping();  // what the rings hold is still read
-      const uint64_t filtered = stats_.filtered;
+    auto read = [&] {
       for (std::size_t k = 0; k < xsks_.size() && !batch.full(); ++k) {
         fill(*xsks_[(next_ + k) % xsks_.size()], batch);
       }
       next_ = (next_ + 1) % xsks_.size();
-      if (batch.size() != 0 || stats_.filtered != filtered) {
-        if (++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
-        limits_.deliver(batch, stats_);
-        return true;
-      }
-      if (stopping && last_look) return end();
-      last_look = stopping;
+    };
+    auto wait = [&](bool stopping) {
       read_kernel_stats();
       for (auto& x : xsks_) kick(*x);
-      const int n = poll(fds_.data(), fds_.size(), stopping ? kStopPollMs : kPollMs);
-      if (n <= 0 && !stopping) {  // quiet: flows end by the clock
-        quiet_ns_ = realtime_ns() - kQuietMarginNs;
-        return true;
-      }
+      return poll(fds_.data(), fds_.size(), stopping ? kStopPollMs : kPollMs) > 0;
+    };
+    const LiveLimits::Next got = limits_.next(batch, stats_, read, wait);
+    if (got == LiveLimits::Next::End) return end();
+    if (got == LiveLimits::Next::Quiet) {
+      quiet_ns_ = realtime_ns() - kQuietMarginNs;
+    } else if (++batches_since_stats_ == kBatchesPerStatsRead) {
+      read_kernel_stats();
     }
+    return true;
   }
   const SourceStats& stats() const override { return stats_; }
   uint64_t quiet_ns() const override { return quiet_ns_; }

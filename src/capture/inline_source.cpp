@@ -43,40 +43,34 @@ class InlineSource final : public PacketSource {
     quiet_ns_ = 0;
     if (ended_) return false;
     batch_ = &batch;
-    bool last_look = false;
-    for (;;) {
-      if (limits_.spent()) return end();
-      const bool stopping = limits_.stopping();
-      const uint64_t filtered = stats_.filtered;
+    auto read = [&] {
+      if (batch.full()) return;  // by the wait's copies
       mono_to_real_ = realtime_ns() - monotonic_ns();
       const int rc = ring_buffer__consume(ring_);
       if (rc < 0 && rc != kBatchFull) {
         throw std::runtime_error(std::string("inline: reading the copy ring: ") +
                                  std::strerror(-rc));
       }
-      if (batch.size() != 0 || stats_.filtered != filtered) {
-        if (++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
-        limits_.deliver(batch, stats_);
-        return true;
-      }
-      if (stopping && last_look) return end();
-      last_look = stopping;
+    };
+    // The copies the wait brings are taken at once (with the offset of the clocks before
+    // it), and delivered by the next read.
+    auto wait = [&](bool stopping) {
       read_kernel_stats();
       const int n = ring_buffer__poll(ring_, stopping ? kStopPollMs : kPollMs);
       if (n < 0 && n != kBatchFull && n != -EINTR) {
         throw std::runtime_error(std::string("inline: waiting on the copy ring: ") +
                                  std::strerror(-n));
       }
-      if (batch.size() != 0 || stats_.filtered != filtered) {  // copies, filtered ones too
-        if (++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
-        limits_.deliver(batch, stats_);
-        return true;
-      }
-      if (n == 0 && !stopping) {  // quiet: flows end by the clock
-        quiet_ns_ = realtime_ns() - kQuietMarginNs;
-        return true;
-      }
+      return n != 0;
+    };
+    const LiveLimits::Next got = limits_.next(batch, stats_, read, wait);
+    if (got == LiveLimits::Next::End) return end();
+    if (got == LiveLimits::Next::Quiet) {
+      quiet_ns_ = realtime_ns() - kQuietMarginNs;
+    } else if (++batches_since_stats_ == kBatchesPerStatsRead) {
+      read_kernel_stats();
     }
+    return true;
   }
   const SourceStats& stats() const override { return stats_; }
   uint64_t quiet_ns() const override { return quiet_ns_; }

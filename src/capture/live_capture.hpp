@@ -90,6 +90,34 @@ class LiveLimits {
     stats.packets += batch.size();
   }
 
+  // What a live source's next_batch found.
+  enum class Next : uint8_t {
+    Batch,  // packets (or filtered ones only), delivered
+    Quiet,  // nothing for a poll's time: flows may end by the clock
+    End,    // the input ended: -c spent, or stopping and nothing more came
+  };
+  // The loop of a poll-driven live source's next_batch: `read()` takes what is ready into
+  // the batch; with nothing ready, `wait(stopping)` waits for more (stopping: one short
+  // wait for packets on their way) and says whether any came. A signal or --duration ends
+  // the input once what the kernel holds is read.
+  template <class Read, class Wait>
+  Next next(PacketBatch& batch, SourceStats& stats, Read&& read, Wait&& wait) {
+    bool last_look = false;
+    for (;;) {
+      if (spent()) return Next::End;
+      const bool stopping = this->stopping();
+      const uint64_t filtered = stats.filtered;
+      read();
+      if (batch.size() != 0 || stats.filtered != filtered) {
+        deliver(batch, stats);
+        return Next::Batch;
+      }
+      if (stopping && last_look) return Next::End;
+      last_look = stopping;
+      if (!wait(stopping) && !stopping) return Next::Quiet;
+    }
+  }
+
  private:
   const std::atomic<bool>* stop_;
   std::shared_ptr<std::atomic<int64_t>> budget_;

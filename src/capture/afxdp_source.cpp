@@ -135,6 +135,7 @@ class AfXdpSource final : public PacketSource {
         fill(*xsks_[(next_ + k) % xsks_.size()], batch);
       }
       next_ = (next_ + 1) % xsks_.size();
+      if (batch.size() != 0 && ++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
     };
     auto wait = [&](bool stopping) {
       read_kernel_stats();
@@ -143,11 +144,7 @@ class AfXdpSource final : public PacketSource {
     };
     const LiveLimits::Next got = limits_.next(batch, stats_, read, wait);
     if (got == LiveLimits::Next::End) return end();
-    if (got == LiveLimits::Next::Quiet) {
-      quiet_ns_ = realtime_ns() - kQuietMarginNs;
-    } else if (++batches_since_stats_ == kBatchesPerStatsRead) {
-      read_kernel_stats();
-    }
+    if (got == LiveLimits::Next::Quiet) quiet_ns_ = realtime_ns() - kQuietMarginNs;
     return true;
   }
   const SourceStats& stats() const override { return stats_; }

@@ -44,13 +44,13 @@ class InlineSource final : public PacketSource {
     if (ended_) return false;
     batch_ = &batch;
     auto read = [&] {
-      if (batch.full()) return;  // by the wait's copies
       mono_to_real_ = realtime_ns() - monotonic_ns();
-      const int rc = ring_buffer__consume(ring_);
+      const int rc = batch.full() ? 0 : ring_buffer__consume(ring_);  // full: by the wait's
       if (rc < 0 && rc != kBatchFull) {
         throw std::runtime_error(std::string("inline: reading the copy ring: ") +
                                  std::strerror(-rc));
       }
+      if (batch.size() != 0 && ++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
     };
     // The copies the wait brings are taken at once (with the offset of the clocks before
     // it), and delivered by the next read.
@@ -65,11 +65,7 @@ class InlineSource final : public PacketSource {
     };
     const LiveLimits::Next got = limits_.next(batch, stats_, read, wait);
     if (got == LiveLimits::Next::End) return end();
-    if (got == LiveLimits::Next::Quiet) {
-      quiet_ns_ = realtime_ns() - kQuietMarginNs;
-    } else if (++batches_since_stats_ == kBatchesPerStatsRead) {
-      read_kernel_stats();
-    }
+    if (got == LiveLimits::Next::Quiet) quiet_ns_ = realtime_ns() - kQuietMarginNs;
     return true;
   }
   const SourceStats& stats() const override { return stats_; }

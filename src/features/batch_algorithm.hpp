@@ -186,29 +186,33 @@ ETCPIPE_HD inline bool row_slot(const Scratch& s, uint32_t j, uint32_t n, uint32
   return rank < n;
 }
 
-// A row's FlowInfo is set by its first packet in a pass of its own: the row's other packets
-// read it (anonymization) and its last one updates it, and on a GPU they may run in other
-// warps than the first.
-struct StartRow {
+// A pass over the packets that go into rows: Op{}(in, s, rows, j, row, rank) for each.
+template <class Op>
+struct RowPass {
   Items in;
   Scratch s;
   Rows rows;
   ETCPIPE_HD void operator()(uint32_t j) const {
     uint32_t r = 0, rank = 0;
-    if (!row_slot(s, j, rows.view.n, r, rank) || rank != 0) return;
+    if (row_slot(s, j, rows.view.n, r, rank)) Op{}(in, s, rows, j, r, rank);
+  }
+};
+
+// A row's FlowInfo is set by its first packet in a pass of its own: the row's other packets
+// read it (anonymization) and its last one updates it, and on a GPU they may run in other
+// warps than the first.
+struct StartRow {
+  ETCPIPE_HD void operator()(const Items& in, const Scratch& s, const Rows& rows, uint32_t j,
+                             uint32_t r, uint32_t rank) const {
+    if (rank != 0) return;
     const SelectedPacket& p = in.items[s.order[j]];
     start_row(rows.view, r, p.meta, p.from_client, in.worker, p.slot, p.generation);
   }
 };
 
 struct WritePacket {
-  Items in;
-  Scratch s;
-  Rows rows;
-  ETCPIPE_HD void operator()(uint32_t j) const {
-    const uint32_t n = rows.view.n;
-    uint32_t r = 0, rank = 0;
-    if (!row_slot(s, j, n, r, rank)) return;
+  ETCPIPE_HD void operator()(const Items& in, const Scratch& s, const Rows& rows, uint32_t j,
+                             uint32_t r, uint32_t rank) const {
     const SelectedPacket& p = in.items[s.order[j]];  // the packet's own bytes (step 3)
     const uint64_t prev =
         s.local[j] > 0 ? in.items[s.order[j - 1]].meta.ts_ns : rows.view.info[r].last_ns;
@@ -220,13 +224,9 @@ struct WritePacket {
 // The segment's last packet in the row updates the row's FlowInfo, in a pass after the
 // writes (a segment's first packet reads the time of the row's previous one).
 struct UpdateRow {
-  Items in;
-  Scratch s;
-  Rows rows;
-  ETCPIPE_HD void operator()(uint32_t j) const {
+  ETCPIPE_HD void operator()(const Items& in, const Scratch& s, const Rows& rows, uint32_t j,
+                             uint32_t r, uint32_t rank) const {
     const uint32_t n = rows.view.n;
-    uint32_t r = 0, rank = 0;
-    if (!row_slot(s, j, n, r, rank)) return;
     const uint32_t seg = s.seg[j] - 1, total = s.seg_base[seg] + s.seg_packets[seg];
     if (rank + 1 != (total < n ? total : n)) return;
     FlowInfo& info = rows.view.info[r];
@@ -283,9 +283,9 @@ void extract_batch(Policy&& policy, const Items& in, const FlowState& st, const 
   thrust::for_each(policy, first, last, StartSegment{s, st, rows.view.n});
   thrust::exclusive_scan(policy, s.need, s.need + n, s.alloc);
   thrust::for_each(policy, first, last, TakeRow{s, free_stack, free_n});
-  thrust::for_each(policy, first, last, StartRow{in, s, rows});
-  thrust::for_each(policy, first, last, WritePacket{in, s, rows});
-  thrust::for_each(policy, first, last, UpdateRow{in, s, rows});
+  thrust::for_each(policy, first, last, RowPass<StartRow>{in, s, rows});
+  thrust::for_each(policy, first, last, RowPass<WritePacket>{in, s, rows});
+  thrust::for_each(policy, first, last, RowPass<UpdateRow>{in, s, rows});
   thrust::for_each(policy, first, last, EndSegment{in, s, st, n, rows.view.n});
 }
 

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "cli/live_options.hpp"
+#include "cli/input_options.hpp"
 #include "cli/pipeline_options.hpp"
 #include "session/extract_session.hpp"
 
@@ -17,7 +17,6 @@ namespace {
 
 struct ExtractOptions {
   ExtractConfig run;
-  std::vector<std::string> filter_words;
   std::string spec_file;
   std::string preset;
   FeatureSpec spec;  // option values, applied over the preset or spec file when given
@@ -93,12 +92,7 @@ int conclude(const ExtractOptions& o, const ExtractResult& t) {
       }
     }
   }
-  if (t.interrupted) return interrupted_status();
-  if (t.unreadable != 0) {
-    std::cerr << "etcpipe: " << t.unreadable << " input(s) could not be read\n";
-    return 1;
-  }
-  return t.unbalanced == 0 ? 0 : 3;
+  return exit_status(t.interrupted, t.unreadable, t.unbalanced == 0);
 }
 
 int run(ExtractOptions& o) {
@@ -106,9 +100,6 @@ int run(ExtractOptions& o) {
   ExtractConfig& c = o.run;
   return run_guarded(c.pipeline, [&] {
     c.spec = make_spec(o);
-    c.input.filter = join(o.filter_words);
-    c.input.workers_given = given(o, "--workers");
-    c.input.stop = &stop_flag();
     c.snaplen_from_spec = !given(o, "--select-snaplen");
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
     ExtractHooks hooks;
@@ -144,12 +135,7 @@ Runner add_extract_command(CLI::App& app) {
       "--min-packets-each-way 2\n"
       "  etcpipe extract -r a.pcap -o ds --packets 5 --bytes 128 --labels-csv labels.csv tcp\n" +
       kExitStatusHelp);
-  auto* read = cmd->add_option("-r,--read", o.run.input.captures,
-                               "Capture file (pcap or pcapng) or directory of captures; "
-                               "repeatable")
-                   ->allow_extra_args(false);
-  add_live_options(cmd, o.run.input.live, read);
-  cmd->add_option("filter", o.filter_words, "BPF filter expression (tcpdump syntax)");
+  add_input_options(cmd, o.run.input, "BPF filter expression (tcpdump syntax)");
   cmd->add_option("-o,--output", o.run.output, "Dataset directory (created)")->required();
   cmd->add_flag("-q,--quiet", o.quiet, "Do not print the progress bar and the summary");
   cmd->add_option_function<std::string>(

@@ -9,7 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/inference_options.hpp"
-#include "cli/live_options.hpp"
+#include "cli/input_options.hpp"
 #include "cli/pipeline_options.hpp"
 #include "session/flow_session.hpp"
 
@@ -18,7 +18,6 @@ namespace {
 
 struct FlowsOptions {
   FlowRunConfig run;
-  std::vector<std::string> filter_words;
   bool quiet = false;
   CLI::App* cmd = nullptr;
 };
@@ -48,15 +47,7 @@ int conclude(const FlowRunResult& r) {
     std::cerr << "etcpipe: " << r.pcap.error << '\n';
     return 2;
   }
-  // Stopped by a signal before the end of the input: 128 + the signal, as shells report.
-  if (r.stats.interrupted) return interrupted_status();
-  // Inputs not opened, ended by a read error (truncated, corrupt) or left out of a
-  // directory: the others were read, the run is not a success.
-  if (r.unreadable != 0) {
-    std::cerr << "etcpipe: " << r.unreadable << " input(s) could not be read\n";
-    return 1;
-  }
-  return r.stats.accounting_balanced() ? 0 : 3;
+  return exit_status(r.stats.interrupted, r.unreadable, r.stats.accounting_balanced());
 }
 
 int run(FlowsOptions& o) {
@@ -74,12 +65,8 @@ int run(FlowsOptions& o) {
         c.classification->infer.max_delay_ms = ClassifierConfig::kEnforcingMaxDelayMs;
       }
     }
-    c.input.filter = join(o.filter_words);
-    c.input.workers_given = given("--workers");
-    c.input.stop = &stop_flag();
     c.snaplen_from_model = !given("--select-snaplen");
     c.command_line = command_line();
-    c.give_up = &give_up_flag();  // a second signal: do not wait for a blocked output
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
     FlowRunHooks hooks;
     hooks.warn = warner(progress);
@@ -103,13 +90,8 @@ int run(FlowsOptions& o) {
 
 // The options of flows, and of classify (which has them all).
 void add_record_options(CLI::App* cmd, FlowsOptions& o) {
-  auto* read = cmd->add_option("-r,--read", o.run.input.captures,
-                               "Capture file (pcap or pcapng) or directory of captures; "
-                               "repeatable")
-                   ->allow_extra_args(false);
-  add_live_options(cmd, o.run.input.live, read);
-  cmd->add_option("filter", o.filter_words,
-                  "BPF filter expression (tcpdump syntax), applied to each packet as captured");
+  add_input_options(cmd, o.run.input,
+                    "BPF filter expression (tcpdump syntax), applied to each packet as captured");
   cmd->add_option("-o,--output", o.run.outputs,
                   "KIND:TARGET, repeatable: jsonl:FILE, csv:FILE, sqlite:FILE (flow records; "
                   "FILE - is stdout), mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?socket=PATH] "

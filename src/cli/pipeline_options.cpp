@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "session/stop_signals.hpp"
+
 namespace etcpipe::cli {
 namespace {
 
@@ -22,6 +24,15 @@ CLI::Option* add_seconds(CLI::App* app, const std::string& name, uint64_t& ns,
 }
 
 }  // namespace
+
+int exit_status(bool interrupted, uint64_t unreadable, bool balanced) {
+  if (interrupted) return interrupted_status();
+  if (unreadable != 0) {
+    std::cerr << "etcpipe: " << unreadable << " input(s) could not be read\n";
+    return 1;
+  }
+  return balanced ? 0 : 3;
+}
 
 Tell warner(bool progress) {
   return [progress](const std::string& msg) {
@@ -53,12 +64,17 @@ CLI::Validator finite_number() {
 
 void add_pipeline_options(CLI::App* cmd, FlowPipelineConfig& cfg, InputConfig& input,
                           bool select_packets) {
-  cmd->add_option("--workers", input.workers,
-                  "Flow-tracking worker threads; packets of a file reach them by symmetric "
-                  "Toeplitz hash, live packets by the kernel's or the NIC's (one socket or "
-                  "queue per worker) (default: one fewer than the cores, for the thread that "
-                  "reads files or collects records)")
-      ->capture_default_str()
+  cmd->add_option_function<unsigned>(
+         "--workers",
+         [&input](const unsigned& n) {
+           input.workers = n;
+           input.workers_given = true;
+         },
+         "Flow-tracking worker threads; packets of a file reach them by symmetric "
+         "Toeplitz hash, live packets by the kernel's or the NIC's (one socket or "
+         "queue per worker) (default: one fewer than the cores, for the thread that "
+         "reads files or collects records)")
+      ->default_str(std::to_string(input.workers))
       ->check(CLI::Range(1u, 256u));
   cmd->add_flag_callback(
       "--no-decap", [&cfg] { cfg.decoder.decapsulate = false; },

@@ -14,7 +14,7 @@
 
 namespace etcpipe::cli {
 
-// Registers the options on `cmd`, into `cfg` and `input.workers`. Without
+// Registers the options on `cmd`, into `cfg` and `input`'s workers. Without
 // `select_packets`, the command sets N itself.
 void add_pipeline_options(CLI::App* cmd, FlowPipelineConfig& cfg, InputConfig& input,
                           bool select_packets);
@@ -34,6 +34,12 @@ int run_guarded(const FlowPipelineConfig& cfg, Body&& body) {
   }
   return 2;
 }
+
+// The exit status of a run that read packets (kExitStatusHelp): stopped by a signal before
+// the end of the input, 128 + the signal, as shells report; inputs not opened, ended by a
+// read error (truncated, corrupt) or left out of a directory, 1 with a line on stderr (the
+// others were read, the run is not a success); accounting that does not balance, 3.
+int exit_status(bool interrupted, uint64_t unreadable, bool balanced);
 
 // Says a warning on stderr ("etcpipe: MSG"), clearing the progress line first if one is shown.
 Tell warner(bool progress);

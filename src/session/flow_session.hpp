@@ -47,8 +47,8 @@ struct FlowRunConfig {
   std::optional<ClassificationConfig> classification;  // records carry verdicts (classify)
   bool snaplen_from_model = true;  // the model's spec sets pipeline.select_snaplen
   EnforceConfig enforce;
-  std::string command_line;                    // what database outputs record of the run
-  const std::atomic<bool>* give_up = nullptr;  // set: do not wait for a blocked output
+  std::string command_line;                            // what database outputs record of the run
+  const std::atomic<bool>* give_up = &give_up_flag();  // set: do not wait for a blocked output
 };
 
 // What became of a run.

@@ -14,6 +14,7 @@
 
 #include "capture/live_capture.hpp"
 #include "capture/xdp_program.hpp"
+#include "session/stop_signals.hpp"
 
 namespace etcpipe {
 
@@ -47,7 +48,7 @@ struct InputConfig {
   unsigned workers = std::max(2u, std::thread::hardware_concurrency()) - 1;
   // The worker count was asked for; otherwise fewer workers where a device has fewer queues.
   bool workers_given = false;
-  const std::atomic<bool>* stop = nullptr;  // set asynchronously (a signal): end of input
+  const std::atomic<bool>* stop = &stop_flag();  // set asynchronously: end of input
 
   // Throws std::runtime_error when neither captures nor interfaces are given.
   void require_some() const;

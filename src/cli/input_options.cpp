@@ -1,4 +1,4 @@
-#include "cli/live_options.hpp"
+#include "cli/input_options.hpp"
 
 #include "capture/dpdk_source.hpp"
 #include "capture/xdp_program.hpp"
@@ -13,7 +13,12 @@ const std::string kLiveHelp =
     "over them (no reader thread: one thread collects the records). Packets\n"
     "the kernel drops (ring full) are counted: packets received = packets read + kernel drops.\n";
 
-void add_live_options(CLI::App* cmd, LiveConfig& o, CLI::Option* read) {
+void add_input_options(CLI::App* cmd, InputConfig& in, const std::string& filter_help) {
+  auto* read = cmd->add_option("-r,--read", in.captures,
+                               "Capture file (pcap or pcapng) or directory of captures; "
+                               "repeatable")
+                   ->allow_extra_args(false);
+  LiveConfig& o = in.live;
   auto* group = cmd->add_option_group("Live capture", "Instead of -r: capture on interfaces");
   auto* iface = group
                     ->add_option("-i,--interface", o.interfaces,
@@ -76,6 +81,9 @@ void add_live_options(CLI::App* cmd, LiveConfig& o, CLI::Option* read) {
       ->needs(iface);
   group->add_option("-c,--count", o.count, "Stop after this many packets (0: no limit)")
       ->needs(iface);
+  cmd->add_option_function<std::vector<std::string>>(
+      "filter", [&in](const std::vector<std::string>& words) { in.filter = join(words); },
+      filter_help);
 }
 
 }  // namespace etcpipe::cli

@@ -42,7 +42,8 @@ Tell warner(bool progress) {
 
 Tell noter(bool quiet) {
   if (quiet) return {};
-  return [](const std::string& msg) { std::cerr << "etcpipe: " << msg << '\n'; };
+  // One write: notes come from several threads (enforcement's from the classifier's).
+  return [](const std::string& msg) { std::cerr << "etcpipe: " + msg + '\n'; };
 }
 
 std::string out_of_memory_advice(const FlowPipelineConfig& cfg) {

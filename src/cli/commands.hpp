@@ -3,9 +3,10 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <functional>
 #include <string>
+
+#include "session/stop_signals.hpp"
 
 namespace etcpipe::cli {
 
@@ -15,16 +16,6 @@ using Runner = std::function<int()>;
 inline const std::string kExitStatusHelp =
     "Exit status: 0 ok, 1 some input unreadable (not opened, truncated or corrupt), 2 usage\n"
     "or fatal error (an output that failed), 130/143 stopped by SIGINT/SIGTERM.";
-
-// Process-wide stop request set by SIGINT/SIGTERM: the first stops reading (the run ends
-// every flow and flushes its outputs); a second one sets give_up_flag() (waits for the
-// outputs give up) and ends the process 3 s later if the run is not over by then.
-void install_stop_handlers();
-const std::atomic<bool>& stop_flag();
-const std::atomic<bool>& give_up_flag();
-// The exit status of a run a stop signal interrupted: 128 + the signal (SIGINT, SIGTERM),
-// as shells report.
-int interrupted_status();
 
 // The command line as given, passwords in URIs hidden (for the records of a run, e.g. in
 // SQLite).

@@ -1,31 +1,22 @@
 // etcpipe extract: captures -> a labelled feature dataset (.npy arrays, flows.csv,
-// meta.json) that Python loads with numpy alone.
+// meta.json) that Python loads with numpy alone. The options fill the session's
+// ExtractConfig; run_extract_session runs it.
 #include <unistd.h>
 
-#include <chrono>
-#include <filesystem>
-#include <functional>
+#include <algorithm>
 #include <iostream>
 #include <memory>
-#include <new>
-#include <nlohmann/json.hpp>
 
-#include "capture/pcap_source.hpp"
 #include "cli/commands.hpp"
-#include "cli/live_options.hpp"
+#include "cli/input_options.hpp"
 #include "cli/pipeline_options.hpp"
-#include "dataset/dataset_writer.hpp"
-#include "features/consumer_extractor.hpp"
-#include "pipeline/run.hpp"
+#include "session/extract_session.hpp"
 
 namespace etcpipe::cli {
 namespace {
 
 struct ExtractOptions {
-  std::vector<std::string> inputs;
-  LiveOptions live;
-  std::vector<std::string> filter_words;
-  std::string output;
+  ExtractConfig run;
   std::string spec_file;
   std::string preset;
   FeatureSpec spec;  // option values, applied over the preset or spec file when given
@@ -33,14 +24,7 @@ struct ExtractOptions {
   std::string anonymize = "zero";
   bool keep_tcp_fields = false;
   bool no_matrix = false, no_sequences = false, no_stats = false;
-  std::string extractor = "streaming";
-  uint32_t feature_rows = 16384;
-  std::string labels_csv;
-  bool labels_dirs = false;
-  std::string labels_ndpi;
-  NdpiLabelOptions ndpi;
   bool quiet = false;
-  PipelineOptions pipeline;
   CLI::App* cmd = nullptr;
 };
 
@@ -67,13 +51,6 @@ FeatureSpec make_spec(const ExtractOptions& o) {
   return s;
 }
 
-std::unique_ptr<Labeler> make_labeler(const ExtractOptions& o) {
-  if (!o.labels_csv.empty()) return csv_labels(o.labels_csv);
-  if (o.labels_dirs) return directory_labels();
-  if (!o.labels_ndpi.empty()) return ndpi_labels(o.labels_ndpi, o.ndpi);
-  return nullptr;
-}
-
 std::string bar(double fraction) {
   constexpr int kWidth = 30;
   const int done = std::clamp(int(fraction * kWidth), 0, kWidth);
@@ -81,168 +58,59 @@ std::string bar(double fraction) {
          "]";
 }
 
-// The pipeline for a dataset: N from the spec, the library's flow capacity (a dataset, not
-// a probe: not a quarter of the memory), streaming extraction in the workers if chosen.
-FlowPipelineConfig extract_config(ExtractOptions& o, const FeatureSpec& spec, ExtractorKind kind) {
-  if (!given(o, "--max-flows")) o.pipeline.max_flows = FlowTableConfig{}.max_flows;
-  if (!given(o, "--select-snaplen")) o.pipeline.select_snaplen = snaplen_for(spec);
-  o.pipeline.select_packets = spec.packets;
-  FlowPipelineConfig cfg = pipeline_config(o.pipeline);
-  cfg.feature_rows = o.feature_rows;
-  if (kind == ExtractorKind::Streaming) cfg.streaming = spec;
-  return cfg;
+// The progress line, rewritten in place.
+void show_progress(const ExtractProgress& p) {
+  if (p.live) {
+    std::cerr << '\r' << p.stats.source.packets << " packets, " << p.stats.source.kernel_drops
+              << " dropped by the kernel, " << p.flows << " flows\x1b[K" << std::flush;
+  } else {
+    std::cerr << '\r'
+              << bar((double(p.captures_done) + std::max(p.stats.progress, 0.0)) /
+                     double(p.captures))
+              << ' ' << p.captures_done << '/' << p.captures << " captures, " << p.flows
+              << " flows\x1b[K" << std::flush;
+  }
 }
 
-// The runs of an extraction (one per capture file, or one live) added up.
-struct Totals {
-  RunStats stats;
-  uint64_t unbalanced = 0;
-  bool interrupted = false;  // by SIGINT/SIGTERM: the dataset holds what was read
-  std::size_t runs = 0;
-  uint64_t unreadable = 0;  // inputs not opened, ended by a read error, or left out
-
-  void add(const RunStats& s) {
-    unbalanced += !s.accounting_balanced();
-    interrupted |= s.interrupted;
-    stats.source.packets += s.source.packets;
-    stats.source.kernel_drops += s.source.kernel_drops;
-    stats.flows.created += s.flows.created;
-    stats.selected.copied += s.selected.copied;
-    stats.selected.copy_dropped += s.selected.copy_dropped;
-    stats.features.add(s.features);
-    ++runs;
-  }
-};
-
-// Closes the dataset with its metadata, says what was done, returns the exit status.
-int conclude(const ExtractOptions& o, ExtractorKind kind, const ConsumerExtractor* extractor,
-             DatasetWriter& dataset, bool labelled, const Totals& t, double seconds) {
-  const ExtractStats xs = extractor ? extractor->stats() : t.stats.features;
-  const std::string_view where = extractor ? extractor->device() : "cpu";
-  nlohmann::json extra = {{"extractor", extractor_name(kind)},
-                          {"extractor_device", where},
-                          {"captures", t.runs},
-                          {"packets", t.stats.source.packets},
-                          {"kernel_drops", t.stats.source.kernel_drops},
-                          {"flows_tracked", t.stats.flows.created},
-                          {"rows_full", xs.rows_full},
-                          {"rows_dropped", xs.output_dropped},
-                          {"copies_dropped", t.stats.selected.copy_dropped}};
-  dataset.close(extra);
+// Says what was done, returns the exit status.
+int conclude(const ExtractOptions& o, const ExtractResult& t) {
   if (!o.quiet) {
     if (t.stats.source.kernel_drops != 0) {
       std::cerr << t.stats.source.kernel_drops << " packets dropped by the kernel\n";
     }
-    std::cerr << t.runs << (o.live.live() ? " live capture, " : " captures, ")
+    const std::string_view kind = extractor_name(o.run.extractor);
+    std::cerr << t.runs << (o.run.input.live.live() ? " live capture, " : " captures, ")
               << t.stats.source.packets << " packets, " << t.stats.flows.created << " flows in "
-              << seconds << " s (" << extractor_name(kind) << " extractor on " << where << ")\n"
-              << dataset.flows() << " flows written to " << o.output;
-    if (labelled) std::cerr << ", " << dataset.unlabeled() << " unlabeled left out";
-    std::cerr << "; flows without a free row " << xs.rows_full << ", rows dropped "
-              << xs.output_dropped << "\n";
-    if (labelled) {
+              << t.seconds << " s (" << kind << " extractor on " << t.device << ")\n"
+              << t.flows << " flows written to " << o.run.output;
+    if (t.labelled) std::cerr << ", " << t.unlabeled << " unlabeled left out";
+    std::cerr << "; flows without a free row " << t.features.rows_full << ", rows dropped "
+              << t.features.output_dropped << "\n";
+    if (t.labelled) {
       std::cerr << "flows per label:\n";
-      for (const auto& [label, n] : dataset.per_label()) {
+      for (const auto& [label, n] : t.per_label) {
         std::cerr << "  " << label << std::string(label.size() < 24 ? 24 - label.size() : 1, ' ')
                   << n << '\n';
       }
     }
   }
-  if (t.interrupted) return interrupted_status();
-  if (t.unreadable != 0) {
-    std::cerr << "etcpipe: " << t.unreadable << " input(s) could not be read\n";
-    return 1;
-  }
-  return t.unbalanced == 0 ? 0 : 3;
+  return exit_status(t.interrupted, t.unreadable, t.unbalanced == 0);
 }
 
 int run(ExtractOptions& o) {
   install_stop_handlers();
-  return run_guarded(o.pipeline, [&] {
-    if (o.inputs.empty() && !o.live.live()) {
-      throw std::runtime_error("nothing to read: give captures (-r FILE) or interfaces (-i IFACE)");
-    }
-    const FeatureSpec spec = make_spec(o);
-    const ExtractorKind kind = parse_extractor(o.extractor);
-    const FlowPipelineConfig cfg = extract_config(o, spec, kind);
-    unsigned workers = o.pipeline.workers;
+  ExtractConfig& c = o.run;
+  return run_guarded(c.pipeline, [&] {
+    c.spec = make_spec(o);
+    c.snaplen_from_spec = !given(o, "--select-snaplen");
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
-    const Warn warn = warner(progress);
-    Totals t;
-    if (o.live.live() && (o.labels_dirs || !o.labels_ndpi.empty())) {
-      throw std::runtime_error(
-          "--labels-from-dirs and --labels-ndpi label captures: with -i, give --labels-csv "
-          "with 5-tuples");
-    }
-    LiveInput live;  // one source per worker
-    std::vector<std::string> files;
-    if (o.live.live()) {
-      live = open_live(o.live, join(o.filter_words), workers, given(o, "--workers"), o.quiet);
-      workers = static_cast<unsigned>(live.queues.size());  // fewer where a device has fewer queues
-    } else {
-      files = expand_capture_paths(o.inputs, [&](const std::string& msg) {
-        ++t.unreadable;
-        warn(msg);
-      });
-      if (files.empty()) throw std::runtime_error("no capture files found");
-    }
-    auto labeler = make_labeler(o);
-    DatasetWriter dataset(o.output, spec, labeler.get());
-    SinkOutput out(spec, dataset);
-    // The consumer-side extractor, if any: selected batches in, rows to the dataset.
-    const std::unique_ptr<ConsumerExtractor> extractor =
-        make_consumer_extractor(kind, spec, o.feature_rows, workers,
-                                per_worker_capacity(cfg.table.max_flows, workers), out);
-
-    const auto start = std::chrono::steady_clock::now();
-    NullSink records;
-    RunOptions ro;
-    ro.workers = workers;
-    if (extractor) {
-      ro.on_selected = [&extractor](const SelectedBatch& b) { extractor->add(b); };
-    }
-    ro.on_features = [&](const FeatureBatch& b) { dataset.write(b); };
-    auto account = [&](const RunStats& s) {
-      if (extractor) extractor->finish();
-      t.add(s);
-    };
-    if (o.live.live()) {  // one run over the interfaces, until a signal, --duration or -c
-      dataset.set_capture("live:" + join(o.live.interfaces));
-      ro.lossless = false;  // the link does not wait: dropped copies and rows are counted
-      if (progress) {
-        ro.on_tick = [&](const RunStats& s) {
-          std::cerr << '\r' << s.source.packets << " packets, " << s.source.kernel_drops
-                    << " dropped by the kernel, " << dataset.flows() << " flows\x1b[K"
-                    << std::flush;
-        };
-      }
-      account(run_flows(live.queues, cfg, records, ro));
-    }
-    for (const std::string& file : files) {
-      if (stop_flag().load()) {
-        t.interrupted = true;
-        break;
-      }
-      PcapFileSource source({file}, join(o.filter_words), warn);
-      dataset.set_capture(file);
-      ro.stop = &stop_flag();
-      if (progress) {
-        ro.on_tick = [&](const RunStats& s) {
-          std::cerr << '\r'
-                    << bar((double(t.runs) + std::max(s.progress, 0.0)) / double(files.size()))
-                    << ' ' << t.runs << '/' << files.size() << " captures, " << dataset.flows()
-                    << " flows\x1b[K" << std::flush;
-        };
-      }
-      const RunStats s = run_flows(source, cfg, records, ro);
-      t.unreadable += source.open_failures() + s.source.read_errors;
-      account(s);
-      if (ro.on_tick) ro.on_tick(s);
-    }
+    ExtractHooks hooks;
+    hooks.warn = warner(progress);
+    hooks.note = noter(o.quiet);
+    if (progress) hooks.progress = show_progress;
+    const ExtractResult t = run_extract_session(c, hooks);
     if (progress) std::cerr << "\r\x1b[K";
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return conclude(o, kind, extractor.get(), dataset, labeler != nullptr, t, seconds);
+    return conclude(o, t);
   });
 }
 
@@ -269,20 +137,16 @@ Runner add_extract_command(CLI::App& app) {
       "--min-packets-each-way 2\n"
       "  etcpipe extract -r a.pcap -o ds --packets 5 --bytes 128 --labels-csv labels.csv tcp\n" +
       kExitStatusHelp);
-  auto* read = cmd->add_option("-r,--read", o.inputs,
-                               "Capture file (pcap or pcapng) or directory of captures; "
-                               "repeatable")
-                   ->allow_extra_args(false);
-  add_live_options(cmd, o.live, read);
-  cmd->add_option("filter", o.filter_words, "BPF filter expression (tcpdump syntax)");
-  cmd->add_option("-o,--output", o.output, "Dataset directory (created)")->required();
+  add_input_options(cmd, o.run.input, "BPF filter expression (tcpdump syntax)");
+  cmd->add_option("-o,--output", o.run.output, "Dataset directory (created)")->required();
   cmd->add_flag("-q,--quiet", o.quiet, "Do not print the progress bar and the summary");
-  cmd->add_option("--extractor", o.extractor,
-                  "reference (serial baseline), streaming (in the flow workers) or batch "
-                  "(sort + segmented scan on Thrust)")
-      ->capture_default_str()
+  cmd->add_option_function<std::string>(
+         "--extractor", [&o](const std::string& kind) { o.run.extractor = parse_extractor(kind); },
+         "reference (serial baseline), streaming (in the flow workers) or batch "
+         "(sort + segmented scan on Thrust)")
+      ->default_str(std::string(extractor_name(o.run.extractor)))
       ->check(CLI::IsMember({"reference", "streaming", "batch"}));
-  cmd->add_option("--feature-rows", o.feature_rows,
+  cmd->add_option("--feature-rows", o.run.feature_rows,
                   "Flows whose rows are being filled at once, per extractor (N x L bytes each)")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1u << 26));
@@ -315,26 +179,26 @@ Runner add_extract_command(CLI::App& app) {
 
   auto* labels = cmd->add_option_group("Labels", "Where each flow's class comes from");
   auto* csv =
-      labels->add_option("--labels-csv", o.labels_csv,
+      labels->add_option("--labels-csv", o.run.labels.csv,
                          "CSV with header capture,label or src,sport,dst,dport,proto,label");
-  auto* dirs = labels->add_flag("--labels-from-dirs", o.labels_dirs,
+  auto* dirs = labels->add_flag("--labels-from-dirs", o.run.labels.dirs,
                                 "Class = name of the directory holding the capture");
-  auto* ndpi = labels->add_option("--labels-ndpi", o.labels_ndpi,
+  auto* ndpi = labels->add_option("--labels-ndpi", o.run.labels.ndpi,
                                   "Directory of nDPI results (NAME.out for capture NAME): the "
                                   "application part of the detected protocol");
   csv->excludes(dirs)->excludes(ndpi);
   dirs->excludes(ndpi);
   labels
-      ->add_flag("--encrypted-only", o.ndpi.encrypted_only,
+      ->add_flag("--encrypted-only", o.run.labels.ndpi_options.encrypted_only,
                  "With --labels-ndpi: only flows nDPI marks [Encrypted]")
       ->needs(ndpi);
   labels
-      ->add_option("--min-packets-each-way", o.ndpi.min_packets_each_way,
+      ->add_option("--min-packets-each-way", o.run.labels.ndpi_options.min_packets_each_way,
                    "With --labels-ndpi: only flows with at least this many packets each way")
       ->needs(ndpi);
   labels->footer("Flows without a label are left out (and counted) when a label source is given.");
 
-  add_pipeline_options(cmd, o.pipeline, false);
+  add_pipeline_options(cmd, o.run.pipeline, o.run.input, false);
   return [opts] { return run(*opts); };
 }
 

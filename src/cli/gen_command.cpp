@@ -1,43 +1,34 @@
 // etcpipe gen: synthetic traffic to a pcap file, or sent on an interface.
 #include <algorithm>
-#include <chrono>
 #include <iostream>
 
-#include "capture/afpacket_sender.hpp"
-#include "capture/pcap_writer.hpp"
 #include "cli/commands.hpp"
 #include "cli/generator_options.hpp"
+#include "session/generated_traffic.hpp"
 
 namespace etcpipe::cli {
 namespace {
 
-// Sends the packets at their packet-time rate (--rate).
-int send_on(GeneratorSource& gen, PacketBatch& batch, const std::string& iface,
-            const GeneratorConfig& cfg) {
-  uint32_t largest = 0;
-  for (uint32_t size : cfg.packet_sizes) largest = std::max(largest, size);
-  AfPacketSender out(iface, largest, cfg.rate_pps);
-  const auto start = std::chrono::steady_clock::now();
-  while (!stop_flag().load(std::memory_order_relaxed) && gen.next_batch(batch)) out.send(batch);
-  const uint64_t refused = out.finish();
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cerr << "etcpipe: " << out.packets() - refused << " packets (" << out.bytes()
-            << " bytes) sent on " << iface << " in " << s << " s, "
-            << static_cast<uint64_t>(double(out.packets()) / std::max(s, 1e-9)) << " packets/s";
-  if (refused != 0) std::cerr << "; " << refused << " refused by the interface";
-  if (out.too_long() != 0) {
-    std::cerr << "; " << out.too_long() << " longer than " << iface << " takes, left out";
+// Says what was sent; 1 if the interface refused packets or left some out.
+int report_sent(const GenResult& r, const std::string& iface) {
+  std::cerr << "etcpipe: " << r.packets - r.refused << " packets (" << r.bytes << " bytes) sent on "
+            << iface << " in " << r.seconds << " s, "
+            << static_cast<uint64_t>(double(r.packets) / std::max(r.seconds, 1e-9)) << " packets/s";
+  if (r.refused != 0) std::cerr << "; " << r.refused << " refused by the interface";
+  if (r.too_long != 0) {
+    std::cerr << "; " << r.too_long << " longer than " << iface << " takes, left out";
   }
   std::cerr << '\n';
-  if (stop_flag().load()) return interrupted_status();
-  return refused == 0 && out.too_long() == 0 ? 0 : 1;
+  if (r.interrupted) return interrupted_status();
+  return r.refused == 0 && r.too_long == 0 ? 0 : 1;
 }
 
 }  // namespace
 
 Runner add_gen_command(CLI::App& app) {
   struct Options {
-    GeneratorOptions gen;
+    GeneratorConfig traffic;
+    double duration = 0;
     std::string output;
     std::string send;
     uint32_t snaplen = 65535;
@@ -59,24 +50,20 @@ Runner add_gen_command(CLI::App& app) {
   cmd->add_option("-s,--snaplen", opts->snaplen, "Bytes kept of each packet")
       ->capture_default_str()
       ->check(CLI::Range(64u, 262144u));
-  add_generator_options(*cmd, opts->gen);
+  add_generator_options(*cmd, opts->traffic, opts->duration);
   return [opts] {
     install_stop_handlers();
     try {
-      GeneratorConfig cfg = generator_config(opts->gen);
+      GeneratorConfig cfg = checked_generator(opts->traffic, opts->duration);
       cfg.snaplen = opts->snaplen;
-      GeneratorSource gen(cfg);
-      PacketBatch batch;
-      if (!opts->send.empty()) return send_on(gen, batch, opts->send, cfg);
-      if (opts->output.empty()) throw std::runtime_error("give -w FILE or --send IFACE");
-      PcapWriter out(opts->output, 1, opts->snaplen);
-      while (!stop_flag().load(std::memory_order_relaxed) && gen.next_batch(batch)) {
-        out.write(batch);
+      if (!opts->send.empty()) {
+        return report_sent(send_generated(cfg, opts->send, &stop_flag()), opts->send);
       }
-      out.close();
-      std::cerr << "etcpipe: " << gen.stats().packets << " packets (" << gen.stats().bytes
-                << " bytes), " << gen.flows_born() << " flows, written to " << opts->output << '\n';
-      return stop_flag().load() ? interrupted_status() : 0;
+      if (opts->output.empty()) throw std::runtime_error("give -w FILE or --send IFACE");
+      const GenResult r = write_generated(cfg, opts->output, opts->snaplen, &stop_flag());
+      std::cerr << "etcpipe: " << r.packets << " packets (" << r.bytes << " bytes), " << r.flows
+                << " flows, written to " << opts->output << '\n';
+      return r.interrupted ? interrupted_status() : 0;
     } catch (const std::exception& e) {
       std::cerr << "etcpipe: " << e.what() << '\n';
       return 2;

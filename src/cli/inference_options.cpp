@@ -1,20 +1,8 @@
 #include "cli/inference_options.hpp"
 
-#include <filesystem>
-
 namespace etcpipe::cli {
 
-std::string default_model_dir() {
-  namespace fs = std::filesystem;
-  if (fs::is_directory(ETCPIPE_DEFAULT_MODEL)) return ETCPIPE_DEFAULT_MODEL;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  const fs::path installed = exe.parent_path().parent_path() / "share/etcpipe/models/default";
-  return !ec && fs::is_directory(installed) ? installed.string() : ETCPIPE_DEFAULT_MODEL;
-}
-
 void add_inference_options(CLI::App* cmd, ClassificationConfig& o) {
-  o.model = default_model_dir();
   auto* inf = cmd->add_option_group("Inference");
   inf->add_option("-m,--model", o.model, "Model directory (model.json, labels.json, spec.json)")
       ->capture_default_str();

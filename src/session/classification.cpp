@@ -1,10 +1,20 @@
 #include "session/classification.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
 namespace etcpipe {
+
+std::string default_model_dir() {
+  namespace fs = std::filesystem;
+  if (fs::is_directory(ETCPIPE_DEFAULT_MODEL)) return ETCPIPE_DEFAULT_MODEL;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  const fs::path installed = exe.parent_path().parent_path() / "share/etcpipe/models/default";
+  return !ec && fs::is_directory(installed) ? installed.string() : ETCPIPE_DEFAULT_MODEL;
+}
 
 Classification::Classification(const ClassificationConfig& c)
     : config_(c), model_(Model::load(c.user_model())) {}

@@ -14,8 +14,12 @@
 
 namespace etcpipe {
 
+// The bundled model: the source tree's when it is there, else the installed copy
+// (PREFIX/share/etcpipe/models/default beside PREFIX/bin/etcpipe).
+std::string default_model_dir();
+
 struct ClassificationConfig {
-  std::string model;  // the model directory
+  std::string model = default_model_dir();  // the model directory
   ClassifierConfig infer;
   uint32_t feature_rows = 0;  // 0: one for every flow (FlowPipelineConfig)
   // Seconds of packet time from a flow's first selected packet to its verdict at most; 0:

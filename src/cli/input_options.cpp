@@ -1,16 +1,7 @@
-#include "cli/live_options.hpp"
+#include "cli/input_options.hpp"
 
-#include <net/if.h>
-
-#include <chrono>
-#include <iostream>
-
-#include "capture/afpacket_socket.hpp"
-#include "capture/afpacket_source.hpp"
-#include "capture/afxdp_source.hpp"
 #include "capture/dpdk_source.hpp"
-#include "capture/inline_source.hpp"
-#include "cli/commands.hpp"
+#include "capture/xdp_program.hpp"
 #include "cli/pipeline_options.hpp"
 
 namespace etcpipe::cli {
@@ -22,7 +13,12 @@ const std::string kLiveHelp =
     "over them (no reader thread: one thread collects the records). Packets\n"
     "the kernel drops (ring full) are counted: packets received = packets read + kernel drops.\n";
 
-void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read) {
+void add_input_options(CLI::App* cmd, InputConfig& in, const std::string& filter_help) {
+  auto* read = cmd->add_option("-r,--read", in.captures,
+                               "Capture file (pcap or pcapng) or directory of captures; "
+                               "repeatable")
+                   ->allow_extra_args(false);
+  LiveConfig& o = in.live;
   auto* group = cmd->add_option_group("Live capture", "Instead of -r: capture on interfaces");
   auto* iface = group
                     ->add_option("-i,--interface", o.interfaces,
@@ -85,86 +81,9 @@ void add_live_options(CLI::App* cmd, LiveOptions& o, CLI::Option* read) {
       ->needs(iface);
   group->add_option("-c,--count", o.count, "Stop after this many packets (0: no limit)")
       ->needs(iface);
-}
-
-LiveInput open_live(const LiveOptions& o, const std::string& bpf, unsigned workers,
-                    bool workers_given, bool quiet, bool verdicts_in_xdp,
-                    const std::function<void(XdpProgram&)>& prepare_xdp) {
-  LiveCaptureConfig lc;
-  lc.interfaces = o.interfaces;
-  lc.bpf = bpf;
-  lc.ring_mb = o.ring_mb;
-  lc.max_packets = o.count;
-  lc.duration = std::chrono::nanoseconds(static_cast<int64_t>(o.duration * 1e9));
-  lc.stop = &stop_flag();  // a signal ends the input: every flow ends, end-of-input
-  lc.dpdk_eal = o.dpdk_eal;
-  const bool in_line = !o.inline_to.empty();
-  if (o.capture != "afxdp" && o.xdp_mode != "auto" && !verdicts_in_xdp && !in_line) {
-    throw std::runtime_error(
-        "--xdp-mode " + o.xdp_mode +
-        ": only where XDP runs (--capture afxdp, --inline-to, --enforce, --in-kernel)");
-  }
-  if (in_line && o.capture != "afpacket") {
-    throw std::runtime_error("--inline-to: the copies come from XDP; --capture " + o.capture +
-                             " does not apply");
-  }
-  if (in_line && workers_given && workers > 1) {
-    throw std::runtime_error("--inline-to: one worker reads the copy ring (--workers 1)");
-  }
-  if (verdicts_in_xdp && o.capture == "dpdk") {
-    throw std::runtime_error(
-        "--enforce, --in-kernel: DPDK takes the device from the kernel, where XDP runs: capture "
-        "with "
-        "afpacket or afxdp");
-  }
-  using XdpMode = LiveCaptureConfig::XdpMode;
-  lc.xdp_mode = o.xdp_mode == "native"    ? XdpMode::Native
-                : o.xdp_mode == "generic" ? XdpMode::Generic
-                                          : XdpMode::Auto;
-  lc.fit_workers = !workers_given;
-  if (!quiet) lc.note = [](const std::string& msg) { std::cerr << "etcpipe: " << msg << '\n'; };
-  LiveInput in;
-  if (in_line || verdicts_in_xdp || o.capture == "afxdp") {
-    XdpConfig xc;
-    xc.attach = lc.xdp_mode;
-    xc.mode = in_line ? ETCPIPE_MODE_INLINE | (o.fail_closed ? ETCPIPE_MODE_FAIL_CLOSED : 0u)
-              : o.capture == "afxdp" ? ETCPIPE_MODE_XSK
-                                     : 0u;
-    if (in_line) xc.copy_ring_bytes = std::min(o.ring_mb, 1024u) << 20;
-    in.xdp = std::make_shared<XdpProgram>(xc);
-    if (prepare_xdp) prepare_xdp(*in.xdp);
-  }
-  if (in_line) {
-    in.queues.push_back(open_inline_source(lc, o.inline_to, *in.xdp));
-  } else if (o.capture == "dpdk") {
-    in.queues = open_dpdk_sources(lc, workers);
-  } else if (o.capture == "afxdp") {
-    in.queues = open_afxdp_sources(lc, workers, *in.xdp);
-  } else {
-    if (in.xdp) {
-      for (const std::string& iface : o.interfaces) {  // XDP parses Ethernet frames
-        ethernet_interface(iface,
-                           "--enforce and --in-kernel act on Ethernet interfaces only (XDP)");
-      }
-      lc.socket_filter_fd = in.xdp->socket_filter();
-    }
-    in.queues = AfPacketSource::open(lc, workers);
-    // Enforcing: XDP acts on what arrives, before the kernel's tap.
-    for (std::size_t i = 0; in.xdp && i < o.interfaces.size(); ++i) {
-      note_xdp_mode(in.xdp->attach(o.interfaces[i], if_nametoindex(o.interfaces[i].c_str())), lc);
-    }
-  }
-  auto& queues = in.queues;
-  if (!quiet) {
-    std::string names;
-    for (const std::string& i : o.interfaces) names += (names.empty() ? "" : " ") + i;
-    std::cerr << "etcpipe: listening on " << names << (in_line ? " inline to " + o.inline_to : "")
-              << " (" << (in_line ? "xdp copies" : o.capture) << ", " << queues.size()
-              << (queues.size() == 1 ? " worker" : " workers");
-    if (o.capture == "afpacket") std::cerr << ", ring " << o.ring_mb << " MiB each";
-    std::cerr << ")\n";
-  }
-  return in;
+  cmd->add_option_function<std::vector<std::string>>(
+      "filter", [&in](const std::vector<std::string>& words) { in.filter = join(words); },
+      filter_help);
 }
 
 }  // namespace etcpipe::cli

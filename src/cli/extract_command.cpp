@@ -17,39 +17,9 @@ namespace {
 
 struct ExtractOptions {
   ExtractConfig run;
-  std::string spec_file;
-  std::string preset;
-  FeatureSpec spec;  // option values, applied over the preset or spec file when given
-  std::string start = "payload";
-  std::string anonymize = "zero";
-  bool keep_tcp_fields = false;
-  bool no_matrix = false, no_sequences = false, no_stats = false;
   bool quiet = false;
   CLI::App* cmd = nullptr;
 };
-
-bool given(const ExtractOptions& o, const char* name) {
-  return o.cmd->count(name) > 0;
-}
-
-FeatureSpec make_spec(const ExtractOptions& o) {
-  FeatureSpec s = !o.spec_file.empty() ? FeatureSpec::load(o.spec_file)
-                  : !o.preset.empty()  ? FeatureSpec::preset(o.preset)
-                                       : FeatureSpec{};
-  if (given(o, "--packets")) s.packets = o.spec.packets;
-  if (given(o, "--bytes")) s.bytes = o.spec.bytes;
-  if (given(o, "--start")) s.start = parse_byte_start(o.start);
-  if (given(o, "--header-bytes")) s.header_bytes = o.spec.header_bytes;
-  if (given(o, "--anonymize")) s.addresses = parse_anonymize(o.anonymize);
-  if (o.keep_tcp_fields) s.zero_tcp_fields = false;
-  if (given(o, "--pad")) s.pad = o.spec.pad;
-  if (given(o, "--seed")) s.seed = o.spec.seed;
-  if (o.no_matrix) s.matrix = false;
-  if (o.no_sequences) s.sequences = false;
-  if (o.no_stats) s.statistics = false;
-  s.validate();
-  return s;
-}
 
 std::string bar(double fraction) {
   constexpr int kWidth = 30;
@@ -101,8 +71,7 @@ int run(ExtractOptions& o) {
   install_stop_handlers();
   ExtractConfig& c = o.run;
   return run_guarded(c.pipeline, [&] {
-    c.spec = make_spec(o);
-    c.snaplen_from_spec = !given(o, "--select-snaplen");
+    c.snaplen_from_spec = o.cmd->count("--select-snaplen") == 0;
     const bool progress = !o.quiet && isatty(STDERR_FILENO);
     ExtractHooks hooks;
     hooks.warn = warner(progress);
@@ -153,29 +122,30 @@ Runner add_extract_command(CLI::App& app) {
 
   auto* spec = cmd->add_option_group(
       "Features", "What each flow becomes (options override --spec or --preset)");
-  auto* spec_file = spec->add_option("--spec", o.spec_file, "Feature spec JSON file");
-  spec->add_option("--preset", o.preset,
+  FeatureSpecChoice& f = o.run.spec;
+  auto* spec_file = spec->add_option("--spec", f.file, "Feature spec JSON file");
+  spec->add_option("--preset", f.preset,
                    "etcpipe (10 x 1000), yatc (5 x (80 + 240)), nepco (5 x 128)")
       ->check(CLI::IsMember({"etcpipe", "yatc", "nepco"}))
       ->excludes(spec_file);
-  spec->add_option("--packets", o.spec.packets, "N: first N selected packets of each flow")
+  spec->add_option("--packets", f.packets, "N: first N selected packets of each flow")
       ->check(CLI::Range(1u, 255u));
-  spec->add_option("--bytes", o.spec.bytes, "L: bytes per packet in the matrix")
+  spec->add_option("--bytes", f.bytes, "L: bytes per packet in the matrix")
       ->check(CLI::Range(1u, 65535u));
-  spec->add_option("--start", o.start, "Where a packet's bytes start: payload, l4 or l3")
+  spec->add_option("--start", f.start, "Where a packet's bytes start: payload, l4 or l3")
       ->check(CLI::IsMember({"payload", "l4", "l3"}));
-  spec->add_option("--header-bytes", o.spec.header_bytes,
+  spec->add_option("--header-bytes", f.header_bytes,
                    "With --start l3/l4: header bytes first (padded), then payload (YaTC: 80)");
-  spec->add_option("--anonymize", o.anonymize,
+  spec->add_option("--anonymize", f.anonymize,
                    "Addresses and ports in headers: keep, zero or random (per flow)")
       ->check(CLI::IsMember({"keep", "zero", "random"}));
-  spec->add_flag("--keep-tcp-fields", o.keep_tcp_fields,
+  spec->add_flag("--keep-tcp-fields", f.keep_tcp_fields,
                  "Keep TCP sequence/acknowledgment numbers and timestamps (zeroed by default)");
-  spec->add_option("--pad", o.spec.pad, "Value of the bytes past a packet's end");
-  spec->add_option("--seed", o.spec.seed, "Seed of the random per-flow addresses and ports");
-  spec->add_flag("--no-matrix", o.no_matrix, "Do not produce the byte matrix");
-  spec->add_flag("--no-sequences", o.no_sequences, "Do not produce the sequences");
-  spec->add_flag("--no-stats", o.no_stats, "Do not produce the flow statistics");
+  spec->add_option("--pad", f.pad, "Value of the bytes past a packet's end");
+  spec->add_option("--seed", f.seed, "Seed of the random per-flow addresses and ports");
+  spec->add_flag("--no-matrix", f.no_matrix, "Do not produce the byte matrix");
+  spec->add_flag("--no-sequences", f.no_sequences, "Do not produce the sequences");
+  spec->add_flag("--no-stats", f.no_stats, "Do not produce the flow statistics");
 
   auto* labels = cmd->add_option_group("Labels", "Where each flow's class comes from");
   auto* csv =

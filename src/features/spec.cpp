@@ -107,6 +107,25 @@ std::vector<std::string_view> FeatureSpec::preset_names() {
   return {"etcpipe", "yatc", "nepco"};
 }
 
+FeatureSpec FeatureSpecChoice::make() const {
+  FeatureSpec s = !file.empty()     ? FeatureSpec::load(file)
+                  : !preset.empty() ? FeatureSpec::preset(preset)
+                                    : FeatureSpec{};
+  s.packets = packets.value_or(s.packets);
+  s.bytes = bytes.value_or(s.bytes);
+  if (start) s.start = parse_byte_start(*start);
+  s.header_bytes = header_bytes.value_or(s.header_bytes);
+  if (anonymize) s.addresses = parse_anonymize(*anonymize);
+  s.zero_tcp_fields = s.zero_tcp_fields && !keep_tcp_fields;
+  s.pad = pad.value_or(s.pad);
+  s.seed = seed.value_or(s.seed);
+  s.matrix = s.matrix && !no_matrix;
+  s.sequences = s.sequences && !no_sequences;
+  s.statistics = s.statistics && !no_stats;
+  s.validate();
+  return s;
+}
+
 FeatureSpec FeatureSpec::preset(std::string_view name) {
   FeatureSpec s;
   if (name == "etcpipe") return s;

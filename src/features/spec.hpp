@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,21 @@ struct FeatureSpec {
   // header from L3 + 240 payload)), "nepco" (5 x 128 payload).
   static FeatureSpec preset(std::string_view name);
   static std::vector<std::string_view> preset_names();
+};
+
+// A spec as a user chooses it: from a JSON file, a preset or the defaults, with single values
+// over it (extract's options).
+struct FeatureSpecChoice {
+  std::string file;    // a spec JSON file
+  std::string preset;  // FeatureSpec::preset_names()
+  std::optional<uint32_t> packets, bytes, header_bytes;
+  std::optional<std::string> start;      // payload, l4 or l3
+  std::optional<std::string> anonymize;  // keep, zero or random
+  std::optional<uint8_t> pad;
+  std::optional<uint64_t> seed;
+  bool keep_tcp_fields = false, no_matrix = false, no_sequences = false, no_stats = false;
+
+  FeatureSpec make() const;  // validated (FeatureSpec::validate)
 };
 
 std::string_view byte_start_name(ByteStart s);

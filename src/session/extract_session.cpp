@@ -37,7 +37,7 @@ void add(ExtractResult& t, const RunStats& s) {
 
 ExtractResult run_extract_session(const ExtractConfig& c, const ExtractHooks& hooks) {
   c.input.require_some();
-  const FeatureSpec& spec = c.spec;
+  const FeatureSpec spec = c.spec.make();
   FlowPipelineConfig cfg = c.pipeline;
   if (c.snaplen_from_spec) cfg.select_snaplen = snaplen_for(spec);
   cfg.table.select.packets = spec.packets;

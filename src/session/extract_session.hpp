@@ -26,7 +26,7 @@ struct LabelConfig {
 struct ExtractConfig {
   InputConfig input;
   std::string output;  // the dataset directory
-  FeatureSpec spec;
+  FeatureSpecChoice spec;
   ExtractorKind extractor = ExtractorKind::Streaming;
   uint32_t feature_rows = 16384;  // flows whose rows are filled at once, per extractor
   LabelConfig labels;

@@ -234,7 +234,7 @@ class alignas(64) Worker {
         while (!empty_.try_dequeue(chunk)) wait_for_collector();
         std::swap(*chunk, finished);
         full_.enqueue(chunk);
-        wake.signal();
+        if (full_.size_approx() >= kRecordChunks / 4) wake.signal();
       }
       if (const double t = elapsed(); t >= next_publish) {
         publish();
@@ -521,7 +521,11 @@ class Collector {
   }
 
  private:
-  static constexpr std::int64_t kWaitUs = 50'000;  // at most, between two collections
+  // The longest wait between two collections: the bound on how long a finished row waits
+  // for the classifier. Workers wake the collector early only when it is needed (records
+  // piling up, a worker waiting for room, an item back for the splitter, a worker's end):
+  // a wake per batch would be a context switch per batch.
+  static constexpr std::int64_t kWaitUs = 2'000;
 
   RunStats snapshot(const Splitter* splitter) {
     RunStats s = splitter != nullptr ? splitter->stats() : RunStats{};

@@ -89,19 +89,23 @@ void drain(std::vector<FlowRecord>& done, FlowSink& sink) {
 }
 
 // Hands every selected batch and every batch of finished feature rows the worker filled to
-// the consumer, and gives them back.
-void drain(FlowStage& flows, const RunOptions& opts) {
+// the consumer, and gives them back; false if there were none.
+bool drain(FlowStage& flows, const RunOptions& opts) {
+  bool any = false;
   SelectedRing& ring = flows.selected();
   while (SelectedBatch* b = ring.take()) {
     if (opts.on_selected) opts.on_selected(*b);
     ring.give_back(b);
+    any = true;
   }
   if (FeatureRing* features = flows.features()) {
     while (FeatureBatch* b = features->take()) {
       if (opts.on_features) opts.on_features(*b);
       features->give_back(b);
+      any = true;
     }
   }
+  return any;
 }
 
 FlowPipelineConfig per_worker(const FlowPipelineConfig& cfg, std::size_t workers) {
@@ -184,14 +188,18 @@ class alignas(64) Worker {
     return published_;
   }
 
-  // In the collector: writes the records that came back, feeds the consumers.
-  void collect(FlowSink& sink, const RunOptions& opts) {
+  // In the collector: writes the records that came back, feeds the consumers; false if
+  // there was nothing.
+  bool collect(FlowSink& sink, const RunOptions& opts) {
+    bool any = false;
     std::vector<FlowRecord>* chunk = nullptr;
     while (full_.try_dequeue(chunk)) {
       drain(*chunk, sink);
       empty_.enqueue(chunk);
+      any = true;
     }
-    if (ready_.load(std::memory_order_acquire)) drain(pipeline_->flow_stage(), opts);
+    if (ready_.load(std::memory_order_acquire)) any |= drain(pipeline_->flow_stage(), opts);
+    return any;
   }
   // After the collector failed: what the worker hands over is thrown away, so that it
   // never waits for room and comes to its end.
@@ -489,7 +497,7 @@ class Collector {
       if (all_done && !splitting) break;
       if (pacer_.stop()) halt_.store(true);
       guarded([&] { pacer_.tick([&] { return snapshot(splitter); }); });
-      if (!splitting) wake_.wait(kWaitUs);
+      if (!splitting) sleep();
     }
     for (auto& w : workers_) w->join();
     if (failed_) std::rethrow_exception(failed_);
@@ -507,7 +515,7 @@ class Collector {
     bool all_done = true;
     for (auto& w : workers_) {
       const bool done = w->done();  // read before its last records
-      guarded([&] { w->collect(sink_, opts_); });
+      guarded([&] { busy_ |= w->collect(sink_, opts_); });
       if (failed_) w->discard();
       all_done &= done;
       if (w->failed()) halt_.store(true);
@@ -517,15 +525,23 @@ class Collector {
   // What the splitter does while it waits for the workers.
   void wait() {
     collect_all();
-    wake_.wait(kWaitUs);
+    sleep();
   }
 
  private:
-  // The longest wait between two collections: the bound on how long a finished row waits
-  // for the classifier. Workers wake the collector early only when it is needed (records
-  // piling up, a worker waiting for room, an item back for the splitter, a worker's end):
-  // a wake per batch would be a context switch per batch.
-  static constexpr std::int64_t kWaitUs = 2'000;
+  // Waits for a worker's signal, or a while: 2 ms after a collection that found something
+  // (the bound on how long a finished row waits for the classifier under traffic), twice as
+  // long after each that found nothing, up to 50 ms (a quiet link costs next to no CPU).
+  // Workers signal only when needed (records piling up, a worker waiting for room, an item
+  // back for the splitter, a worker's end): a wake per batch would be a context switch per
+  // batch.
+  void sleep() {
+    wait_us_ = busy_ ? kMinWaitUs : std::min(2 * wait_us_, kMaxWaitUs);
+    busy_ = false;
+    wake_.wait(wait_us_);
+  }
+  static constexpr std::int64_t kMinWaitUs = 2'000;
+  static constexpr std::int64_t kMaxWaitUs = 50'000;
 
   RunStats snapshot(const Splitter* splitter) {
     RunStats s = splitter != nullptr ? splitter->stats() : RunStats{};
@@ -553,6 +569,8 @@ class Collector {
   Semaphore wake_;                 // signalled by the workers when they hand something over or end
   std::atomic<bool> halt_{false};  // *opts.stop, a worker that failed, or a failed output
   std::exception_ptr failed_;
+  bool busy_ = false;  // the last collections found something
+  std::int64_t wait_us_ = kMinWaitUs;
 };
 
 // The one run: `own` sources, each read by a worker of its own, or one source split over

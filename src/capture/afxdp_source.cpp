@@ -131,11 +131,13 @@ class AfXdpSource final : public PacketSource {
     batch.dlt = DLT_EN10MB;
     if (ended_) return false;
     auto read = [&] {
+      const uint64_t seen = stats_.filtered + batch.size();
       for (std::size_t k = 0; k < xsks_.size() && !batch.full(); ++k) {
         fill(*xsks_[(next_ + k) % xsks_.size()], batch);
       }
       next_ = (next_ + 1) % xsks_.size();
-      if (batch.size() != 0 && ++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
+      const bool any = stats_.filtered + batch.size() != seen;
+      if (any && ++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
     };
     auto wait = [&](bool stopping) {
       read_kernel_stats();

@@ -44,13 +44,15 @@ class InlineSource final : public PacketSource {
     if (ended_) return false;
     batch_ = &batch;
     auto read = [&] {
+      const uint64_t seen = stats_.filtered + batch.size();
       mono_to_real_ = realtime_ns() - monotonic_ns();
       const int rc = batch.full() ? 0 : ring_buffer__consume(ring_);  // full: by the wait's
       if (rc < 0 && rc != kBatchFull) {
         throw std::runtime_error(std::string("inline: reading the copy ring: ") +
                                  std::strerror(-rc));
       }
-      if (batch.size() != 0 && ++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
+      const bool any = stats_.filtered + batch.size() != seen;
+      if (any && ++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
     };
     // The copies the wait brings are taken at once (with the offset of the clocks before
     // it), and delivered by the next read.

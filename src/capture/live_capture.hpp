@@ -103,10 +103,10 @@ class LiveLimits {
   template <class Read, class Wait>
   Next next(PacketBatch& batch, SourceStats& stats, Read&& read, Wait&& wait) {
     bool last_look = false;
+    const uint64_t filtered = stats.filtered;  // a wait may filter too (inline mode)
     for (;;) {
       if (spent()) return Next::End;
       const bool stopping = this->stopping();
-      const uint64_t filtered = stats.filtered;
       read();
       if (batch.size() != 0 || stats.filtered != filtered) {
         deliver(batch, stats);

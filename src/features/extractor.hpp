@@ -68,6 +68,7 @@ class FeatureRing final : public FeatureOutput {
   void set_lossless(std::function<void()> make_room) { ring_.set_lossless(std::move(make_room)); }
   FeatureBatch* take() { return ring_.take(); }
   void give_back(FeatureBatch* b) { ring_.give_back(b); }
+  Backlog backlog() const { return ring_.backlog(); }
 
  private:
   HandoffRing<FeatureBatch> ring_;

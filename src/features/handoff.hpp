@@ -3,16 +3,26 @@
 // libreaderwriterqueue-dev). By default the producer never waits: when no batch is free it
 // is told so and counts what it could not hand on (a live capture must not stall). With a
 // `make_room` function (file input: nothing is lost by waiting), it calls that until a batch
-// is free: the consumer's drain when both sides share a thread, a yield otherwise.
+// is free (a wake of the consumer's thread, and a backoff).
 #pragma once
 
 #include <readerwriterqueue/readerwriterqueue.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
 
 namespace etcpipe {
+
+// How many handed-over batches wait for the consumer: none, some, or half of them or more.
+enum class Backlog : uint8_t { None, Some, Half };
+
+// Backlog of `queued` batches out of `all`.
+inline Backlog backlog_of(std::size_t queued, std::size_t all) {
+  return queued == 0 ? Backlog::None : 2 * queued >= all ? Backlog::Half : Backlog::Some;
+}
 
 template <class Batch>
 class HandoffRing {
@@ -48,6 +58,8 @@ class HandoffRing {
     current_ = nullptr;
   }
 
+  // Either side: how many batches wait for the consumer.
+  Backlog backlog() const { return backlog_of(full_.size_approx(), all_.size()); }
   // Consumer side.
   Batch* take() {
     Batch* b = nullptr;

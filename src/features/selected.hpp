@@ -76,6 +76,7 @@ class SelectedRing {
 
   // Consumer side.
   SelectedBatch* take() { return ring_.take(); }
+  Backlog backlog() const { return ring_.backlog(); }
   void give_back(SelectedBatch* b) { ring_.give_back(b); }
 
  private:

@@ -7,6 +7,7 @@
 // Every packet gets exactly one Outcome.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -153,6 +154,10 @@ class FlowStage {
   FlowTable& table() { return table_; }
   SelectedRing& selected() { return selected_; }
   FeatureRing* features() { return features_ ? &*features_ : nullptr; }
+  // The larger backlog of the two rings.
+  Backlog backlog() const {
+    return std::max(selected_.backlog(), features_ ? features_->backlog() : Backlog::None);
+  }
   ExtractStats extract_stats() const { return streaming_ ? streaming_->stats() : ExtractStats{}; }
 
  private:

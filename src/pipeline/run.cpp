@@ -155,7 +155,18 @@ struct Share {
   WorkItem* filling = nullptr;                             // the splitter's
 };
 
+bool is_last(Flush f) {
+  return f == Flush::EndOfInput || f == Flush::Interrupted;
+}
+
 // ---- the worker ------------------------------------------------------------------------
+
+// What the collector and the workers tell one another.
+struct Signals {
+  Semaphore wake;                    // workers -> collector: something to collect, or an end
+  std::atomic<bool> halt{false};     // collector -> workers: stop (a failure, *RunOptions::stop)
+  std::atomic<bool> napping{false};  // the collector sleeps long: wake it for any hand-over
+};
 
 // A worker owns its input (a source of its own, or its share of a split source), its
 // pipeline (built in its thread) and the queues its records go out by; it runs one loop in
@@ -175,8 +186,8 @@ class alignas(64) Worker {
     }
   }
 
-  void start(const RunOptions& opts, const std::atomic<bool>& halt, Semaphore& wake) {
-    thread_ = std::thread([this, &opts, &halt, &wake] { run(opts, halt, wake); });
+  void start(const RunOptions& opts, Signals& signals) {
+    thread_ = std::thread([this, &opts, &signals] { run(opts, signals); });
   }
   void join() { thread_.join(); }
   bool done() const { return done_.load(std::memory_order_acquire); }
@@ -198,7 +209,7 @@ class alignas(64) Worker {
       empty_.enqueue(chunk);
       any = true;
     }
-    if (ready_.load(std::memory_order_acquire)) any |= drain(pipeline_->flow_stage(), opts);
+    if (ready_.load(std::memory_order_acquire)) any |= drain(*flows_, opts);
     return any;
   }
   // After the collector failed: what the worker hands over is thrown away, so that it
@@ -209,17 +220,28 @@ class alignas(64) Worker {
       chunk->clear();
       empty_.enqueue(chunk);
     }
-    if (ready_.load(std::memory_order_acquire)) drain(pipeline_->flow_stage(), RunOptions{});
+    if (ready_.load(std::memory_order_acquire)) drain(*flows_, RunOptions{});
   }
 
  private:
-  void run(const RunOptions& opts, const std::atomic<bool>& halt, Semaphore& wake) {
-    try {
+  // Its stages: both for a source of its own, the flow stage alone for a share (the
+  // splitter decodes).
+  void build() {
+    if (source_ != nullptr) {
       pipeline_.emplace(cfg_, id_);
+      flows_ = &pipeline_->flow_stage();
+    } else {
+      share_stage_.emplace(cfg_, id_);
+      flows_ = &*share_stage_;
+    }
+  }
+
+  void run(const RunOptions& opts, Signals& signals) {
+    Semaphore& wake = signals.wake;
+    try {
+      build();
     } catch (...) {  // its table does not fit: rethrown in the calling thread
-      fail();
-      if (share_ != nullptr) skip_items(wake);
-      finish(wake);
+      fail(wake);
       return;
     }
     Backoff backoff;
@@ -227,22 +249,29 @@ class alignas(64) Worker {
       wake.signal();
       backoff.wait();
     };
-    if (opts.lossless) pipeline_->flow_stage().set_lossless(wait_for_collector);
+    if (opts.lossless) flows_->set_lossless(wait_for_collector);
     publish();
     ready_.store(true, std::memory_order_release);
     const auto start = Clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
     double next_publish = 0;
     // After each step: the records of the flows that ended go to the collector (never
-    // dropped: the worker waits for room), and now and then the statistics.
+    // dropped: the worker waits for room), and now and then the statistics. The collector
+    // is woken when half a queue or ring waits for it, or when anything does while it
+    // sleeps long; otherwise it comes by itself within 2 ms.
     auto hand_over = [&] {
-      std::vector<FlowRecord>& finished = pipeline_->finished();
-      if (!finished.empty()) {
+      flows_->take_finished(finished_);
+      if (!finished_.empty()) {
         std::vector<FlowRecord>* chunk = nullptr;
         while (!empty_.try_dequeue(chunk)) wait_for_collector();
-        std::swap(*chunk, finished);
+        std::swap(*chunk, finished_);
         full_.enqueue(chunk);
-        if (full_.size_approx() >= kRecordChunks / 4) wake.signal();
+      }
+      const Backlog backlog =
+          std::max(backlog_of(full_.size_approx(), kRecordChunks), flows_->backlog());
+      if (backlog == Backlog::Half ||
+          (backlog == Backlog::Some && signals.napping.load(std::memory_order_relaxed))) {
+        wake.signal();
       }
       if (const double t = elapsed(); t >= next_publish) {
         publish();
@@ -250,17 +279,19 @@ class alignas(64) Worker {
       }
     };
     try {
-      while (step(opts.stop, halt, wake)) hand_over();
+      while (step(opts.stop, signals.halt, wake)) hand_over();
       // Every flow ends, a chunk at a time, each chunk handed over: the records' memory is
       // reused rather than grown for them all, and the collector works while the next ends.
       const EndReason forced = interrupted_ ? EndReason::Interrupted : EndReason::EndOfInput;
       bool flushed;
       do {
-        flushed = pipeline_->flush(forced, kFlushChunk);
+        flushed = flows_->flush(forced, kFlushChunk);
         hand_over();
       } while (!flushed);
-    } catch (...) {  // a source that failed (a socket error): rethrown in the calling thread
-      fail();
+    } catch (...) {  // its source (a socket error) or its stages failed: rethrown in the caller
+      publish();
+      fail(wake);
+      return;
     }
     publish();
     finish(wake);
@@ -286,44 +317,47 @@ class alignas(64) Worker {
   // The next item of the worker's share: packets the splitter decoded, then its clock (and
   // time reset); the item goes back at once, so the splitter can reuse its batch.
   bool take_item(Semaphore& wake) {
-    WorkItem* item = nullptr;
-    share_->inbox.wait_dequeue(item);
-    FlowStage& flows = pipeline_->flow_stage();
-    const std::size_t n = item->packets.size();
-    for (std::size_t i = 0; i < n; ++i) pointers_[i] = &item->packets[i];
-    flows.add(std::span(pointers_.data(), n),
-              [item](std::size_t k) { return item->batch->bytes(item->index[k]); });
-    flows.expire(item->now_ns);
-    if (item->flush == Flush::TimeReset) flows.flush(EndReason::TimeReset);
+    share_->inbox.wait_dequeue(holding_);
+    const WorkItem& item = *holding_;
+    const std::size_t n = item.packets.size();
+    for (std::size_t i = 0; i < n; ++i) pointers_[i] = &item.packets[i];
+    flows_->add(std::span(pointers_.data(), n),
+                [&item](std::size_t k) { return item.batch->bytes(item.index[k]); });
+    flows_->expire(item.now_ns);
+    if (item.flush == Flush::TimeReset) flows_->flush(EndReason::TimeReset);
     packets_ += n;
-    const Flush flush = item->flush;
-    share_->outbox.try_enqueue(item);  // never full: at most kItemsPerWorker items exist
-    wake.signal();
+    const Flush flush = item.flush;
+    give_back(wake);
     interrupted_ = flush == Flush::Interrupted;
-    return flush != Flush::EndOfInput && flush != Flush::Interrupted;
+    return !is_last(flush);
+  }
+  void give_back(Semaphore& wake) {
+    input_ended_ = is_last(holding_->flush);
+    share_->outbox.try_enqueue(holding_);  // never full: at most kItemsPerWorker items exist
+    holding_ = nullptr;
+    wake.signal();
   }
 
-  // A worker without a pipeline gives its items straight back until the splitter, halted,
-  // sends the last.
-  void skip_items(Semaphore& wake) {
-    for (;;) {
-      WorkItem* item = nullptr;
-      share_->inbox.wait_dequeue(item);
-      const Flush flush = item->flush;
-      share_->outbox.try_enqueue(item);
-      wake.signal();
-      if (flush == Flush::EndOfInput || flush == Flush::Interrupted) return;
-    }
-  }
-  void fail() {
+  // A worker that failed keeps the error for the collector, which halts the run. A share's
+  // splitter waits for its items: the one in hand and the later ones go straight back until
+  // the last.
+  void fail(Semaphore& wake) {
     error_ = std::current_exception();
     failed_.store(true, std::memory_order_release);
+    if (share_ != nullptr) {
+      if (holding_ != nullptr) give_back(wake);
+      while (!input_ended_) {
+        share_->inbox.wait_dequeue(holding_);
+        give_back(wake);
+      }
+    }
+    finish(wake);
   }
 
   // The worker's statistics, for the collector's snapshots; with a source of its own, the
   // source's and its packet stage's too.
   void publish() {
-    FlowStage& flows = pipeline_->flow_stage();
+    FlowStage& flows = *flows_;
     RunStats s;
     if (source_ != nullptr) s = source_stats(*source_, pipeline_->packet_stage());
     WorkerStats w{packets_, s.source.kernel_drops, flows.table().stats(), flows.selected().stats(),
@@ -342,7 +376,13 @@ class alignas(64) Worker {
   Share* share_;          // its share of a split source
   FlowPipelineConfig cfg_;
   uint16_t id_;
-  std::optional<FlowPipeline> pipeline_;  // built in the worker's thread
+  // Built in the worker's thread (build()).
+  std::optional<FlowPipeline> pipeline_;  // a source of its own: both stages
+  std::optional<FlowStage> share_stage_;  // a share: the flow stage alone
+  FlowStage* flows_ = nullptr;            // the flow stage of either
+  std::vector<FlowRecord> finished_;      // records on their way to a chunk
+  WorkItem* holding_ = nullptr;           // the share's item being worked on
+  bool input_ended_ = false;              // the share's last item came
   PacketBatch batch_;
   std::array<const DecodedPacket*, PacketBatch::kCapacity> pointers_{};
   uint64_t packets_ = 0;  // given by the splitter (a source of its own: its packet stage's)
@@ -472,16 +512,14 @@ class Collector {
   Collector(std::vector<std::unique_ptr<Worker>>& workers, FlowSink& sink, const RunOptions& opts)
       : workers_(workers), sink_(sink), opts_(opts), pacer_(opts) {}
 
-  Semaphore& wake() { return wake_; }
-
   // Runs the workers (and the splitter) to their end; returns the statistics, the source's
   // counts from `splitter` if there is one. Rethrows a worker's or an output's error.
   RunStats run(Splitter* splitter) {
     bool splitting = splitter != nullptr;
     bool interrupted = false;
-    for (auto& w : workers_) w->start(opts_, halt_, wake_);
+    for (auto& w : workers_) w->start(opts_, signals_);
     for (;;) {
-      if (splitting && (halt_.load() || pacer_.stop())) {
+      if (splitting && (signals_.halt.load() || pacer_.stop())) {
         interrupted = pacer_.stop();
         splitter->finish(true);
         splitting = false;
@@ -495,7 +533,7 @@ class Collector {
       }
       const bool all_done = collect_all();
       if (all_done && !splitting) break;
-      if (pacer_.stop()) halt_.store(true);
+      if (pacer_.stop()) signals_.halt.store(true);
       guarded([&] { pacer_.tick([&] { return snapshot(splitter); }); });
       if (!splitting) sleep();
     }
@@ -518,7 +556,7 @@ class Collector {
       guarded([&] { busy_ |= w->collect(sink_, opts_); });
       if (failed_) w->discard();
       all_done &= done;
-      if (w->failed()) halt_.store(true);
+      if (w->failed()) signals_.halt.store(true);
     }
     return all_done;
   }
@@ -532,13 +570,14 @@ class Collector {
   // Waits for a worker's signal, or a while: 2 ms after a collection that found something
   // (the bound on how long a finished row waits for the classifier under traffic), twice as
   // long after each that found nothing, up to 50 ms (a quiet link costs next to no CPU).
-  // Workers signal only when needed (records piling up, a worker waiting for room, an item
-  // back for the splitter, a worker's end): a wake per batch would be a context switch per
-  // batch.
+  // Workers signal only when needed (half a queue or ring waiting, anything waiting while
+  // the collector sleeps long, a worker waiting for room, an item back for the splitter, a
+  // worker's end): a wake per batch would be a context switch per batch.
   void sleep() {
     wait_us_ = busy_ ? kMinWaitUs : std::min(2 * wait_us_, kMaxWaitUs);
     busy_ = false;
-    wake_.wait(wait_us_);
+    signals_.napping.store(wait_us_ > kMinWaitUs, std::memory_order_relaxed);
+    signals_.wake.wait(wait_us_);
   }
   static constexpr std::int64_t kMinWaitUs = 2'000;
   static constexpr std::int64_t kMaxWaitUs = 50'000;
@@ -558,7 +597,7 @@ class Collector {
       step();
     } catch (...) {
       failed_ = std::current_exception();
-      halt_.store(true);
+      signals_.halt.store(true);
     }
   }
 
@@ -566,8 +605,7 @@ class Collector {
   FlowSink& sink_;
   const RunOptions& opts_;
   Pacer pacer_;
-  Semaphore wake_;                 // signalled by the workers when they hand something over or end
-  std::atomic<bool> halt_{false};  // *opts.stop, a worker that failed, or a failed output
+  Signals signals_;  // halt: *opts.stop, a worker that failed, or a failed output
   std::exception_ptr failed_;
   bool busy_ = false;  // the last collections found something
   std::int64_t wait_us_ = kMinWaitUs;

@@ -205,8 +205,8 @@ FlowRunResult run_flow_session(const FlowRunConfig& c, const FlowRunHooks& hooks
     ticks.push_back([&](const RunStats& s) { metrics->update(s, enforcement_metrics()); });
   }
   if (out.web) ticks.push_back([&](const RunStats& s) { out.web->update(s, enforcement_json()); });
-  // The sinks format and write in a thread of their own; reading from files, the reader
-  // waits for them when they fall behind rather than lose records.
+  // The sinks format and write in a thread of their own; the collector waits for them when
+  // they fall behind rather than lose records.
   AsyncSink writer(std::move(out.sinks), true);
   writer.set_give_up(c.give_up);  // a second signal: do not wait for a blocked output
   FlowSink* records = &writer;

@@ -44,7 +44,8 @@ struct InputConfig {
   std::vector<std::string> captures;  // capture files or directories of them
   LiveConfig live;
   std::string filter;  // BPF expression (tcpdump syntax); empty: every packet
-  // The reader takes a core of its own: one worker fewer than cores (one at least).
+  // The collector (and a file's splitter) takes a core of its own: one worker fewer than
+  // cores (one at least).
   unsigned workers = std::max(2u, std::thread::hardware_concurrency()) - 1;
   // The worker count was asked for; otherwise fewer workers where a device has fewer queues.
   bool workers_given = false;

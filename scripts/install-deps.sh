@@ -33,3 +33,6 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 fi
+
+# The traffic lab's test (tests/integration/lab_test.py): the servers of its two classes.
+bash "$(dirname "$0")/../lab/install.sh" openvpn-udp https-http2

@@ -1,9 +1,11 @@
 # The lab's classes: what each starts in the run's two namespaces, the workload it carries,
 # and the flows that are its (protocol and server port, between the run's two addresses).
 # A class's label comes from what it started, never from a guess at the traffic.
+import json
 import os
 import subprocess
 import time
+import uuid
 
 from netlab import CLIENT, SERVER, wait_for
 
@@ -61,8 +63,12 @@ class LabClass:
     family = ""       # vpn, proxy or app
     proto = "TCP"     # of the flows that are the class's
     port = 0          # their server port
+    protos = None     # when they have more than one protocol
     packages = ()     # Debian packages (lab/install.sh installs them all)
     tools = ()        # commands that must be there
+
+    def flow_protos(self):
+        return self.protos or (self.proto,)
 
     def start(self, c):
         """Starts the servers and clients; returns once traffic can flow."""
@@ -138,6 +144,77 @@ class WireGuard(LabClass):
         c.fetch_all(f"http://10.9.0.1:{ORIGIN_PORT}")
 
 
+class Nebula(LabClass):
+    name, family, proto, port = "nebula", "vpn", "UDP", 4242
+    packages, tools = ("nebula",), ("nebula", "nebula-cert")
+
+    def start(self, c):
+        r = c.run
+        cert = ["nebula-cert"]
+        r.exec(SERVER, cert + ["ca", "-name", "lab", "-out-crt", c.path("neb-ca.crt"), "-out-key",
+                               c.path("neb-ca.key")])
+        inner = {SERVER: "10.14.0.1", CLIENT: "10.14.0.2"}
+        for side in (SERVER, CLIENT):
+            r.exec(SERVER, cert + ["sign", "-name", side, "-ip", f"{inner[side]}/24", "-ca-crt",
+                                   c.path("neb-ca.crt"), "-ca-key", c.path("neb-ca.key"), "-out-crt",
+                                   c.path(f"neb-{side}.crt"), "-out-key", c.path(f"neb-{side}.key")])
+            lighthouse = side == SERVER
+            conf = c.write(f"nebula-{side}.yml", f"""pki: {{ca: {c.path('neb-ca.crt')}, cert: {c.path(f'neb-{side}.crt')}, key: {c.path(f'neb-{side}.key')}}}
+static_host_map: {{"{inner[SERVER]}": ["{r.ip[SERVER]}:{self.port}"]}}
+lighthouse: {{am_lighthouse: {str(lighthouse).lower()}, hosts: [{'' if lighthouse else '"' + inner[SERVER] + '"'}]}}
+listen: {{host: 0.0.0.0, port: {self.port if lighthouse else 0}}}
+punchy: {{punch: false}}
+tun: {{dev: neb{side[0]}, mtu: {r.cond.mtu - 100}}}
+firewall:
+  outbound: [{{port: any, proto: any, host: any}}]
+  inbound: [{{port: any, proto: any, host: any}}]
+""")
+            r.spawn(side, ["nebula", "-config", conf], f"nebula-{side}")
+            time.sleep(0.3)
+        wait_ping(r, inner[SERVER])
+        return {}
+
+    def work(self, c):
+        c.fetch_all(f"http://10.14.0.1:{ORIGIN_PORT}")
+
+
+class Tinc(LabClass):
+    name, family, port = "tinc", "vpn", 655
+    packages, tools = ("tinc",), ("tincd",)
+    protos = ("TCP", "UDP")  # the meta connection, and the data
+    CIPHERS = ["aes-256-cbc", "aes-128-cbc"]
+
+    def start(self, c):
+        r = c.run
+        cipher = c.rng.choice(self.CIPHERS)
+        inner = {SERVER: "10.13.0.1", CLIENT: "10.13.0.2"}
+        node = {SERVER: "labs", CLIENT: "labc"}
+        dirs = {side: c.path(f"tinc-{side}") for side in (SERVER, CLIENT)}
+        for side in (SERVER, CLIENT):
+            os.makedirs(os.path.join(dirs[side], "hosts"), exist_ok=True)
+            c.write(f"tinc-{side}/tinc.conf", f"Name = {node[side]}\nInterface = tinc{side[0]}{os.getpid() % 10000}\n"
+                    "Device = /dev/net/tun\n" + (f"ConnectTo = {node[SERVER]}\n" if side == CLIENT else ""))
+            up = c.write(f"tinc-{side}/tinc-up", f"#!/bin/sh\nip addr add {inner[side]}/24 dev $INTERFACE\n"
+                         f"ip link set $INTERFACE mtu {r.cond.mtu - 100} up\n")
+            os.chmod(up, 0o755)
+            c.write(f"tinc-{side}/hosts/{node[side]}", f"Subnet = {inner[side]}/32\nCipher = {cipher}\n"
+                    + (f"Address = {r.ip[SERVER]}\n" if side == SERVER else ""))
+            subprocess.run(["tincd", "-c", dirs[side], "-K", "2048"], stdin=subprocess.DEVNULL,
+                           capture_output=True, check=True)
+        for side, other in ((SERVER, CLIENT), (CLIENT, SERVER)):
+            with open(os.path.join(dirs[side], "hosts", node[side])) as f:
+                c.write(f"tinc-{other}/hosts/{node[side]}", f.read())
+        for side in (SERVER, CLIENT):
+            r.spawn(side, ["tincd", "-c", dirs[side], "-D", f"--pidfile={dirs[side]}/pid",
+                           f"--logfile={dirs[side]}/log"], f"tinc-{side}")
+            time.sleep(0.5)
+        wait_ping(r, inner[SERVER])
+        return {"cipher": cipher}
+
+    def work(self, c):
+        c.fetch_all(f"http://10.13.0.1:{ORIGIN_PORT}")
+
+
 # ---- proxies -----------------------------------------------------------------------------
 
 class Shadowsocks(LabClass):
@@ -208,6 +285,61 @@ class SshSocks(LabClass):
 
     def work(self, c):
         c.fetch_all(f"http://{c.run.ip[SERVER]}:{ORIGIN_PORT}", "--socks5-hostname", "127.0.0.1:1081")
+
+
+class V2RayVmess(LabClass):
+    name, family, port = "v2ray-vmess", "proxy", 10086
+    packages, tools = ("v2ray",), ("v2ray",)
+    SECURITY = ["aes-128-gcm", "chacha20-poly1305"]
+
+    def start(self, c):
+        r = c.run
+        user = {"id": str(uuid.UUID(int=c.rng.getrandbits(128), version=4)), "alterId": 0,
+                "security": c.rng.choice(self.SECURITY)}
+        srv = c.write("v2ray-server.json", json.dumps({
+            "log": {"loglevel": "warning"},
+            "inbounds": [{"listen": r.ip[SERVER], "port": self.port, "protocol": "vmess",
+                          "settings": {"clients": [user]}}],
+            "outbounds": [{"protocol": "freedom"}]}))
+        cli = c.write("v2ray-client.json", json.dumps({
+            "log": {"loglevel": "warning"},
+            "inbounds": [{"listen": "127.0.0.1", "port": 1082, "protocol": "socks"}],
+            "outbounds": [{"protocol": "vmess", "settings": {"vnext": [
+                {"address": r.ip[SERVER], "port": self.port, "users": [user]}]}}]}))
+        r.spawn(SERVER, ["v2ray", "-config", srv], "v2ray-server")
+        r.spawn(CLIENT, ["v2ray", "-config", cli], "v2ray-client")
+        wait_port(r, SERVER, r.ip[SERVER], self.port)
+        wait_port(r, CLIENT, "127.0.0.1", 1082)
+        return {"security": user["security"]}
+
+    def work(self, c):
+        c.fetch_all(f"http://{c.run.ip[SERVER]}:{ORIGIN_PORT}", "--socks5-hostname", "127.0.0.1:1082")
+
+
+class Trojan(LabClass):
+    name, family, port = "trojan", "proxy", 4443
+    packages, tools = ("trojan",), ("trojan",)
+
+    def start(self, c):
+        r, pki = c.run, c.pki
+        srv = c.write("trojan-server.json", json.dumps({
+            "run_type": "server", "local_addr": r.ip[SERVER], "local_port": self.port,
+            "remote_addr": "127.0.0.1", "remote_port": ORIGIN_PORT, "password": ["labpass"],
+            "log_level": 1, "ssl": {"cert": pki.server_crt, "key": pki.server_key,
+                                    "alpn": ["http/1.1"]}}))
+        cli = c.write("trojan-client.json", json.dumps({
+            "run_type": "client", "local_addr": "127.0.0.1", "local_port": 1083,
+            "remote_addr": r.ip[SERVER], "remote_port": self.port, "password": ["labpass"],
+            "log_level": 1, "ssl": {"verify": True, "verify_hostname": True, "cert": pki.ca,
+                                    "sni": "server", "alpn": ["h2", "http/1.1"]}}))
+        r.spawn(SERVER, ["trojan", "-c", srv], "trojan-server")
+        r.spawn(CLIENT, ["trojan", "-c", cli], "trojan-client")
+        wait_port(r, SERVER, r.ip[SERVER], self.port)
+        wait_port(r, CLIENT, "127.0.0.1", 1083)
+        return {}
+
+    def work(self, c):
+        c.fetch_all(f"http://{c.run.ip[SERVER]}:{ORIGIN_PORT}", "--socks5-hostname", "127.0.0.1:1083")
 
 
 # ---- applications over TLS ---------------------------------------------------------------
@@ -298,6 +430,6 @@ class DnsOverTls(LabClass):
             time.sleep(r.cond.pause)
 
 
-ALL = [OpenVpn("UDP"), OpenVpn("TCP"), WireGuard(), Shadowsocks(), Stunnel(), SshSocks(),
-       Https("http1"), Https("http2"), MqttTls(), DnsOverTls()]
+ALL = [OpenVpn("UDP"), OpenVpn("TCP"), WireGuard(), Nebula(), Tinc(), Shadowsocks(), Stunnel(),
+       SshSocks(), V2RayVmess(), Trojan(), Https("http1"), Https("http2"), MqttTls(), DnsOverTls()]
 BY_NAME = {c.name: c for c in ALL}

@@ -131,13 +131,10 @@ class AfXdpSource final : public PacketSource {
     batch.dlt = DLT_EN10MB;
     if (ended_) return false;
     auto read = [&] {
-      const uint64_t seen = stats_.filtered + batch.size();
       for (std::size_t k = 0; k < xsks_.size() && !batch.full(); ++k) {
         fill(*xsks_[(next_ + k) % xsks_.size()], batch);
       }
       next_ = (next_ + 1) % xsks_.size();
-      const bool any = stats_.filtered + batch.size() != seen;
-      if (any && ++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
     };
     auto wait = [&](bool stopping) {
       read_kernel_stats();
@@ -146,7 +143,11 @@ class AfXdpSource final : public PacketSource {
     };
     const LiveLimits::Next got = limits_.next(batch, stats_, read, wait);
     if (got == LiveLimits::Next::End) return end();
-    if (got == LiveLimits::Next::Quiet) quiet_ns_ = realtime_ns() - kQuietMarginNs;
+    if (got == LiveLimits::Next::Quiet) {
+      quiet_ns_ = realtime_ns() - kQuietMarginNs;
+    } else if (++batches_since_stats_ == kBatchesPerStatsRead) {  // a batch delivered
+      read_kernel_stats();
+    }
     return true;
   }
   const SourceStats& stats() const override { return stats_; }

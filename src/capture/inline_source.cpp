@@ -44,15 +44,12 @@ class InlineSource final : public PacketSource {
     if (ended_) return false;
     batch_ = &batch;
     auto read = [&] {
-      const uint64_t seen = stats_.filtered + batch.size();
       mono_to_real_ = realtime_ns() - monotonic_ns();
       const int rc = batch.full() ? 0 : ring_buffer__consume(ring_);  // full: by the wait's
       if (rc < 0 && rc != kBatchFull) {
         throw std::runtime_error(std::string("inline: reading the copy ring: ") +
                                  std::strerror(-rc));
       }
-      const bool any = stats_.filtered + batch.size() != seen;
-      if (any && ++batches_since_stats_ == kBatchesPerStatsRead) read_kernel_stats();
     };
     // The copies the wait brings are taken at once (with the offset of the clocks before
     // it), and delivered by the next read.
@@ -67,7 +64,11 @@ class InlineSource final : public PacketSource {
     };
     const LiveLimits::Next got = limits_.next(batch, stats_, read, wait);
     if (got == LiveLimits::Next::End) return end();
-    if (got == LiveLimits::Next::Quiet) quiet_ns_ = realtime_ns() - kQuietMarginNs;
+    if (got == LiveLimits::Next::Quiet) {
+      quiet_ns_ = realtime_ns() - kQuietMarginNs;
+    } else if (++batches_since_stats_ == kBatchesPerStatsRead) {  // a batch delivered
+      read_kernel_stats();
+    }
     return true;
   }
   const SourceStats& stats() const override { return stats_; }

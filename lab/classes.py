@@ -70,6 +70,11 @@ class LabClass:
     def flow_protos(self):
         return self.protos or (self.proto,)
 
+    def serve(self, c, server):
+        """Starts the class's server; returns once it listens on the class's port."""
+        c.run.spawn(SERVER, server, f"{self.name}-server")
+        wait_port(c.run, SERVER, c.run.ip[SERVER], self.port)
+
     def start(self, c):
         """Starts the servers and clients; returns once traffic can flow."""
         raise NotImplementedError
@@ -80,8 +85,18 @@ class LabClass:
 
 # ---- tunnels -----------------------------------------------------------------------------
 
-class OpenVpn(LabClass):
-    family, port = "vpn", 1194
+class Tunnel(LabClass):
+    """A VPN: the workload reaches the origin at the server's address inside the tunnel."""
+    family = "vpn"
+    INNER = {}  # the tunnel's addresses, by side
+
+    def work(self, c):
+        c.fetch_all(f"http://{self.INNER[SERVER]}:{ORIGIN_PORT}")
+
+
+class OpenVpn(Tunnel):
+    port = 1194
+    INNER = {SERVER: "10.8.0.1"}  # the first of --server's network
     packages, tools = ("openvpn",), ("openvpn",)
     CIPHERS = ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"]
 
@@ -103,15 +118,13 @@ class OpenVpn(LabClass):
         r.spawn(SERVER, srv + common, "openvpn-server")
         time.sleep(0.5)
         r.spawn(CLIENT, cli + common, "openvpn-client")
-        wait_ping(r, "10.8.0.1")
+        wait_ping(r, self.INNER[SERVER])
         return {"cipher": cipher}
 
-    def work(self, c):
-        c.fetch_all(f"http://10.8.0.1:{ORIGIN_PORT}")
 
-
-class WireGuard(LabClass):
-    name, family, proto, port = "wireguard", "vpn", "UDP", 51820
+class WireGuard(Tunnel):
+    name, proto, port = "wireguard", "UDP", 51820
+    INNER = {SERVER: "10.9.0.1", CLIENT: "10.9.0.2"}
     packages, tools = ("wireguard-go", "wireguard-tools"), ("wireguard-go", "wg")
 
     def start(self, c):
@@ -128,11 +141,11 @@ class WireGuard(LabClass):
             r.spawn(side, ["wireguard-go", "-f", ifs[side]], f"wireguard-{side}", env=env)
         for side in (SERVER, CLIENT):
             wait_for(lambda: os.path.exists(f"/var/run/wireguard/{ifs[side]}.sock"), 10, "wireguard-go")
-        inner = {SERVER: "10.9.0.1", CLIENT: "10.9.0.2"}
+        inner = self.INNER
         r.exec(SERVER, ["wg", "set", ifs[SERVER], "listen-port", self.port, "private-key",
-                        keys[SERVER][0], "peer", keys[CLIENT][1], "allowed-ips", "10.9.0.2/32"])
+                        keys[SERVER][0], "peer", keys[CLIENT][1], "allowed-ips", f"{inner[CLIENT]}/32"])
         r.exec(CLIENT, ["wg", "set", ifs[CLIENT], "private-key", keys[CLIENT][0], "peer",
-                        keys[SERVER][1], "allowed-ips", "10.9.0.1/32", "endpoint",
+                        keys[SERVER][1], "allowed-ips", f"{inner[SERVER]}/32", "endpoint",
                         f"{r.ip[SERVER]}:{self.port}"])
         for side in (SERVER, CLIENT):
             r.exec(side, ["ip", "addr", "add", f"{inner[side]}/24", "dev", ifs[side]])
@@ -140,12 +153,10 @@ class WireGuard(LabClass):
         wait_ping(r, inner[SERVER])
         return {}
 
-    def work(self, c):
-        c.fetch_all(f"http://10.9.0.1:{ORIGIN_PORT}")
 
-
-class Nebula(LabClass):
-    name, family, proto, port = "nebula", "vpn", "UDP", 4242
+class Nebula(Tunnel):
+    name, proto, port = "nebula", "UDP", 4242
+    INNER = {SERVER: "10.14.0.1", CLIENT: "10.14.0.2"}
     packages, tools = ("nebula",), ("nebula", "nebula-cert")
 
     def start(self, c):
@@ -153,7 +164,7 @@ class Nebula(LabClass):
         cert = ["nebula-cert"]
         r.exec(SERVER, cert + ["ca", "-name", "lab", "-out-crt", c.path("neb-ca.crt"), "-out-key",
                                c.path("neb-ca.key")])
-        inner = {SERVER: "10.14.0.1", CLIENT: "10.14.0.2"}
+        inner = self.INNER
         for side in (SERVER, CLIENT):
             r.exec(SERVER, cert + ["sign", "-name", side, "-ip", f"{inner[side]}/24", "-ca-crt",
                                    c.path("neb-ca.crt"), "-ca-key", c.path("neb-ca.key"), "-out-crt",
@@ -174,12 +185,10 @@ firewall:
         wait_ping(r, inner[SERVER])
         return {}
 
-    def work(self, c):
-        c.fetch_all(f"http://10.14.0.1:{ORIGIN_PORT}")
 
-
-class Tinc(LabClass):
-    name, family, port = "tinc", "vpn", 655
+class Tinc(Tunnel):
+    name, port = "tinc", 655
+    INNER = {SERVER: "10.13.0.1", CLIENT: "10.13.0.2"}
     packages, tools = ("tinc",), ("tincd",)
     protos = ("TCP", "UDP")  # the meta connection, and the data
     CIPHERS = ["aes-256-cbc", "aes-128-cbc"]
@@ -187,12 +196,12 @@ class Tinc(LabClass):
     def start(self, c):
         r = c.run
         cipher = c.rng.choice(self.CIPHERS)
-        inner = {SERVER: "10.13.0.1", CLIENT: "10.13.0.2"}
+        inner = self.INNER
         node = {SERVER: "labs", CLIENT: "labc"}
         dirs = {side: c.path(f"tinc-{side}") for side in (SERVER, CLIENT)}
         for side in (SERVER, CLIENT):
             os.makedirs(os.path.join(dirs[side], "hosts"), exist_ok=True)
-            c.write(f"tinc-{side}/tinc.conf", f"Name = {node[side]}\nInterface = tinc{side[0]}{os.getpid() % 10000}\n"
+            c.write(f"tinc-{side}/tinc.conf", f"Name = {node[side]}\nInterface = tinc{side[0]}\n"
                     "Device = /dev/net/tun\n" + (f"ConnectTo = {node[SERVER]}\n" if side == CLIENT else ""))
             up = c.write(f"tinc-{side}/tinc-up", f"#!/bin/sh\nip addr add {inner[side]}/24 dev $INTERFACE\n"
                          f"ip link set $INTERFACE mtu {r.cond.mtu - 100} up\n")
@@ -211,34 +220,45 @@ class Tinc(LabClass):
         wait_ping(r, inner[SERVER])
         return {"cipher": cipher}
 
-    def work(self, c):
-        c.fetch_all(f"http://10.13.0.1:{ORIGIN_PORT}")
-
 
 # ---- proxies -----------------------------------------------------------------------------
 
-class Shadowsocks(LabClass):
-    name, family, port = "shadowsocks", "proxy", 8388
+LOCAL_PORT = 1080  # where a proxy's client listens, in the client's namespace
+
+
+class Proxy(LabClass):
+    """A proxy: its server, and its client listening on LOCAL_PORT (SOCKS5 unless `work` says
+    otherwise), through which the workload reaches the origin."""
+    family = "proxy"
+
+    def start_pair(self, c, server, client):
+        """Starts the server, then, once it listens, the client, until it listens too."""
+        self.serve(c, server)
+        c.run.spawn(CLIENT, client, f"{self.name}-client")
+        wait_port(c.run, CLIENT, "127.0.0.1", LOCAL_PORT)
+
+    def work(self, c):
+        c.fetch_all(f"http://{c.run.ip[SERVER]}:{ORIGIN_PORT}", "--socks5-hostname",
+                    f"127.0.0.1:{LOCAL_PORT}")
+
+
+class Shadowsocks(Proxy):
+    name, port = "shadowsocks", 8388
     packages, tools = ("shadowsocks-libev",), ("ss-server", "ss-local")
     CIPHERS = ["chacha20-ietf-poly1305", "aes-256-gcm", "aes-128-gcm"]
 
     def start(self, c):
         r = c.run
         cipher = c.rng.choice(self.CIPHERS)
-        r.spawn(SERVER, ["ss-server", "-s", r.ip[SERVER], "-p", self.port, "-k", "labpass", "-m",
-                         cipher], "ss-server")
-        r.spawn(CLIENT, ["ss-local", "-s", r.ip[SERVER], "-p", self.port, "-b", "127.0.0.1", "-l",
-                         1080, "-k", "labpass", "-m", cipher], "ss-local")
-        wait_port(r, SERVER, r.ip[SERVER], self.port)
-        wait_port(r, CLIENT, "127.0.0.1", 1080)
+        self.start_pair(c, ["ss-server", "-s", r.ip[SERVER], "-p", self.port, "-k", "labpass", "-m",
+                            cipher],
+                        ["ss-local", "-s", r.ip[SERVER], "-p", self.port, "-b", "127.0.0.1", "-l",
+                         LOCAL_PORT, "-k", "labpass", "-m", cipher])
         return {"cipher": cipher}
 
-    def work(self, c):
-        c.fetch_all(f"http://{c.run.ip[SERVER]}:{ORIGIN_PORT}", "--socks5-hostname", "127.0.0.1:1080")
 
-
-class Stunnel(LabClass):
-    name, family, port = "stunnel", "proxy", 8443
+class Stunnel(Proxy):
+    name, port = "stunnel", 8443
     packages, tools = ("stunnel4",), ("stunnel4",)
 
     def start(self, c):
@@ -247,20 +267,17 @@ class Stunnel(LabClass):
                       f"{self.port}\nconnect = 127.0.0.1:{ORIGIN_PORT}\ncert = {pki.server_crt}\n"
                       f"key = {pki.server_key}\n")
         cli = c.write("stunnel-client.conf", f"foreground = yes\npid =\n[lab]\nclient = yes\naccept = "
-                      f"127.0.0.1:8081\nconnect = {r.ip[SERVER]}:{self.port}\nCAfile = {pki.ca}\n"
+                      f"127.0.0.1:{LOCAL_PORT}\nconnect = {r.ip[SERVER]}:{self.port}\nCAfile = {pki.ca}\n"
                       "verifyChain = yes\n")
-        r.spawn(SERVER, ["stunnel4", srv], "stunnel-server")
-        r.spawn(CLIENT, ["stunnel4", cli], "stunnel-client")
-        wait_port(r, SERVER, r.ip[SERVER], self.port)
-        wait_port(r, CLIENT, "127.0.0.1", 8081)
+        self.start_pair(c, ["stunnel4", srv], ["stunnel4", cli])
         return {}
 
-    def work(self, c):
-        c.fetch_all("http://127.0.0.1:8081")
+    def work(self, c):  # the client forwards plain HTTP
+        c.fetch_all(f"http://127.0.0.1:{LOCAL_PORT}")
 
 
-class SshSocks(LabClass):
-    name, family, port = "ssh-socks", "proxy", 22
+class SshSocks(Proxy):
+    name, port = "ssh-socks", 22
     packages, tools = ("openssh-server", "openssh-client"), ("ssh", "ssh-keygen")
     KEYS = ["ed25519", "ecdsa", "rsa"]
 
@@ -275,20 +292,15 @@ class SshSocks(LabClass):
                        f"AuthorizedKeysFile {user_key}.pub\nPermitRootLogin prohibit-password\n"
                        "StrictModes no\nPasswordAuthentication no\nUsePAM no\nPidFile none\n")
         os.makedirs("/run/sshd", exist_ok=True)
-        r.spawn(SERVER, ["/usr/sbin/sshd", "-D", "-e", "-f", conf], "sshd")
-        wait_port(r, SERVER, r.ip[SERVER], self.port)
-        r.spawn(CLIENT, ["ssh", "-N", "-D", "127.0.0.1:1081", "-i", user_key, "-o",
+        self.start_pair(c, ["/usr/sbin/sshd", "-D", "-e", "-f", conf],
+                        ["ssh", "-N", "-D", f"127.0.0.1:{LOCAL_PORT}", "-i", user_key, "-o",
                          "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
-                         "BatchMode=yes", f"root@{r.ip[SERVER]}"], "ssh")
-        wait_port(r, CLIENT, "127.0.0.1", 1081)
+                         "BatchMode=yes", f"root@{r.ip[SERVER]}"])
         return {"key": kind}
 
-    def work(self, c):
-        c.fetch_all(f"http://{c.run.ip[SERVER]}:{ORIGIN_PORT}", "--socks5-hostname", "127.0.0.1:1081")
 
-
-class V2RayVmess(LabClass):
-    name, family, port = "v2ray-vmess", "proxy", 10086
+class V2RayVmess(Proxy):
+    name, port = "v2ray-vmess", 10086
     packages, tools = ("v2ray",), ("v2ray",)
     SECURITY = ["aes-128-gcm", "chacha20-poly1305"]
 
@@ -303,21 +315,15 @@ class V2RayVmess(LabClass):
             "outbounds": [{"protocol": "freedom"}]}))
         cli = c.write("v2ray-client.json", json.dumps({
             "log": {"loglevel": "warning"},
-            "inbounds": [{"listen": "127.0.0.1", "port": 1082, "protocol": "socks"}],
+            "inbounds": [{"listen": "127.0.0.1", "port": LOCAL_PORT, "protocol": "socks"}],
             "outbounds": [{"protocol": "vmess", "settings": {"vnext": [
                 {"address": r.ip[SERVER], "port": self.port, "users": [user]}]}}]}))
-        r.spawn(SERVER, ["v2ray", "-config", srv], "v2ray-server")
-        r.spawn(CLIENT, ["v2ray", "-config", cli], "v2ray-client")
-        wait_port(r, SERVER, r.ip[SERVER], self.port)
-        wait_port(r, CLIENT, "127.0.0.1", 1082)
+        self.start_pair(c, ["v2ray", "-config", srv], ["v2ray", "-config", cli])
         return {"security": user["security"]}
 
-    def work(self, c):
-        c.fetch_all(f"http://{c.run.ip[SERVER]}:{ORIGIN_PORT}", "--socks5-hostname", "127.0.0.1:1082")
 
-
-class Trojan(LabClass):
-    name, family, port = "trojan", "proxy", 4443
+class Trojan(Proxy):
+    name, port = "trojan", 4443
     packages, tools = ("trojan",), ("trojan",)
 
     def start(self, c):
@@ -328,18 +334,12 @@ class Trojan(LabClass):
             "log_level": 1, "ssl": {"cert": pki.server_crt, "key": pki.server_key,
                                     "alpn": ["http/1.1"]}}))
         cli = c.write("trojan-client.json", json.dumps({
-            "run_type": "client", "local_addr": "127.0.0.1", "local_port": 1083,
+            "run_type": "client", "local_addr": "127.0.0.1", "local_port": LOCAL_PORT,
             "remote_addr": r.ip[SERVER], "remote_port": self.port, "password": ["labpass"],
             "log_level": 1, "ssl": {"verify": True, "verify_hostname": True, "cert": pki.ca,
                                     "sni": "server", "alpn": ["h2", "http/1.1"]}}))
-        r.spawn(SERVER, ["trojan", "-c", srv], "trojan-server")
-        r.spawn(CLIENT, ["trojan", "-c", cli], "trojan-client")
-        wait_port(r, SERVER, r.ip[SERVER], self.port)
-        wait_port(r, CLIENT, "127.0.0.1", 1083)
+        self.start_pair(c, ["trojan", "-c", srv], ["trojan", "-c", cli])
         return {}
-
-    def work(self, c):
-        c.fetch_all(f"http://{c.run.ip[SERVER]}:{ORIGIN_PORT}", "--socks5-hostname", "127.0.0.1:1083")
 
 
 # ---- applications over TLS ---------------------------------------------------------------
@@ -361,8 +361,7 @@ class Https(LabClass):
                        f"    listen {r.ip[SERVER]}:443 ssl http2;\n    root {c.path('www')};\n"
                        f"    ssl_certificate {pki.server_crt};\n    ssl_certificate_key {pki.server_key};\n"
                        "    ssl_protocols TLSv1.2 TLSv1.3;\n  }\n}\n")
-        r.spawn(SERVER, ["nginx", "-c", conf, "-g", "daemon off;"], "nginx")
-        wait_port(r, SERVER, r.ip[SERVER], self.port)
+        self.serve(c, ["nginx", "-c", conf, "-g", "daemon off;"])
         self.tls = c.rng.choice(self.TLS)
         return {"tls": self.tls[0]}
 
@@ -381,8 +380,7 @@ class MqttTls(LabClass):
         conf = c.write("mosquitto.conf", f"per_listener_settings false\nallow_anonymous true\n"
                        f"persistence false\nuser root\nlistener {self.port} {r.ip[SERVER]}\ncafile {pki.ca}\n"
                        f"certfile {pki.server_crt}\nkeyfile {pki.server_key}\n")
-        r.spawn(SERVER, ["mosquitto", "-c", conf], "mosquitto")
-        wait_port(r, SERVER, r.ip[SERVER], self.port)
+        self.serve(c, ["mosquitto", "-c", conf])
         return {}
 
     def work(self, c):
@@ -414,8 +412,7 @@ class DnsOverTls(LabClass):
                        f" username: \"\"\n pidfile: {c.path('unbound.pid')}\n"
                        " module-config: \"iterator\"\n local-zone: \"lab.\" static\n" + names +
                        "remote-control:\n control-enable: no\n")
-        r.spawn(SERVER, ["unbound", "-d", "-c", conf], "unbound")
-        wait_port(r, SERVER, r.ip[SERVER], self.port)
+        self.serve(c, ["unbound", "-d", "-c", conf])
         return {}
 
     def work(self, c):

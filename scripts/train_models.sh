@@ -2,7 +2,8 @@
 # Trains and evaluates every architecture on the shared nDPI captures (docs/MODELS.md):
 #   bash scripts/train_models.sh [OUT]        (OUT defaults to build/models)
 # With ETCPIPE_UPDATE_DEFAULT=1 the forest is also copied to models/default, the bundled
-# model, with its report in docs/models/, and the kforest to models/kernel.
+# model, with its report in docs/models/, and the kforest to models/kernel, both with the
+# declared scope of 3 packets (docs/MODELS.md, "Default model").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-build/models}
@@ -33,4 +34,7 @@ if [[ ${ETCPIPE_UPDATE_DEFAULT:-0} == 1 ]]; then
   rm -rf models/kernel && mkdir -p models/kernel
   cp "$OUT"/kforest/{model.json,labels.json,spec.json,trees.json,kernel.json} models/kernel/
   sed -i "s|\"name\": \"kforest\"|\"name\": \"kernel\"|; s|\"data\": \"$OUT/|\"data\": \"|" models/kernel/model.json
+  # nDPI's flows of two packets each way are, for etcpipe's selection, mostly 3 or more
+  # payload packets: fewer (a DNS query and its answer) is out of these models' scope.
+  sed -i 's|"min_packets": [0-9]*|"min_packets": 3|' models/default/model.json models/kernel/model.json
 fi

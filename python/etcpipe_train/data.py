@@ -45,6 +45,18 @@ class Dataset:
             parts.append(a.reshape(len(a), -1).astype(np.float32))
         return np.concatenate(parts, axis=1)
 
+    def min_packets(self, rows, packets):
+        """The fewest selected packets any of `rows` has among its first `packets` (the
+        nonzero entries of sizes; without sizes, the all_packets statistic meta.json names;
+        else 1): the scope of a model trained on them."""
+        if "sizes" in self.arrays:
+            return int(np.count_nonzero(self.arrays["sizes"][rows, :packets], axis=1).min())
+        names = self.meta.get("stat_names", [])
+        if "stats" in self.arrays and "all_packets" in names:
+            fewest = self.arrays["stats"][rows, names.index("all_packets")].min()
+            return int(min(fewest, packets))
+        return 1
+
 
 def class_set(labels, min_flows, other="other"):
     """Classes with at least `min_flows` flows, sorted, then the catch-all `other`."""

@@ -32,20 +32,26 @@ def forest(model, classes):
 
 
 def boosting(model, classes):
-    """A GradientBoostingClassifier (multiclass, log loss) trained on every one of the
-    `classes`: each tree adds learning_rate * leaf value to the score of its class."""
-    if int(model.n_classes_) != classes or classes < 3:
-        raise ValueError("gradient boosting needs 3 classes or more, all in the training set")
-    init = model._raw_predict_init(np.zeros((1, model.n_features_in_), dtype=np.float32))[0]
+    """A GradientBoostingClassifier (multiclass, log loss) trained on class indices out of
+    `classes`, 3 or more of them: each tree adds learning_rate * leaf value to the score of
+    its class; classes absent from training get a score that keeps their probability at 0."""
+    if int(model.n_classes_) < 3:
+        raise ValueError("gradient boosting needs 3 classes or more in the training set")
+    trained = model.classes_.astype(int)
+    init = np.full(classes, ABSENT_SCORE)
+    init[trained] = model._raw_predict_init(np.zeros((1, model.n_features_in_), dtype=np.float32))[0]
     trees = []
     for stage in model.estimators_:
         for k, est in enumerate(stage):
             raw = est.tree_.value[:, 0, 0] * model.learning_rate
             v = np.zeros((len(raw), classes))
-            v[:, k] = raw
+            v[:, trained[k]] = raw
             trees.append(_tree(est.tree_, v))
     return {"format": "etcpipe-trees/1", "kind": "boosting", "features": int(model.n_features_in_),
             "classes": classes, "init": [float(x) for x in init], "trees": trees}
+
+
+ABSENT_SCORE = -50.0  # e^-50: no probability, and no overflow in float32 softmax
 
 
 def save(doc, path):

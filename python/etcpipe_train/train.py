@@ -33,18 +33,33 @@ HYPER = {
 }
 
 
-def train_trees(arch, ds, y, train_rows, classes, seed, hp, inputs, packets):
+def synthetic_rows(x, ratio, seed):
+    """ratio x len(x) rows drawn from the product of the columns' distributions (each
+    column sampled on its own): they keep every feature's range but break the combinations
+    real flows have, so a model trained to call them "other" learns where the known classes
+    are not (the open world: flows of classes it never saw)."""
+    rng = np.random.default_rng(seed)
+    n = int(round(ratio * len(x)))
+    return np.stack([rng.choice(x[:, j], size=n) for j in range(x.shape[1])], axis=1)
+
+
+def train_trees(arch, ds, y, train_rows, classes, seed, hp, inputs, packets, synthetic=0.0):
     from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
     x = ds.features(inputs, train_rows, packets)
+    y = y[train_rows]
+    if synthetic:
+        fake = synthetic_rows(x, synthetic, seed)
+        x = np.concatenate([x, fake])
+        y = np.concatenate([y, np.full(len(fake), classes.index("other"), dtype=y.dtype)])
     if arch in ("forest", "kforest"):
         m = RandomForestClassifier(n_estimators=hp["trees"], min_samples_leaf=hp["min_samples_leaf"],
                                    max_features=hp["max_features"], max_depth=hp.get("max_depth"),
                                    class_weight="balanced", random_state=seed, n_jobs=1)
-        m.fit(x, y[train_rows])
+        m.fit(x, y)
         return export.forest(m, len(classes))
     m = GradientBoostingClassifier(n_estimators=hp["stages"], learning_rate=hp["learning_rate"],
                                    max_depth=hp["max_depth"], random_state=seed)
-    m.fit(x, y[train_rows])
+    m.fit(x, y)
     return export.boosting(m, len(classes))
 
 
@@ -93,9 +108,20 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, help="override the architecture's epochs")
     ap.add_argument("--packets", type=int, help="kforest: packets per flow (default 5)")
     ap.add_argument("--name", help="model name (default: the directory name)")
+    ap.add_argument("--min-confidence", type=float, default=0.0,
+                    help="model.json's min_confidence: etcpipe classify gives verdicts below this "
+                         "class probability the catch-all class 'other' (default 0: none)")
+    ap.add_argument("--synthetic-other", type=float, default=0.0, metavar="RATIO",
+                    help="tree models: add RATIO x the training flows of synthetic rows labelled "
+                         "'other' (each feature drawn on its own from the training flows): a "
+                         "catch-all for flows unlike any known class (default 0: none)")
     ap.add_argument("--all", action="store_true",
                     help="train on every flow (no test split; the report is then on training data)")
     args = ap.parse_args(argv)
+    if not 0 <= args.min_confidence <= 1:
+        ap.error("--min-confidence must be from 0 to 1")
+    if args.synthetic_other < 0 or (args.synthetic_other and args.arch not in ("forest", "boosting", "kforest")):
+        ap.error("--synthetic-other is a non-negative ratio, for tree models")
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -121,7 +147,8 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     if args.arch in ("forest", "boosting", "kforest"):
         inputs = KERNEL_TREE_INPUTS if args.arch == "kforest" else TREE_INPUTS
-        doc = train_trees(args.arch, ds, y, train_rows, classes, args.seed, hp, inputs, packets)
+        doc = train_trees(args.arch, ds, y, train_rows, classes, args.seed, hp, inputs, packets,
+                          args.synthetic_other)
         file, engine = "trees.json", "trees"
         export.save(doc, os.path.join(args.out, file))
         if args.arch == "kforest":
@@ -145,11 +172,16 @@ def main(argv=None):
     model = {
         "format": "etcpipe-model/1",
         "name": args.name or os.path.basename(os.path.normpath(args.out)),
-        "engine": engine, "file": file, "inputs": list(inputs), "architecture": args.arch,
+        "engine": engine, "file": file, "inputs": list(inputs),
+        "min_confidence": args.min_confidence,
+        # Flows of fewer selected packets than any training flow are out of the model's scope.
+        "scope": {"min_packets": ds.min_packets(train_rows, packets)},
+        "architecture": args.arch,
         "training": {"data": args.data, "flows": int(len(train_rows)),
                      "test_flows": int(len(test_rows)), "seed": args.seed,
                      "test_share": args.test_share, "min_flows": args.min_flows,
-                     "hyperparameters": hp, "split_by_flow": by_flow if not args.all else "all"},
+                     "hyperparameters": hp, "synthetic_other": args.synthetic_other,
+                     "split_by_flow": by_flow if not args.all else "all"},
     }
     with open(os.path.join(args.out, "model.json"), "w") as f:
         json.dump(model, f, indent=1)

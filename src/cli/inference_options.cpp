@@ -26,8 +26,10 @@ void add_inference_options(CLI::App* cmd, ClassificationConfig& o) {
                   "Inference threads (default: as many as the rate of rows needs, more while "
                   "batches queue up, up to the number of cores)")
       ->check(CLI::Range(1, 256));
-  inf->add_option("--min-confidence", o.infer.min_confidence,
-                  "Below this class probability the verdict is the model's catch-all class")
+  inf->add_option_function<float>(
+         "--min-confidence", [&o](float p) { o.infer.min_confidence = p; },
+         "Below this class probability the verdict is the model's catch-all class (default: "
+         "the model's min_confidence in its model.json, 0 if it has none)")
       ->check(CLI::Range(0.0, 1.0));
   inf->add_option("--verdict-timeout", o.verdict_timeout,
                   "Classify a flow with the packets it has this many seconds (packet time) after "

@@ -14,11 +14,13 @@
 namespace etcpipe {
 
 // Whether a flow was classified, and why not: a flow with no selected packet has nothing to
-// classify; one that found no free feature row (every row in use) was not extracted; one
-// whose row was dropped (inference behind) got no verdict.
+// classify; one whose row had fewer packets than the model's scope gets no class; one that
+// found no free feature row (every row in use) was not extracted; one whose row was dropped
+// (inference behind) got no verdict.
 inline std::string_view verdict_status(const FlowRecord& r) {
   return r.label != nullptr ? "classified"
          : r.selected == 0  ? "no-packet"
+         : r.out_of_scope   ? "out-of-scope"
          : r.no_row         ? "no-row"
                             : "no-verdict";
 }

@@ -73,6 +73,8 @@ struct FlowRecord {
   FlowAction action = FlowAction::None;
   DecidedIn decided_in = DecidedIn::None;
   bool action_dry_run = false;  // --enforce-dry-run: the action that would have been taken
+  // Its row had fewer selected packets than the model's scope: not classified, label null.
+  bool out_of_scope = false;
   // Not exported: the worker, the slot the flow had in its table and the slot's generation
   // (its exact identity: FlowTable::generation), and how many of its packets were selected
   // (feature extraction learns from these that the flow ended).

@@ -44,7 +44,8 @@ double Classifier::handoff_seconds() {
   return std::chrono::duration<double>(Clock::now() - t0).count() / kTrips;
 }
 
-Classifier::Classifier(const Model& model, const ClassifierConfig& cfg) : model_(model), cfg_(cfg) {
+Classifier::Classifier(const Model& model, const ClassifierConfig& cfg)
+    : model_(model), cfg_(cfg), min_confidence_(cfg.min_confidence.value_or(model.min_confidence)) {
   max_threads_ = std::max(1u, cfg.threads != 0 ? cfg.threads : cfg.max_threads);
   active_ = cfg.threads != 0 ? cfg.threads : 1;
   for (unsigned i = 0; i < max_threads_; ++i) engines_.push_back(model.make_engine(cfg.device));
@@ -71,6 +72,7 @@ Classifier::Classifier(const Model& model, const ClassifierConfig& cfg) : model_
   } else if (cfg.threads == 0) {
     batch_seconds_ = time_batch(*engines_[0], model, batch_);
   }
+  out_of_scope_.reserve(FeatureBatch::kCapacity);  // no allocation in add()
   stats_.batch = batch_;
   stats_.threads = stats_.threads_peak = active_;
   window_start_ = Clock::now();
@@ -102,8 +104,16 @@ Classifier::Chunk* Classifier::fresh_chunk() {
 void Classifier::add(const FeatureBatch& batch) {
   // Chunks queued at most: enough to keep every thread busy with one waiting behind it.
   const std::size_t queue_limit = 2 * std::size_t{max_threads_} + 1;
+  out_of_scope_.clear();
   std::unique_lock lk(mutex_);
   for (uint32_t r = 0; r < batch.size(); ++r) {
+    const FlowInfo& info = batch.info(r);
+    if (info.packets < model_.scope.min_packets) {
+      Verdict& v = out_of_scope_.emplace_back();
+      v.info = info;
+      v.out_of_scope = true;
+      continue;
+    }
     if (filling_ == nullptr) {
       if (cfg_.lossless) {
         space_.wait(lk, [&] { return ready_.size() < queue_limit; });
@@ -125,6 +135,9 @@ void Classifier::add(const FeatureBatch& batch) {
     if (c.size == 1 || filling_ == nullptr) work_ready_.notify_all();
   }
   balance();
+  lk.unlock();
+  if (out_of_scope_.empty()) return;
+  for (const VerdictSubscriber& s : subscribers_) s(out_of_scope_);
 }
 
 void Classifier::balance() {
@@ -197,7 +210,7 @@ void Classifier::work(unsigned index) {
       v.info = c->rows->info(r);
       v.label = top;
       v.confidence = p[top];
-      if (v.confidence < cfg_.min_confidence && model_.other >= 0) {
+      if (v.confidence < min_confidence_ && model_.other >= 0) {
         v.label = uint16_t(model_.other);
       }
       v.wait_ms = std::chrono::duration<double, std::milli>(t1 - c->arrival[r]).count();

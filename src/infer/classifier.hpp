@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <thread>
 #include <vector>
@@ -38,7 +39,9 @@ struct ClassifierConfig {
   // The same when verdicts act on live flows (--enforce): each millisecond a verdict waits
   // lets a fast flow's packets through.
   static constexpr double kEnforcingMaxDelayMs = 10;
-  float min_confidence = 0;  // below it, the verdict is the model's "other" class
+  // Below it, the verdict is the model's "other" class; unset: the model's own
+  // (Model::min_confidence).
+  std::optional<float> min_confidence;
   // Wait for inference when it is behind (files); false: drop rows and count them (a live
   // link must not be slowed down).
   bool lossless = true;
@@ -50,10 +53,14 @@ struct Verdict {
   uint16_t label = 0;
   float confidence = 0;
   double wait_ms = 0;  // wall time from the row's arrival here to its verdict
+  // The row has fewer packets than the model's scope (Model::scope): it was not classified,
+  // and label and confidence mean nothing.
+  bool out_of_scope = false;
 };
 
-// Receives a batch's verdicts on the inference thread that made them; several threads may
-// call it at once. It should return quickly: the thread's next batch waits for it.
+// Receives a batch's verdicts on the inference thread that made them (those of rows out of
+// the model's scope, made without inference, on the thread that added the rows); several
+// threads may call it at once. It should return quickly: the thread's next batch waits for it.
 using VerdictSubscriber = std::function<void(std::span<const Verdict>)>;
 
 struct ClassifierStats {
@@ -78,7 +85,8 @@ class Classifier {
 
   // Before the first add(): every verdict made from then on also goes to `subscriber`.
   void subscribe(VerdictSubscriber subscriber);
-  // The consumer thread: queues the batch's rows (copies).
+  // The consumer thread: queues the batch's rows (copies). Rows out of the model's scope are
+  // not queued: their verdicts go to the subscribers at once, from this thread.
   void add(const FeatureBatch& batch);
   // Classifies every row added, now; waits until their verdicts reached every subscriber.
   void finish();
@@ -104,6 +112,7 @@ class Classifier {
 
   const Model& model_;
   ClassifierConfig cfg_;
+  float min_confidence_;  // cfg_'s, else the model's
   uint32_t batch_ = 0;
   double batch_seconds_ = 0;  // engine time of one batch, measured at start
   unsigned max_threads_ = 1;
@@ -123,6 +132,7 @@ class Classifier {
   bool stopping_ = false;
   bool flushing_ = false;
   std::vector<VerdictSubscriber> subscribers_;  // set before the threads get work
+  std::vector<Verdict> out_of_scope_;           // add()'s, for its subscribers
   ClassifierStats stats_;
   // Rates for balancing: rows arrived and engine time since the last decision.
   Clock::time_point window_start_;

@@ -87,6 +87,7 @@ Model Model::load(const std::string& dir) {
   m.dir = dir;
   const fs::path model_json = root / "model.json";
   const nlohmann::json j = read_json(model_json);
+  uint64_t min_packets = m.scope.min_packets;  // checked against the spec's N below
   auto bad = [&](const fs::path& f, const std::string& what) {
     return std::runtime_error(f.string() + ": " + what);
   };
@@ -107,6 +108,22 @@ Model Model::load(const std::string& dir) {
     for (const auto& in : j.at("inputs"))
       m.inputs.push_back(parse_model_input(in.get<std::string>()));
     if (m.inputs.empty()) throw bad(model_json, "no inputs");
+    if (const auto c = j.find("min_confidence"); c != j.end()) {
+      if (!c->is_number() || !(c->get<double>() >= 0 && c->get<double>() <= 1)) {
+        throw bad(model_json, "min_confidence must be a number from 0 to 1, not " + c->dump());
+      }
+      m.min_confidence = c->get<float>();
+    }
+    if (const auto s = j.find("scope"); s != j.end()) {
+      if (!s->is_object()) throw bad(model_json, "scope must be an object, not " + s->dump());
+      if (const auto k = s->find("min_packets"); k != s->end()) {
+        if (!k->is_number_unsigned()) {
+          throw bad(model_json,
+                    "scope.min_packets must be a whole number of packets, not " + k->dump());
+        }
+        min_packets = k->get<uint64_t>();
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     throw bad(model_json, e.what());
   } catch (const std::invalid_argument& e) {
@@ -136,6 +153,12 @@ Model Model::load(const std::string& dir) {
   } catch (const nlohmann::json::exception& e) {
     throw bad(spec_json, std::string("a feature spec etcpipe cannot produce: ") + e.what());
   }
+  if (min_packets > m.spec.packets) {
+    throw bad(model_json, "scope.min_packets " + std::to_string(min_packets) +
+                              " is more than the " + std::to_string(m.spec.packets) +
+                              " packets of a row (spec.json): every flow would be out of scope");
+  }
+  m.scope.min_packets = uint32_t(min_packets);
   for (const ModelInput in : m.inputs) {
     if (!spec_produces(m.spec, in)) {
       throw bad(model_json, "the model reads '" + std::string(model_input_name(in)) +

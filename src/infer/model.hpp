@@ -1,7 +1,8 @@
 // A model directory as `etcpipe classify --model DIR` loads it (docs/MODELS.md):
 //   model.json   {"format": "etcpipe-model/1", "engine": "trees" | "torchscript",
 //                 "file": "...", "inputs": ["matrix" | "sizes" | "iats" | "flags" |
-//                 "payloads" | "stats", ...], "name": "...", ...}
+//                 "payloads" | "stats", ...], "name": "...",
+//                 "min_confidence": P, "scope": {"min_packets": K}, ...}
 //   labels.json  {"classes": ["...", ...], "other": "..."}
 //   spec.json    the FeatureSpec the model was trained with
 #pragma once
@@ -28,10 +29,18 @@ struct Model {
   int other = -1;  // index of the catch-all class, -1 if none
   FeatureSpec spec;
   std::shared_ptr<const TreeEnsemble> trees;  // engine trees: loaded once, shared by threads
+  // Below this class probability the verdict is the catch-all class (`other`), unless
+  // classify --min-confidence says otherwise.
+  float min_confidence = 0;
+  // The flows the model was made for: a row with fewer selected packets gets no class (its
+  // flow is out of scope). At most spec.packets.
+  struct Scope {
+    uint32_t min_packets = 0;
+  } scope;
 
   // Throws std::runtime_error naming the file and what is wrong: a missing file, an
   // unknown engine or input, a spec the extractors cannot produce, an input the spec does
-  // not make.
+  // not make, a min_confidence or scope out of range.
   static Model load(const std::string& dir);
   // A new engine for one thread, on `device`. Throws std::runtime_error if this build has
   // no such engine or it cannot run there.

@@ -83,6 +83,7 @@ nlohmann::json Classification::summary_json() const {
   return {{"model", model_.name},
           {"classified", v.classified},
           {"without_selected_packet", v.no_packets},
+          {"out_of_scope", v.out_of_scope},
           {"without_row", v.no_row},
           {"without_verdict", v.no_verdict},
           {"rows_dropped", cs.dropped},
@@ -106,6 +107,10 @@ std::string Classification::summary() const {
     << ", " << cs.threads_peak << " inference thread(s) at most, " << cs.deadline_batches << " of "
     << cs.batches << " batches sent at their deadline)";
   if (v.no_packets != 0) s << "; " << v.no_packets << " without a selected packet";
+  if (v.out_of_scope != 0) {
+    s << "; " << v.out_of_scope << " out of the model's scope (fewer than "
+      << model_.scope.min_packets << " selected packets)";
+  }
   if (v.no_row != 0) s << "; " << v.no_row << " without a feature row (every row in use)";
   if (v.no_verdict != 0) s << "; " << v.no_verdict << " without a verdict";
   if (cs.dropped != 0) s << "; " << cs.dropped << " rows dropped (inference behind)";

@@ -170,6 +170,7 @@ void Enforcer::act(std::span<const Verdict> verdicts) {
   const bool kernel_model = xdp_ != nullptr && xdp_->has_kernel_model();
   std::vector<std::pair<FlowId, Decision>> decided;
   for (const Verdict& v : verdicts) {
+    if (v.out_of_scope) continue;  // no class: no rule applies, not even *
     const std::string& label = model_.classes[v.label];
     const FlowAction a = policy_.decide(label, v.confidence);
     if (a == FlowAction::None) continue;

@@ -67,7 +67,10 @@ void VerdictJoin::poll() {
 }
 
 void VerdictJoin::emit(FlowRecord r, const Verdict* v) {
-  if (v != nullptr) {
+  if (v != nullptr && v->out_of_scope) {
+    r.out_of_scope = true;
+    ++stats_.out_of_scope;
+  } else if (v != nullptr) {
     // When the row was complete, in packet time: its N-th packet, its timeout, or the flow's
     // end (a flow that goes idle ends a timeout after its last packet).
     uint64_t ready = v->info.last_ns;

@@ -5,7 +5,8 @@
 // reused after its flow ended holds the next flow under the next generation.
 // Records of flows without a selected packet, without a feature row (none was free when
 // they started), or whose row was dropped in their worker (a live link's consumer behind),
-// go out at once, unclassified.
+// go out at once, unclassified; those whose row was out of the model's scope go out with
+// their verdict, unclassified.
 #pragma once
 #include <functional>
 #include <mutex>
@@ -22,9 +23,10 @@ namespace etcpipe {
 
 struct VerdictStats {
   uint64_t classified = 0;
-  uint64_t no_packets = 0;  // flows with no selected packet: nothing to classify
-  uint64_t no_row = 0;      // flows that found no free feature row
-  uint64_t no_verdict = 0;  // flows whose row was dropped (inference behind) or not joined
+  uint64_t no_packets = 0;    // flows with no selected packet: nothing to classify
+  uint64_t out_of_scope = 0;  // flows whose row had fewer packets than the model's scope
+  uint64_t no_row = 0;        // flows that found no free feature row
+  uint64_t no_verdict = 0;    // flows whose row was dropped (inference behind) or not joined
   std::vector<uint64_t> per_label;
   std::vector<float> latency_ms;              // of every classified flow
   double latency_percentile(double p) const;  // p in [0, 100]; 0 when none

@@ -63,12 +63,15 @@ class DefaultModel(unittest.TestCase):
         self.assertEqual(sorted(map(key, got)), sorted(map(key, flows)))
         classes = load_json(os.path.join(DEFAULT_MODEL, "labels.json"))["classes"]
         classified = [r for r in got if r["label"] is not None]
-        self.assertGreater(len(classified), len(got) // 2)
+        self.assertGreater(len(classified), 15)
         for r in got:
             self.assertEqual(list(r)[-5:], VERDICT_FIELDS)
+            if r["proto"] == "UDP" and r["dst_port"] == 53:  # a query and its answer: 2 packets
+                self.assertEqual(r["verdict_status"], "out-of-scope", r)
             if r["label"] is None:
                 self.assertIsNone(r["confidence"])
-                self.assertEqual(r["verdict_status"], "no-packet")
+                # No payload, or fewer packets than the model's scope (3).
+                self.assertIn(r["verdict_status"], ("no-packet", "out-of-scope"))
                 continue
             self.assertEqual(r["verdict_status"], "classified")
             self.assertIn(r["label"], classes)
@@ -79,7 +82,9 @@ class DefaultModel(unittest.TestCase):
         self.assertIn("verdict latency ms: p50", out.stderr)
         self.assertIn(f"classified {len(classified)} flows", out.stderr)
         self.assertEqual(totals["classified"], len(classified))
-        self.assertEqual(totals["without_selected_packet"], len(got) - len(classified))
+        scoped = [r for r in got if r["verdict_status"] == "out-of-scope"]
+        self.assertEqual(totals["out_of_scope"], len(scoped))
+        self.assertEqual(totals["without_selected_packet"], len(got) - len(classified) - len(scoped))
         self.assertEqual(sum(totals["per_label"].values()), len(classified))
 
     def test_same_verdicts_whatever_the_number_of_workers(self):
@@ -155,7 +160,7 @@ class DefaultModel(unittest.TestCase):
             for r in got:
                 status[r["verdict_status"]] = status.get(r["verdict_status"], 0) + 1
                 self.assertEqual(r["label"] is None, r["verdict_status"] != "classified")
-            self.assertEqual(set(status) - {"no-packet"}, {"classified"})
+            self.assertEqual(set(status) - {"no-packet", "out-of-scope"}, {"classified"})
             self.assertEqual(stats["classification"]["classified"], status["classified"])
             self.assertEqual(stats["classification"]["without_row"], 0)
             # With a real limit, the flows that found no row say so, and are counted.
@@ -198,6 +203,44 @@ class DefaultModel(unittest.TestCase):
             self.assertGreater(written.pop(), 100)
             with open(paths["flows"], "rb") as a, open(paths["classify"], "rb") as b:
                 self.assertEqual(a.read(), b.read())
+
+    def test_a_flow_out_of_the_models_scope_gets_no_label_and_its_min_confidence_applies(self):
+        # The default model (made for flows of 3 selected packets at least), sure to 0.5:
+        # the sample's plain DNS lookups (a query and its answer) are out of its scope.
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in ("labels.json", "spec.json", "trees.json"):
+                with open(os.path.join(DEFAULT_MODEL, name)) as src, \
+                        open(os.path.join(tmp, name), "w") as dst:
+                    dst.write(src.read())
+            model = load_json(os.path.join(DEFAULT_MODEL, "model.json"))
+            model.update(min_confidence=0.5, scope={"min_packets": 3})
+            with open(os.path.join(tmp, "model.json"), "w") as f:
+                json.dump(model, f)
+            stats_path = os.path.join(tmp, "stats.json")
+            out = run("classify", "-r", SAMPLE, "--model", tmp, "--stats-json", stats_path)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            with open(stats_path) as f:
+                totals = json.loads(f.read().splitlines()[-1])["classification"]
+            overridden = records(run("classify", "-q", "-r", SAMPLE, "--model", tmp,
+                                     "--min-confidence", "0").stdout)
+        got = records(out.stdout)
+        dns = [r for r in got if r["proto"] == "UDP" and r["dst_port"] == 53]
+        self.assertGreater(len(dns), 10)
+        for r in dns:
+            self.assertEqual(r["verdict_status"], "out-of-scope")
+            self.assertIsNone(r["label"])
+            self.assertIsNone(r["confidence"])
+        scoped = [r for r in got if r["verdict_status"] == "out-of-scope"]
+        self.assertEqual(totals["out_of_scope"], len(scoped))
+        self.assertIn(f"{len(scoped)} out of the model's scope (fewer than 3 selected packets)",
+                      out.stderr)
+        classified = [r for r in got if r["verdict_status"] == "classified"]
+        self.assertTrue(classified)
+        for r in classified:  # below 0.5, the catch-all class
+            self.assertTrue(r["label"] == "other" or r["confidence"] >= 0.5, r)
+        # --min-confidence 0 overrides the model's: some verdicts below 0.5 keep their class.
+        self.assertTrue(any(r["label"] not in (None, "other") and r["confidence"] < 0.5
+                            for r in overridden))
 
     def test_a_model_it_cannot_run_is_refused_with_a_clear_message(self):
         out = run("classify", "-r", SAMPLE, "--model", "/nonexistent")

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "export/record_fields.hpp"
 #include "infer/classifier.hpp"
 #include "infer/tree_engine.hpp"
 #include "packet_builder.hpp"
@@ -110,14 +111,16 @@ TEST(TreeEnsemble, MalformedFilesAreRefusedWithTheirReason) {
 }
 
 // A model directory around kForest: its 2 features are the sizes of N = 2 packets.
+// `extra`: more members of model.json (", ..."), as min_confidence and scope.
 struct ModelDir {
   TempDir dir;
   explicit ModelDir(const std::string& inputs = R"(["sizes"])",
-                    const std::string& spec = R"({"packets": 2, "bytes": 4})") {
+                    const std::string& spec = R"({"packets": 2, "bytes": 4})",
+                    const std::string& extra = "") {
     dir.file("trees.json", kForest);
     dir.file("model.json", R"({"format": "etcpipe-model/1", "engine": "trees",
       "file": "trees.json", "inputs": )" +
-                               inputs + "}");
+                               inputs + extra + "}");
     dir.file("labels.json", R"({"classes": ["a", "b", "other"], "other": "other"})");
     dir.file("spec.json", spec);
   }
@@ -140,6 +143,39 @@ TEST(Model, LoadsAModelDirectory) {
   EXPECT_EQ(m.spec.packets, 2u);
   ASSERT_EQ(m.inputs.size(), 1u);
   EXPECT_EQ(m.inputs[0], ModelInput::Sizes);
+  EXPECT_EQ(m.min_confidence, 0.0f);  // without them: every verdict stands, every row in scope
+  EXPECT_EQ(m.scope.min_packets, 0u);
+}
+
+// A model directory with min_confidence and scope in its model.json.
+ModelDir scoped_model(const std::string& extra) {
+  return ModelDir(R"(["sizes"])", R"({"packets": 2, "bytes": 4})", extra);
+}
+
+TEST(Model, LoadsItsMinConfidenceAndScope) {
+  const ModelDir d = scoped_model(R"(, "min_confidence": 0.75, "scope": {"min_packets": 2})");
+  const Model m = Model::load(d.dir.path());
+  EXPECT_FLOAT_EQ(m.min_confidence, 0.75f);
+  EXPECT_EQ(m.scope.min_packets, 2u);
+}
+
+TEST(Model, RefusesABadMinConfidenceOrScopeNamingTheFile) {
+  const std::pair<const char*, const char*> bad[] = {
+      {R"(, "min_confidence": -0.1)", "min_confidence must be a number from 0 to 1"},
+      {R"(, "min_confidence": 1.5)", "min_confidence must be a number from 0 to 1"},
+      {R"(, "min_confidence": "0.5")", "min_confidence must be a number from 0 to 1"},
+      {R"(, "scope": 2)", "scope must be an object"},
+      {R"(, "scope": {"min_packets": -1})", "scope.min_packets must be a whole number"},
+      {R"(, "scope": {"min_packets": 1.5})", "scope.min_packets must be a whole number"},
+      {R"(, "scope": {"min_packets": "2"})", "scope.min_packets must be a whole number"},
+      {R"(, "scope": {"min_packets": 3})", "more than the 2 packets of a row"},
+  };
+  for (const auto& [extra, reason] : bad) {
+    const ModelDir d = scoped_model(extra);
+    const std::string e = load_error(d);
+    EXPECT_NE(e.find(d.dir.path() + "/model.json: "), std::string::npos) << extra << ": " << e;
+    EXPECT_NE(e.find(reason), std::string::npos) << extra << ": " << e;
+  }
 }
 
 TEST(Model, RefusesWhatItCannotRunWithAClearMessage) {
@@ -160,14 +196,14 @@ TEST(Model, RefusesWhatItCannotRunWithAClearMessage) {
 // Appends a row of 2 packets of sizes {x0, x1} for the flow in slot `flow` (of that slot's
 // `generation`) to `b`.
 void append_row(FeatureBatch& b, uint32_t flow, uint64_t first, uint64_t last, int32_t x0,
-                int32_t x1, uint32_t generation = 0) {
+                int32_t x1, uint32_t generation = 0, uint32_t packets = 2) {
   FeatureRows one(b.spec(), 1);
   one.sizes(0)[0] = x0;
   one.sizes(0)[1] = x1;
   one.info(0) = {};
   one.info(0).slot = flow;
   one.info(0).generation = generation;
-  one.info(0).packets = 2;
+  one.info(0).packets = packets;
   one.info(0).first_ns = first;
   one.info(0).last_ns = last;
   b.append(one, 0);
@@ -263,6 +299,56 @@ TEST(Classifier, ARowWaitsNoLongerThanItsDeadline) {
   ASSERT_EQ(v.size(), 3u);
   EXPECT_GE(v[0].wait_ms, 20.0);
   EXPECT_EQ(c.stats().deadline_batches, 1u);
+}
+
+// A classifier of one thread, batches of one, for the model in `d`.
+ClassifierConfig one_by_one(std::optional<float> min_confidence = std::nullopt) {
+  ClassifierConfig cfg;
+  cfg.batch = 1;
+  cfg.threads = 1;
+  cfg.min_confidence = min_confidence;
+  return cfg;
+}
+
+// Rows of fewer packets than the model's scope get no class, and no inference; the others
+// theirs.
+TEST(Classifier, ARowOutOfTheModelsScopeGetsNoClass) {
+  const ModelDir d = scoped_model(R"(, "scope": {"min_packets": 2})");
+  const Model m = Model::load(d.dir.path());
+  Classifier c(m, one_by_one());
+  Subscriber subscriber(c);
+  FeatureBatch rows(m.spec);
+  append_row(rows, 0, 1000, 1000, 5, 0, 0, 1);  // one packet: out of scope
+  append_row(rows, 1, 1000, 1500, 0, 0);        // two: class a
+  c.add(rows);
+  c.finish();
+  const std::vector<Verdict> v = subscriber.got();
+  ASSERT_EQ(v.size(), 2u);
+  for (const Verdict& x : v) {
+    EXPECT_EQ(x.out_of_scope, x.info.slot == 0) << x.info.slot;
+    if (x.info.slot == 1) {
+      EXPECT_EQ(x.label, 0u);
+    }
+  }
+  EXPECT_EQ(c.stats().rows, 1u);  // only the row in scope went through the engine
+}
+
+TEST(Classifier, TheModelsMinConfidenceAppliesUnlessOverridden) {
+  // Rows of sizes {0, 0}: class a at 0.5 (kForest).
+  const ModelDir d = scoped_model(R"(, "min_confidence": 0.6)");
+  const Model m = Model::load(d.dir.path());
+  auto label = [&](std::optional<float> min_confidence) {
+    Classifier c(m, one_by_one(min_confidence));
+    Subscriber subscriber(c);
+    c.add(make_batch(m.spec, 1, 0, 0));
+    c.finish();
+    const std::vector<Verdict> v = subscriber.got();
+    return v.size() == 1 ? int(v[0].label) : -1;
+  };
+  EXPECT_EQ(label(std::nullopt), 2);  // below the model's 0.6: other
+  EXPECT_EQ(label(0.4f), 0);          // the override wins
+  EXPECT_EQ(label(0.0f), 0);          // even when it is 0
+  EXPECT_EQ(label(0.9f), 2);
 }
 
 TEST(Classifier, CalibrationPicksABatchSize) {
@@ -416,6 +502,51 @@ TEST(VerdictJoin, FlowsOfTwoEpochsOverlappingInTimeGetTheirOwnVerdicts) {
     EXPECT_STREQ(r.label, r.first_ns == 1822 ? "a" : "other") << r.first_ns;
   }
   EXPECT_EQ(rig.join.stats().no_verdict, 0u);
+}
+
+// A flow out of the model's scope goes out with no label, status out-of-scope, counted; no
+// rule acts on it, not even *.
+TEST(VerdictJoin, AFlowOutOfScopeHasNoLabelAndNoAction) {
+  const ModelDir d = scoped_model(R"(, "scope": {"min_packets": 2})");
+  const Model m = Model::load(d.dir.path());
+  Classifier c(m, one_by_one());
+  KeepSink out;
+  EnforcePolicy policy;
+  policy.add(EnforcePolicy::parse_rule("drop:*"));
+  Enforcer e(policy, m, nullptr, out, [](const std::string&) {});
+  c.subscribe([&e](std::span<const Verdict> v) { e.act(v); });
+  VerdictJoin join(c, m, FlowTimeouts{}, 0, e);
+  // Slot 0: one packet, then the row timeout (its flow alive at its verdict: a rule would act
+  // on it).
+  FeatureRows one(m.spec, 1);
+  one.info(0) = {};
+  one.info(0).packets = 1;
+  one.info(0).timed_out = 1;
+  one.info(0).first_ns = one.info(0).last_ns = 1000;
+  FeatureBatch rows(m.spec);
+  rows.append(one, 0);
+  append_row(rows, 1, 1000, 1500, 0, 0);  // in scope: class a
+  c.add(rows);
+  c.finish();
+  const FlowRecord records[] = {record(0, 1000, 1000, 1), record(1, 1000, 1500, 2)};
+  join.write(records);
+  join.close();
+  ASSERT_EQ(out.records.size(), 2u);
+  for (const FlowRecord& r : out.records) {
+    if (r.slot == 0) {
+      EXPECT_EQ(r.label, nullptr);
+      EXPECT_EQ(verdict_status(r), "out-of-scope");
+      EXPECT_EQ(r.action, FlowAction::None);
+    } else {
+      EXPECT_STREQ(r.label, "a");
+      EXPECT_EQ(verdict_status(r), "classified");
+      EXPECT_EQ(r.action, FlowAction::Drop);
+    }
+  }
+  EXPECT_EQ(join.stats().out_of_scope, 1u);
+  EXPECT_EQ(join.stats().classified, 1u);
+  EXPECT_EQ(join.stats().no_verdict, 0u);
+  EXPECT_EQ(e.stats().flows[static_cast<int>(FlowAction::Drop)], 1u);
 }
 
 TEST(VerdictJoin, ARecordWhoseRowWasNeverMadeGoesOutUnclassifiedAtTheEnd) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the lab's classes run (Debian 12 packages), and the lab's own tools: for
+# Installs what the lab's classes run (Debian 12 packages), and the lab's own tools (gcc and
+# libnetfilter-queue-dev for its delay stage, lab/nfqdelay.c): for
 # every class, or for the classes named (lab/install.sh openvpn-udp https-http2). The
 # packages' own services are not started (the lab starts its servers in its namespaces).
 set -euo pipefail
@@ -22,7 +23,7 @@ if [[ ! -e /usr/sbin/policy-rc.d ]]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
 fi
 missing=()
-for p in tcpdump openssl curl iproute2 iptables iputils-ping python3 $packages; do
+for p in tcpdump openssl curl iproute2 iptables iputils-ping python3 gcc libnetfilter-queue-dev $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then

@@ -107,6 +107,26 @@ class Lab(unittest.TestCase):
         self.assertEqual(lab_namespaces(), [])
         self.assertEqual(lab_processes(), [])
 
+    def test_netem_delay_reaches_the_capture_and_runs_in_parallel(self):
+        """--netem "delay 30ms 5ms" on both ends: at the server, a TCP handshake's ACK comes
+        at least 2 x 25 ms after its SYN (the SYN-ACK's way out and the ACK's way back);
+        two classes at once (--jobs 2) are both recorded."""
+        p = subprocess.run([GENERATE, "--out", self.out, "--seed", "11", "--classes", "https-http2,openvpn-udp",
+                            "--netem", "delay 30ms 5ms", "--jobs", "2"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        runs = {r["class"]: r for r in map(json.loads, open(os.path.join(self.out, "runs.jsonl")))}
+        self.assertEqual(sorted(runs), ["https-http2", "openvpn-udp"])
+        https = runs["https-http2"]
+        self.assertEqual(https["conditions"]["delay_ms"], 30.0)
+        self.assertEqual(https["conditions"]["jitter_ms"], 5.0)
+        self.assertIn(https["link"], ("netem", "nfqueue"))
+        out = subprocess.run(["tcpdump", "-nn", "-tt", "-c", "3", "-r", os.path.join(self.out, https["capture"]),
+                              "tcp port 443"], capture_output=True, text=True, check=True).stdout.splitlines()
+        syn, ack = float(out[0].split()[0]), float(out[2].split()[0])
+        self.assertGreaterEqual(ack - syn, 0.050, out)
+        self.assertEqual(lab_namespaces(), [])
+
     def test_usage_errors_are_one_clear_line(self):
         p = subprocess.run([GENERATE, "--out", self.out, "--classes", "openvpn-udp,nonesuch"],
                            capture_output=True, text=True)
@@ -115,6 +135,16 @@ class Lab(unittest.TestCase):
         p = subprocess.run([GENERATE, "--list"], capture_output=True, text=True, check=True)
         self.assertGreaterEqual(len(p.stdout.splitlines()), 10)
         self.assertIn("openvpn-udp", p.stdout)
+        p = subprocess.run([GENERATE, "--out", self.out, "--classes", "https-http2", "--netem",
+                            "delay 20ms reorder 25%"],
+                           capture_output=True, text=True)
+        if "no netem qdisc" in p.stderr:  # this kernel: the NFQUEUE stage cannot reorder
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("'reorder'", p.stderr)
+        p = subprocess.run([GENERATE, "--out", self.out, "--netem", "delay soon"],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("'soon' is not a time", p.stderr)
 
 
 if __name__ == "__main__":

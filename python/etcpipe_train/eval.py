@@ -5,7 +5,8 @@ precision/recall/F1, the confusion matrix as text and PNG.
 
 By default only the test side of the split the model was trained with (same seed and
 share, by capture wherever a label spans several captures) is scored; --all scores every
-flow (for a dataset the model never saw).
+flow (for a dataset the model never saw). A verdict below the model's min_confidence is
+its catch-all class, as in etcpipe classify.
 """
 import argparse
 import json
@@ -36,7 +37,11 @@ def main(argv=None):
         test, by_flow = data.split(ds.labels, ds.captures, t.get("seed", 1), t.get("test_share", 0.3))
         rows = np.flatnonzero(test)
     p = predict.proba(args.model, ds, rows)
-    rep = metrics.report(y[rows], p.argmax(axis=1), classes, by_flow)
+    pred = p.argmax(axis=1)
+    other = labels.get("other", "other")
+    if other in classes:  # the model's own threshold, as etcpipe classify applies it
+        pred[p.max(axis=1) < model.get("min_confidence", 0)] = classes.index(other)
+    rep = metrics.report(y[rows], pred, classes, by_flow)
     txt = metrics.text(rep, by_flow)
     print(txt)
     if args.out:

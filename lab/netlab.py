@@ -143,7 +143,9 @@ class Run:
     def _shape(self, side):
         """The link's conditions on `side`'s egress: netem where the kernel has it (rate as
         its own option), else tbf for the rate, iptables statistic for loss (on input) and
-        the NFQUEUE stage (nfqdelay.c) for delay and jitter."""
+        the NFQUEUE stage (nfqdelay.c) for delay and jitter. Where netem drops a packet on
+        its way out, iptables drops it on its way in, after the server side's capture saw
+        it: a lost packet of the client's is in the capture, before its retransmission."""
         ns, dev, cond, link = self.ns[side], self.dev[side], self.cond, self.cond.link
         tc = ["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root"]
         if link_path() == "netem":
@@ -158,11 +160,12 @@ class Run:
                 "--mode", "random", "--probability", str(link.loss / 100), "-j", "DROP"])
         if link.delay_ms:
             log = os.path.join(self.dir, f"nfqdelay-{side}.log")
-            self.spawn(side, [nfqdelay(), 0, link.delay_ms, link.jitter_ms, 0,
+            self.spawn(side, [nfqdelay(), 0, link.delay_ms, link.jitter_ms,
                               cond.link_seed + (side == CLIENT)], f"nfqdelay-{side}")
             wait_for(lambda: "ready" in open(log).read(), 5, "nfqdelay")
+            # --queue-bypass: were the stage to die, packets would pass undelayed, not vanish.
             sh(["ip", "netns", "exec", ns, "iptables", "-A", "OUTPUT", "-o", dev, "-j", "NFQUEUE",
-                "--queue-num", "0"])
+                "--queue-num", "0", "--queue-bypass"])
 
     def exec(self, side, argv, check=True, timeout=60, env=None):
         if STOP.is_set():
@@ -203,7 +206,10 @@ class Run:
             try:
                 p.wait(timeout=max(0.1, deadline - time.time()))
             except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:  # gone meanwhile (down() runs in two threads)
+                    pass
                 p.wait()
         for side in (SERVER, CLIENT):  # with anything a daemon forked off on its own
             remove_namespace(self.ns[side])

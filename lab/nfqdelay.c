@@ -1,9 +1,8 @@
-// The lab's link emulation where the kernel has no netem qdisc: packets that iptables sends
-// to NFQUEUE wait here for a delay (plus a uniform jitter) before their ACCEPT verdict, or
-// are dropped with a probability. Packets leave in arrival order (FIFO, as netem behind a
-// rate limit): jitter spreads the delay without reordering. One process per network
-// namespace, for its own queue:
-//   nfqdelay QUEUE DELAY_MS JITTER_MS LOSS_PERCENT SEED
+// The lab's delay where the kernel has no netem qdisc: packets that iptables sends to
+// NFQUEUE wait here for a delay (plus a uniform jitter) before their ACCEPT verdict. Packets
+// leave in arrival order (FIFO, as netem behind a rate limit): jitter spreads the delay
+// without reordering. One process per network namespace, for its own queue:
+//   nfqdelay QUEUE DELAY_MS JITTER_MS SEED
 // Runs until SIGTERM or SIGINT; prints "ready" on stdout once the queue is bound.
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,7 +27,6 @@ struct held {
 static struct held held[HELD_MAX];
 static unsigned head, count;
 static int64_t delay_ns, jitter_ns, last_due_ns;
-static double loss;
 static uint64_t rng_state;
 static unsigned long passed, dropped, overruns;
 static volatile sig_atomic_t stopping;
@@ -51,7 +49,7 @@ static int on_packet(struct nfq_q_handle* q, struct nfgenmsg* msg, struct nfq_da
   const struct nfqnl_msg_packet_hdr* ph = nfq_get_msg_packet_hdr(nfa);
   if (ph == NULL) return 0;
   const uint32_t id = ntohl(ph->packet_id);
-  if ((loss > 0 && uniform() * 100.0 < loss) || count == HELD_MAX) {
+  if (count == HELD_MAX) {  // cannot happen with the queue's own limit; dropped if it did
     ++dropped;
     return nfq_set_verdict(q, id, NF_DROP, 0, NULL);
   }
@@ -68,15 +66,14 @@ static void on_signal(int sig) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: nfqdelay QUEUE DELAY_MS JITTER_MS LOSS_PERCENT SEED\n");
+  if (argc != 5) {
+    fprintf(stderr, "usage: nfqdelay QUEUE DELAY_MS JITTER_MS SEED\n");
     return 2;
   }
   const unsigned queue = (unsigned)strtoul(argv[1], NULL, 10);
   delay_ns = (int64_t)(strtod(argv[2], NULL) * 1e6);
   jitter_ns = (int64_t)(strtod(argv[3], NULL) * 1e6);
-  loss = strtod(argv[4], NULL);
-  rng_state = strtoull(argv[5], NULL, 10);
+  rng_state = strtoull(argv[4], NULL, 10);
   if (jitter_ns > delay_ns) jitter_ns = delay_ns;
 
   struct nfq_handle* h = nfq_open();

@@ -3,7 +3,8 @@
 #   bash scripts/lab_models.sh [OUT]          (OUT defaults to build/lab; as root)
 # 1. lab/generate: OUT/train (seed 1), OUT/test (seed 2) and OUT/netem (seed 3, a link no
 #    training run had: delay 60 ms +-15 ms and 2% loss each way), every class, all with
-#    runs of their own (skipped when OUT/netem/runs.jsonl exists: delete it to regenerate);
+#    runs of their own (a side whose generation ended, OUT/SIDE/complete, is kept: delete
+#    it to generate it again);
 # 2. etcpipe extract --labels-csv on each: 5 packets for the tunnel/proxy task, 40 for the
 #    application inside a tunnel;
 # 3. python3 -m etcpipe_train.lab per task: every architecture and the k-NN baseline trained
@@ -20,13 +21,20 @@ NETEM="delay 60ms 15ms loss 2%"
 [[ -x $ETCPIPE ]] || { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null && cmake --build build; }
 mkdir -p "$OUT"
 
-if [[ ! -s $OUT/netem/runs.jsonl ]]; then
-  start=$SECONDS
-  lab/generate --out "$OUT/train" --seed 1 --runs-per-class "$RUNS_TRAIN" --jobs 4 || true
-  lab/generate --out "$OUT/test" --seed 2 --runs-per-class "$RUNS_TEST" --jobs 4 || true
-  lab/generate --out "$OUT/netem" --seed 3 --runs-per-class "$RUNS_NETEM" --jobs 4 --netem "$NETEM" || true
-  echo "lab dataset: $((SECONDS - start)) s"
-fi
+generate() {  # SIDE generate-options...: once; a side whose generation ended is kept
+  local side=$1 rc=0
+  shift
+  [[ -e $OUT/$side/complete ]] && return 0
+  rm -rf "${OUT:?}/$side"
+  lab/generate --out "$OUT/$side" --jobs 4 "$@" || rc=$?
+  ((rc <= 1)) || exit "$rc"  # 1: a run failed, the others are there (runs.jsonl says which)
+  touch "$OUT/$side/complete"
+}
+start=$SECONDS
+generate train --seed 1 --runs-per-class "$RUNS_TRAIN"
+generate test --seed 2 --runs-per-class "$RUNS_TEST"
+generate netem --seed 3 --runs-per-class "$RUNS_NETEM" --netem "$NETEM"
+echo "lab dataset: $((SECONDS - start)) s"
 
 for side in train test netem; do
   $ETCPIPE extract -q -r "$OUT/$side/pcap" --labels-csv "$OUT/$side/labels.csv" \

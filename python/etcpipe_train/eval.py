@@ -5,8 +5,9 @@ precision/recall/F1, the confusion matrix as text and PNG.
 
 By default only the test side of the split the model was trained with (same seed and
 share, by capture wherever a label spans several captures) is scored; --all scores every
-flow (for a dataset the model never saw). A verdict below the model's min_confidence is
-its catch-all class, as in etcpipe classify.
+flow (for a dataset the model never saw). As in etcpipe classify, a verdict below the
+model's min_confidence is its catch-all class, and a flow out of the model's scope (fewer
+packets than its scope.min_packets) gets none: it is counted, not scored.
 """
 import argparse
 import json
@@ -16,6 +17,28 @@ import sys
 import numpy as np
 
 from . import data, metrics, predict
+
+
+def verdicts(model_dir, ds, rows, min_confidence=None):
+    """etcpipe classify's verdicts on rows `rows` of dataset `ds`: (class indices,
+    probabilities, in scope). A row of fewer selected packets than the model's
+    scope.min_packets is out of its scope (no verdict); below `min_confidence` (default:
+    the model's own) the verdict is the catch-all class."""
+    model, labels = predict.load_model(model_dir)
+    classes, other = labels["classes"], labels.get("other", "other")
+    p = predict.proba(model_dir, ds, rows)
+    pred = p.argmax(axis=1)
+    if min_confidence is None:
+        min_confidence = model.get("min_confidence", 0)
+    if other in classes:
+        pred[p.max(axis=1) < min_confidence] = classes.index(other)
+    in_scope = np.ones(len(rows), dtype=bool)
+    if "sizes" in ds.arrays:
+        with open(os.path.join(model_dir, "spec.json")) as f:
+            packets = json.load(f)["packets"]
+        selected = np.count_nonzero(ds.arrays["sizes"][rows, :packets], axis=1)
+        in_scope = selected >= model.get("scope", {}).get("min_packets", 0)
+    return pred, p, in_scope
 
 
 def main(argv=None):
@@ -36,11 +59,11 @@ def main(argv=None):
         t = model.get("training", {})
         test, by_flow = data.split(ds.labels, ds.captures, t.get("seed", 1), t.get("test_share", 0.3))
         rows = np.flatnonzero(test)
-    p = predict.proba(args.model, ds, rows)
-    pred = p.argmax(axis=1)
-    other = labels.get("other", "other")
-    if other in classes:  # the model's own threshold, as etcpipe classify applies it
-        pred[p.max(axis=1) < model.get("min_confidence", 0)] = classes.index(other)
+    pred, _, in_scope = verdicts(args.model, ds, rows)
+    if not in_scope.all():
+        print(f"{int((~in_scope).sum())} of {len(rows)} flows out of the model's scope (fewer than "
+              f"{model['scope']['min_packets']} packets): not scored")
+    rows, pred = rows[in_scope], pred[in_scope]
     rep = metrics.report(y[rows], pred, classes, by_flow)
     txt = metrics.text(rep, by_flow)
     print(txt)

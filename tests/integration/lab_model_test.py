@@ -68,6 +68,18 @@ class LabModel(unittest.TestCase):
         for label, verdict in scored:
             self.assertIn(verdict, self.classes)
 
+    def test_traffic_it_does_not_know_is_other(self):
+        """Plain DNS lookups of a phone (the demo capture): none of the lab's classes, so
+        below the model's threshold (or out of its scope), never a tunnel's name."""
+        out = subprocess.run([ETCPIPE, "classify", "-q", "-r", os.path.join(SOURCE, "data", "samples",
+                              "android.pcap"), "--model", MODEL], capture_output=True, text=True,
+                             timeout=300, check=True)
+        dns = [json.loads(line) for line in out.stdout.splitlines()]
+        dns = [r for r in dns if r["proto"] == "UDP" and r["dst_port"] == 53]
+        self.assertGreater(len(dns), 10)
+        for r in dns:
+            self.assertIn(r["label"], ("other", None), r)
+
     def test_the_engine_agrees_with_the_python_reference(self):
         from etcpipe_train import data, predict
         with tempfile.TemporaryDirectory() as tmp:

@@ -102,8 +102,8 @@ class Lab(unittest.TestCase):
         p.wait()
         self.assertEqual(len(lab_namespaces()), 2)
         self.assertNotEqual(lab_processes(), [])
-        subprocess.run([GENERATE, "--out", self.out, "--seed", "10", "--classes", "openvpn-udp"],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run([GENERATE, "--out", os.path.join(self.out, "next"), "--seed", "10", "--classes",
+                        "openvpn-udp"], check=True, capture_output=True, timeout=60)
         self.assertEqual(lab_namespaces(), [])
         self.assertEqual(lab_processes(), [])
 
@@ -145,6 +145,12 @@ class Lab(unittest.TestCase):
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 2)
         self.assertIn("'soon' is not a time", p.stderr)
+        # An output directory of an earlier lab is not written over (its captures would stay).
+        open(os.path.join(self.out, "runs.jsonl"), "w").close()
+        p = subprocess.run([GENERATE, "--out", self.out, "--classes", "https-http2"],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("holds a lab output already", p.stderr)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Evaluation on traffic-lab datasets (lab/README.md): run-disjoint, per task.
 
     python3 -m etcpipe_train.lab --lab TRAIN_LAB --train DS --test DS [--test-netem DS]
-        --task tunnel|app|all --out DIR [--archs forest,kforest,...] [--open-world A,B,C]
+        --task tunnel|app|all --out DIR [--archs forest,kforest,...] [--open-world A,B,C[;D,E,F]]
 
 TRAIN, TEST and TEST-NETEM are `etcpipe extract --labels-csv` datasets of different lab
 outputs (other seeds; the netem one with a --netem link no training run had), so no run,
@@ -125,7 +125,7 @@ def fit(arch, ds_dir, out, *options):
     return out
 
 
-def threshold(model_dir, val_dir, keep=0.98):
+def threshold(model_dir, val_dir, keep=0.95):
     """The highest confidence threshold (in steps of 0.05) that keeps `keep` of the
     known classes' accuracy on `val_dir` (training runs the model did not learn from)."""
     base, p = score(model_dir, val_dir)
@@ -148,7 +148,8 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--archs", default="forest,kforest,boosting,seq,cnn,nepco")
     ap.add_argument("--payload-arch", default="cnn", help="the payload model of the shuffled-label check")
-    ap.add_argument("--open-world", help="three classes left out of training (open-world check)")
+    ap.add_argument("--open-world", metavar="A,B,C[;D,E,F...]",
+                    help="classes left out of training, one set after another (open-world check)")
     ap.add_argument("--synthetic-other", type=float, default=1.0,
                     help="the open-world forest's synthetic 'other' rows, per training flow (train.py)")
     ap.add_argument("--curve-arch", default="kforest", choices=["kforest"],
@@ -163,7 +164,8 @@ def main(argv=None):
     tests = {"test": derive(args.test, d("ds-test"), args.task, fam)}
     if args.test_netem:
         tests["netem"] = derive(args.test_netem, d("ds-netem"), args.task, fam)
-    unknown = set(args.open_world.split(",") if args.open_world else ()) - set(data.Dataset(tr).labels)
+    sets = [group.split(",") for group in args.open_world.split(";")] if args.open_world else []
+    unknown = {c for group in sets for c in group} - set(data.Dataset(tr).labels)
     if unknown:
         ap.error(f"--open-world: {', '.join(sorted(unknown))} not among the task's training classes")
     n = data.Dataset(tr).spec["packets"]
@@ -190,30 +192,7 @@ def main(argv=None):
         r = score(m, tests["test"])[0]
         rep["curve"].append({"packets": k, "accuracy": r["accuracy"], "macro_f1": r["macro_f1"]})
 
-    if args.open_world:
-        left = args.open_world.split(",")
-        known = derive(args.train, d("ds-known"), args.task, fam, drop=left)
-        # The threshold comes from training runs alone: a model on 70% of the known runs,
-        # scored on the other 30%.
-        ds_known = data.Dataset(known)
-        val, _ = data.split(ds_known.labels, ds_known.captures, seed=1, test_share=0.3)
-        part = {side: subset(ds_known, d(f"ds-known-{side}"), np.flatnonzero(mask))
-                for side, mask in (("fit", ~val), ("val", val))}
-        synthetic = ("--synthetic-other", str(args.synthetic_other))
-        t = threshold(fit("forest", part["fit"], d("model-known-fit"), *synthetic), part["val"])
-        m = fit("forest", known, d("model-known"), *synthetic)
-        ow = {"left_out": left, "threshold": t, "synthetic_other": args.synthetic_other}
-        for name, ds_dir in tests.items():
-            r0, _ = score(m, ds_dir)
-            r, _ = score(m, ds_dir, t)
-            other = next(row for row in r["per_class"] if row["class"] == "other")
-            known_f1 = [row["f1"] for row in r["per_class"] if row["class"] != "other" and row["support"]]
-            known_f1_0 = [row["f1"] for row in r0["per_class"] if row["class"] != "other" and row["support"]]
-            ow[name] = {"unknown_recall": other["recall"], "unknown_flows": other["support"],
-                        "known_macro_f1": round(float(np.mean(known_f1)), 4),
-                        "known_macro_f1_without_threshold": round(float(np.mean(known_f1_0)), 4),
-                        "report": r}
-        rep["open_world"] = ow
+    rep["open_world"] = [open_world(left, args, fam, tests, d) for left in sets]
 
     with open(d("report.json"), "w") as f:
         json.dump(rep, f, indent=1)
@@ -221,6 +200,33 @@ def main(argv=None):
         f.write(markdown(rep))
     print(markdown(rep))
     return 0
+
+
+def open_world(left, args, fam, tests, d):
+    """Classes `left` left out of training: a forest with synthetic "other" rows and the
+    threshold that training runs alone give, scored on the test sides (where the left-out
+    classes' flows should come out "other")."""
+    known = derive(args.train, d("ds-known"), args.task, fam, drop=left)
+    # The threshold: a model on 70% of the known classes' training runs, scored on the rest.
+    ds_known = data.Dataset(known)
+    val, _ = data.split(ds_known.labels, ds_known.captures, seed=1, test_share=0.3)
+    part = {side: subset(ds_known, d(f"ds-known-{side}"), np.flatnonzero(mask))
+            for side, mask in (("fit", ~val), ("val", val))}
+    synthetic = ("--synthetic-other", str(args.synthetic_other))
+    t = threshold(fit("forest", part["fit"], d("model-known-fit"), *synthetic), part["val"])
+    m = fit("forest", known, d("model-known"), *synthetic)
+    ow = {"left_out": left, "threshold": t, "synthetic_other": args.synthetic_other}
+    for name, ds_dir in tests.items():
+        r0, _ = score(m, ds_dir)
+        r, _ = score(m, ds_dir, t)
+        other = next(row for row in r["per_class"] if row["class"] == "other")
+        known_f1 = [row["f1"] for row in r["per_class"] if row["class"] != "other" and row["support"]]
+        known_f1_0 = [row["f1"] for row in r0["per_class"] if row["class"] != "other" and row["support"]]
+        ow[name] = {"unknown_recall": other["recall"], "unknown_flows": other["support"],
+                    "known_macro_f1": round(float(np.mean(known_f1)), 4),
+                    "known_macro_f1_without_threshold": round(float(np.mean(known_f1_0)), 4),
+                    "report": r}
+    return ow
 
 
 def per_class_table(r):
@@ -251,8 +257,7 @@ def markdown(rep):
     out += ["", f"Accuracy against the packets the model reads (first k; {rep['curve_arch']} on the "
             "test runs):", "", "| packets | accuracy | macro-F1 |", "| ---: | ---: | ---: |"]
     out += [f"| {c['packets']} | {c['accuracy']:.3f} | {c['macro_f1']:.3f} |" for c in rep["curve"]]
-    if "open_world" in rep:
-        ow = rep["open_world"]
+    for ow in rep.get("open_world", []):
         out += ["", f"Open world: {', '.join(ow['left_out'])} left out of training; forest with "
                 f"{ow['synthetic_other']} synthetic `other` row per training flow and min_confidence "
                 f"{ow['threshold']} (chosen on training runs):", ""]

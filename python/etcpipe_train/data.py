@@ -45,12 +45,20 @@ class Dataset:
             parts.append(a.reshape(len(a), -1).astype(np.float32))
         return np.concatenate(parts, axis=1)
 
+    def selected(self, rows, packets):
+        """The selected packets of each of `rows` among its first `packets` (the nonzero
+        entries of sizes), or None for a dataset without sizes."""
+        if "sizes" not in self.arrays:
+            return None
+        return np.count_nonzero(self.arrays["sizes"][rows, :packets], axis=1)
+
     def min_packets(self, rows, packets):
-        """The fewest selected packets any of `rows` has among its first `packets` (the
-        nonzero entries of sizes; without sizes, the all_packets statistic meta.json names;
-        else 1): the scope of a model trained on them."""
-        if "sizes" in self.arrays:
-            return int(np.count_nonzero(self.arrays["sizes"][rows, :packets], axis=1).min())
+        """The fewest selected packets any of `rows` has among its first `packets` (without
+        sizes, the all_packets statistic meta.json names; else 1): the scope of a model
+        trained on them."""
+        selected = self.selected(rows, packets)
+        if selected is not None:
+            return int(selected.min())
         names = self.meta.get("stat_names", [])
         if "stats" in self.arrays and "all_packets" in names:
             fewest = self.arrays["stats"][rows, names.index("all_packets")].min()

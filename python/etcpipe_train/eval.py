@@ -32,13 +32,11 @@ def verdicts(model_dir, ds, rows, min_confidence=None):
         min_confidence = model.get("min_confidence", 0)
     if other in classes:
         pred[p.max(axis=1) < min_confidence] = classes.index(other)
-    in_scope = np.ones(len(rows), dtype=bool)
-    if "sizes" in ds.arrays:
-        with open(os.path.join(model_dir, "spec.json")) as f:
-            packets = json.load(f)["packets"]
-        selected = np.count_nonzero(ds.arrays["sizes"][rows, :packets], axis=1)
-        in_scope = selected >= model.get("scope", {}).get("min_packets", 0)
-    return pred, p, in_scope
+    with open(os.path.join(model_dir, "spec.json")) as f:
+        selected = ds.selected(rows, json.load(f)["packets"])
+    if selected is None:
+        return pred, p, np.ones(len(rows), dtype=bool)
+    return pred, p, selected >= model.get("scope", {}).get("min_packets", 0)
 
 
 def main(argv=None):
